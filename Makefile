@@ -1,0 +1,47 @@
+# Two commands set up a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PG_EXT := /usr/share/postgresql/15/extension
+PG_DEBS := postgresql-15-postgis-3 postgresql-15-pgrouting
+
+.PHONY: run test lint bench install pg-packages db demo clean-db
+
+$(BIN)/wangge: setup.cfg pyproject.toml
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ needed, found " + sys.version'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(BIN)/wangge
+
+# PostGIS and pgRouting come from Debian; install them when missing (root only).
+pg-packages:
+	@if [ -n "$$DATABASE_URL" ]; then echo "DATABASE_URL is set: using that server"; \
+	elif [ -f $(PG_EXT)/postgis.control ] && [ -f $(PG_EXT)/pgrouting.control ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(PG_DEBS); \
+	else \
+		echo "PostGIS/pgRouting are missing. Run as root: apt-get update && apt-get install -y $(PG_DEBS)"; exit 1; \
+	fi
+
+db: install pg-packages
+	$(BIN)/wangge db start
+	$(BIN)/wangge db upgrade
+
+demo: db
+	$(BIN)/wangge demo --load
+
+run: demo
+	$(BIN)/wangge serve
+
+test: db
+	$(BIN)/python -m pytest -q
+
+lint: install
+	$(BIN)/ruff check .
+
+bench: db
+	$(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/python bench/run.py

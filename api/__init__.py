@@ -1,0 +1,1 @@
+"""Flask app factory, blueprints, services and the CLI."""

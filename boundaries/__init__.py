@@ -1,0 +1,1 @@
+"""Getting boundary layers in and out: readers, validation, loading, the demo district."""

@@ -1,0 +1,49 @@
+"""One home for every tunable number, read once from the environment.
+
+Keeping the band, tolerances and distances here means a tier deadline or a
+tolerance is never three literals in three modules.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    return default if raw in (None, "") else float(raw)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Service-wide configuration; every distance is in metres."""
+
+    var_dir: Path = field(default_factory=lambda: Path(os.environ.get("WANGGE_VAR", PROJECT_ROOT / "var")))
+    pg_port: int | None = field(
+        default_factory=lambda: int(os.environ["WANGGE_PG_PORT"]) if os.environ.get("WANGGE_PG_PORT") else None
+    )
+    database_name: str = field(default_factory=lambda: os.environ.get("WANGGE_DB_NAME", "wangge"))
+    # Grid size band: 500 households ± 10 % (seed 001: one grid per 500 households).
+    households_target: int = field(default_factory=lambda: int(_float("WANGGE_HOUSEHOLDS_TARGET", 500)))
+    households_tolerance: float = field(default_factory=lambda: _float("WANGGE_HOUSEHOLDS_TOLERANCE", 0.10))
+    # How far a point may be from a responsible segment and still belong to it.
+    segment_search_m: float = field(default_factory=lambda: _float("WANGGE_SEGMENT_SEARCH_M", 50.0))
+    # Slivers thinner than this are digitising noise, not gaps or overlaps.
+    topology_tolerance_m: float = field(default_factory=lambda: _float("WANGGE_TOPOLOGY_TOLERANCE_M", 0.5))
+    # API guard rails.
+    max_page_size: int = 5000
+    max_request_bytes: int = 1_000_000
+
+    @property
+    def households_band(self) -> tuple[float, float]:
+        t, tol = self.households_target, self.households_tolerance
+        return t * (1 - tol), t * (1 + tol)
+
+
+def get_settings() -> Settings:
+    """Settings as the environment says now (cheap; tests may change the environment)."""
+    return Settings()
