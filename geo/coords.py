@@ -114,38 +114,37 @@ def bd09_to_wgs84(lon: ArrayLike, lat: ArrayLike) -> tuple[NDArray, NDArray]:
     return gcj02_to_wgs84(*bd09_to_gcj02(lon, lat))
 
 
+_TO_WGS84 = {"wgs84": None, "cgcs2000": None, "gcj02": gcj02_to_wgs84, "bd09": bd09_to_wgs84}
+_FROM_WGS84 = {"wgs84": None, "cgcs2000": None, "gcj02": wgs84_to_gcj02, "bd09": wgs84_to_bd09}
+
+
+def _lookup(table: dict, crs: str):
+    try:
+        return table[crs.lower()]
+    except KeyError:
+        raise CoordinateError(f"unknown coordinate system {crs!r}; use one of {', '.join(COORD_SYSTEMS)}") from None
+
+
 def to_wgs84(lon: ArrayLike, lat: ArrayLike, crs: str = "wgs84") -> tuple[NDArray, NDArray]:
     """Convert coordinates in ``crs`` (wgs84, cgcs2000, gcj02, bd09) to WGS-84, checking them first."""
+    fn = _lookup(_TO_WGS84, crs)
     check_lonlat(lon, lat)
-    crs = crs.lower()
-    if crs in ("wgs84", "cgcs2000"):
-        return _arrays(lon, lat)
-    if crs == "gcj02":
-        return gcj02_to_wgs84(lon, lat)
-    if crs == "bd09":
-        return bd09_to_wgs84(lon, lat)
-    raise CoordinateError(f"unknown coordinate system {crs!r}; use one of {', '.join(COORD_SYSTEMS)}")
+    return fn(lon, lat) if fn else _arrays(lon, lat)
 
 
 def from_wgs84(lon: ArrayLike, lat: ArrayLike, crs: str) -> tuple[NDArray, NDArray]:
     """WGS-84 to ``crs``: what a Chinese web map would show for these points."""
-    crs = crs.lower()
-    if crs in ("wgs84", "cgcs2000"):
-        return _arrays(lon, lat)
-    if crs == "gcj02":
-        return wgs84_to_gcj02(lon, lat)
-    if crs == "bd09":
-        return wgs84_to_bd09(lon, lat)
-    raise CoordinateError(f"unknown coordinate system {crs!r}; use one of {', '.join(COORD_SYSTEMS)}")
+    fn = _lookup(_FROM_WGS84, crs)
+    return fn(lon, lat) if fn else _arrays(lon, lat)
 
 
 def geometries_to_wgs84(geoms: ArrayLike, crs: str) -> NDArray:
-    """Apply ``to_wgs84`` to every vertex of an array of shapely geometries."""
-    def fn(xy: NDArray) -> NDArray:
-        x, y = to_wgs84(xy[:, 0], xy[:, 1], crs)
-        return np.column_stack([x, y])
-
-    return shapely.transform(np.asarray(geoms, dtype=object), fn)
+    """Convert every vertex of an array of shapely geometries from ``crs`` to WGS-84 (NaN stays NaN)."""
+    fn = _lookup(_TO_WGS84, crs)
+    arr = np.asarray(geoms, dtype=object)
+    if fn is None:
+        return arr
+    return shapely.transform(arr, lambda xy: np.column_stack(fn(xy[:, 0], xy[:, 1])))
 
 
 def utm_epsg(lon: float, lat: float) -> int:

@@ -1,0 +1,146 @@
+"""Bulk locating: points → building, grid, community, street, nearest responsible segment, in memory.
+
+This is the vectorised twin of the online path in ``geo.queries.locate_point``; both
+follow the same rules, and the property tests hold them to identical answers:
+
+* grid: the current grid that covers the point (``ST_Covers`` semantics: the
+  boundary counts); on a shared edge or vertex the lowest grid id wins;
+* community and street: the grid's parents (grids tile communities, so a point is
+  never in a community without being in one of its grids);
+* building: the footprint that covers the point, lowest id on ties;
+* segment: the nearest responsible segment within ``segment_search_m`` metres,
+  measured in the area's UTM zone; distances equal to the millimetre go to the lowest id;
+* status: ``ok``, ``outside_service_area`` (no grid covers it) or
+  ``invalid_coordinates`` (NaN or off the Earth; bulk input only).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from numpy.typing import ArrayLike
+from pyproj import Transformer
+
+from geo.coords import to_wgs84, utm_epsg
+from geo.polygon_index import PolygonIndex
+
+OK = "ok"
+OUTSIDE = "outside_service_area"
+INVALID = "invalid_coordinates"
+RESULT_COLUMNS = ("street_id", "community_id", "grid_id", "building_id", "segment_id", "segment_distance_m", "status")
+
+
+@dataclass
+class Hierarchy:
+    """The layers a locate needs, as frames in EPSG:4326 (grids: current ones only)."""
+
+    streets: gpd.GeoDataFrame
+    communities: gpd.GeoDataFrame
+    grids: gpd.GeoDataFrame
+    buildings: gpd.GeoDataFrame
+    road_segments: gpd.GeoDataFrame
+    people: pd.DataFrame
+
+    def metric_epsg(self) -> int:
+        """The UTM zone of the service area's centre: where distances are measured."""
+        return metric_epsg_for_bounds(self.streets.total_bounds)
+
+
+def metric_epsg_for_bounds(bounds: ArrayLike) -> int:
+    minx, miny, maxx, maxy = bounds
+    return utm_epsg((minx + maxx) / 2, (miny + maxy) / 2)
+
+
+def _sorted(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    return frame.sort_values("id", kind="stable").reset_index(drop=True)
+
+
+class Locator:
+    """Built once per hierarchy (a second or two at district scale), then locates millions of points."""
+
+    def __init__(self, hierarchy: Hierarchy, segment_search_m: float = 50.0):
+        self.segment_search_m = float(segment_search_m)
+        self.grids = _sorted(hierarchy.grids)
+        self.buildings = _sorted(hierarchy.buildings)
+        self.segments = _sorted(hierarchy.road_segments)
+        self.epsg = hierarchy.metric_epsg()
+        self.to_metric = Transformer.from_crs(4326, self.epsg, always_xy=True)
+        self.grid_index = PolygonIndex(self.grids.geometry.values)
+        self.building_index = PolygonIndex(self.buildings.geometry.values, max_cells=1 << 23)
+        community_street = hierarchy.communities.set_index("id")["street_id"]
+        self.grid_ids = self.grids["id"].to_numpy(dtype=object)
+        self.grid_community = self.grids["community_id"].to_numpy(dtype=object)
+        self.grid_street = community_street.reindex(self.grid_community).to_numpy(dtype=object)
+        self.building_ids = self.buildings["id"].to_numpy(dtype=object)
+        self.segment_ids = self.segments["id"].to_numpy(dtype=object)
+        self.segment_metric = self.segments.geometry.to_crs(self.epsg).values
+        self.segment_tree = shapely.STRtree(self.segment_metric)
+
+    def nearest_segments(self, x_m: np.ndarray, y_m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Index and distance (m) of the nearest segment within the search distance, or -1 / NaN."""
+        idx = np.full(len(x_m), -1, dtype=np.int64)
+        dist = np.full(len(x_m), np.nan)
+        if len(self.segment_ids) == 0 or len(x_m) == 0:
+            return idx, dist
+        pts = shapely.points(x_m, y_m)
+        pi, si = self.segment_tree.query(pts, predicate="dwithin", distance=self.segment_search_m)
+        d = shapely.distance(pts[pi], self.segment_metric[si])
+        # Distances equal to the millimetre are a tie (two engines never agree on the last bits);
+        # the lowest index (id) wins, as in the online path.
+        order = np.lexsort((si, mm_key(d), pi))
+        pi, si, d = pi[order], si[order], d[order]
+        first = np.ones(len(pi), dtype=bool)
+        first[1:] = pi[1:] != pi[:-1]
+        idx[pi[first]] = si[first]
+        dist[pi[first]] = d[first]
+        return idx, dist
+
+    def locate_arrays(self, lon: ArrayLike, lat: ArrayLike, crs: str = "wgs84") -> pd.DataFrame:
+        """Locate points given as arrays; returns one row per point with ``RESULT_COLUMNS``."""
+        lon = np.asarray(lon, dtype=np.float64)
+        lat = np.asarray(lat, dtype=np.float64)
+        valid = np.isfinite(lon) & np.isfinite(lat) & (np.abs(lon) <= 180) & (np.abs(lat) <= 90)
+        x, y = np.full(lon.shape, np.nan), np.full(lat.shape, np.nan)
+        if valid.any():
+            x[valid], y[valid] = to_wgs84(lon[valid], lat[valid], crs)
+        g = self.grid_index.query(x, y)
+        b = self.building_index.query(x, y)
+        seg = np.full(len(x), -1, dtype=np.int64)
+        dist = np.full(len(x), np.nan)
+        located = g >= 0
+        if located.any():
+            mx, my = self.to_metric.transform(x[located], y[located])
+            seg[located], dist[located] = self.nearest_segments(np.asarray(mx), np.asarray(my))
+        status = np.where(located, OK, OUTSIDE).astype(object)
+        status[~valid] = INVALID
+        return pd.DataFrame({
+            "street_id": _take(self.grid_street, g),
+            "community_id": _take(self.grid_community, g),
+            "grid_id": _take(self.grid_ids, g),
+            "building_id": _take(self.building_ids, np.where(located, b, -1)),
+            "segment_id": _take(self.segment_ids, seg),
+            "segment_distance_m": dist,
+            "status": pd.Series(status, dtype=object),
+        })
+
+    def locate_one(self, lon: float, lat: float, crs: str = "wgs84") -> dict:
+        """One point, as a dict of ``RESULT_COLUMNS`` (None for what it is not in)."""
+        row = self.locate_arrays([lon], [lat], crs).iloc[0].to_dict()
+        return {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in row.items()}
+
+
+def mm_key(distance_m: np.ndarray) -> np.ndarray:
+    """Distance rounded half up to whole millimetres: the tie key (``floor(d * 1000 + 0.5)`` in SQL too)."""
+    return np.floor(distance_m * 1000.0 + 0.5)
+
+
+def _take(values: np.ndarray, idx: np.ndarray) -> pd.Series:
+    """Ids by index, None where -1 (object dtype: pandas' string dtype would turn None into NaN)."""
+    out = np.full(len(idx), None, dtype=object)
+    hit = idx >= 0
+    out[hit] = values[idx[hit]]
+    return pd.Series(out, dtype=object)

@@ -1,0 +1,141 @@
+"""Reading the stored hierarchy: layers as frames, the online one-point locate, lookups by id.
+
+Every value travels as a bound parameter; table and column names come only from
+our own models, never from a request.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import geopandas as gpd
+import pandas as pd
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+from geo import models
+from geo.locate import OK, OUTSIDE, Hierarchy, metric_epsg_for_bounds
+
+TABLES = {m.__tablename__: m for m in (models.Street, models.Community, models.Grid, models.Building,
+                                       models.Road, models.RoadSegment, models.Person)}
+SPATIAL = {name for name in TABLES if name != "people"}
+
+
+def _columns(table: str, columns: Sequence[str] | None) -> list[str]:
+    known = [c.name for c in TABLES[table].__table__.columns if c.name != "geom"]
+    if columns is None:
+        return known
+    unknown = set(columns) - set(known)
+    if unknown:
+        raise KeyError(f"{table} has no column {', '.join(sorted(unknown))}")
+    return list(columns)
+
+
+def read_table(conn: Connection, table: str, columns: Sequence[str] | None = None, *,
+               include_history: bool = False, bbox: Sequence[float] | None = None,
+               limit: int | None = None, offset: int = 0) -> pd.DataFrame:
+    """A whole table as a (Geo)DataFrame in EPSG:4326; grids are current ones unless ``include_history``."""
+    cols = _columns(table, columns)
+    where, params = [], {}
+    if table == "grids" and not include_history:
+        where.append("valid_to IS NULL")
+    if bbox is not None and table in SPATIAL:
+        where.append("geom && ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326)")
+        params.update(dict(zip(("minx", "miny", "maxx", "maxy"), map(float, bbox), strict=True)))
+    clause = f" WHERE {' AND '.join(where)}" if where else ""
+    clause += " ORDER BY id OFFSET :offset" + (" LIMIT :limit" if limit is not None else "")
+    params.update(offset=int(offset), limit=limit)
+    select_cols = ", ".join(f'"{c}"' for c in cols)
+    if table in SPATIAL:
+        sql = text(f'SELECT {select_cols}, geom FROM "{table}"{clause}')  # noqa: S608 (names from models)
+        frame = gpd.read_postgis(sql, conn, geom_col="geom", params=params)
+        return frame.rename_geometry("geometry").set_crs(4326, allow_override=True)
+    sql = text(f'SELECT {select_cols} FROM "{table}"{clause}')  # noqa: S608 (names from models)
+    return pd.read_sql(sql, conn, params=params)
+
+
+def load_hierarchy(conn: Connection) -> Hierarchy:
+    """The stored hierarchy in memory, ready for ``geo.locate.Locator``."""
+    return Hierarchy(
+        streets=read_table(conn, "streets", ["id", "name"]),
+        communities=read_table(conn, "communities", ["id", "name", "street_id"]),
+        grids=read_table(conn, "grids", ["id", "name", "community_id", "households"]),
+        buildings=read_table(conn, "buildings", ["id", "name", "grid_id"]),
+        road_segments=read_table(conn, "road_segments", ["id", "name", "street_id", "road_name"]),
+        people=read_table(conn, "people"),
+    )
+
+
+def metric_epsg(conn: Connection) -> int:
+    """UTM zone of the stored service area's centre (the same rule as ``Hierarchy.metric_epsg``)."""
+    row = conn.execute(text("SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) "
+                            "FROM (SELECT ST_Extent(geom) AS e FROM streets) s")).one()
+    if row[0] is None:
+        return metric_epsg_for_bounds((0.0, 0.0, 0.0, 0.0))
+    return metric_epsg_for_bounds(row)
+
+
+_LOCATE_SQL = text("""
+WITH p AS (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS g),
+grid AS (
+    SELECT g.id, g.name, g.community_id FROM grids g, p
+    WHERE g.valid_to IS NULL AND ST_Covers(g.geom, p.g) ORDER BY g.id LIMIT 1),
+bld AS (
+    SELECT b.id, b.name FROM buildings b, p
+    WHERE ST_Covers(b.geom, p.g) ORDER BY b.id LIMIT 1),
+seg AS (
+    SELECT s.id, s.name, s.road_name, s.from_desc, s.to_desc,
+           ST_Distance(ST_Transform(s.geom, :srid), ST_Transform(p.g, :srid)) AS d
+    FROM road_segments s, p
+    WHERE s.geom && ST_Expand(p.g, :dlon, :dlat)
+      AND ST_Distance(ST_Transform(s.geom, :srid), ST_Transform(p.g, :srid)) <= :search
+    ORDER BY floor(ST_Distance(ST_Transform(s.geom, :srid), ST_Transform(p.g, :srid)) * 1000 + 0.5), s.id LIMIT 1)
+SELECT grid.id AS grid_id, grid.name AS grid_name, c.id AS community_id, c.name AS community_name,
+       st.id AS street_id, st.name AS street_name, bld.id AS building_id, bld.name AS building_name,
+       seg.id AS segment_id, seg.name AS segment_name, seg.road_name, seg.from_desc, seg.to_desc,
+       seg.d AS segment_distance_m
+FROM (SELECT 1) AS one
+LEFT JOIN grid ON true
+LEFT JOIN communities c ON c.id = grid.community_id
+LEFT JOIN streets st ON st.id = c.street_id
+LEFT JOIN bld ON grid.id IS NOT NULL
+LEFT JOIN seg ON grid.id IS NOT NULL
+""")
+
+_PEOPLE_SQL = text("""
+SELECT id, name, role, chief_kind, phone, grid_id, segment_id FROM people
+WHERE (role = 'grid_worker' AND grid_id = :grid_id) OR (role = 'street_chief' AND segment_id = :segment_id)
+ORDER BY role, chief_kind, id
+""")
+
+
+def locate_point(conn: Connection, lon: float, lat: float, *, srid: int, search_m: float) -> dict:
+    """The online path: one WGS-84 point located by PostGIS, with names, the worker and the chiefs."""
+    # A bounding box in degrees that surely holds every point within search_m metres.
+    dlat = search_m / 110_000.0 * 1.05
+    dlon = dlat / max(math.cos(math.radians(min(abs(lat), 89.0))), 1e-6)
+    row = conn.execute(_LOCATE_SQL, {"lon": lon, "lat": lat, "srid": srid, "dlon": dlon, "dlat": dlat,
+                                     "search": search_m}).mappings().one()
+    out = dict(row)
+    out["status"] = OK if out["grid_id"] else OUTSIDE
+    people = conn.execute(_PEOPLE_SQL, {"grid_id": out["grid_id"], "segment_id": out["segment_id"]}).mappings()
+    out["grid_workers"], out["street_chiefs"] = [], []
+    for p in people:
+        (out["grid_workers"] if p["role"] == "grid_worker" else out["street_chiefs"]).append(dict(p))
+    return out
+
+
+def get_feature(conn: Connection, table: str, feature_id: str) -> gpd.GeoDataFrame | pd.DataFrame:
+    """One row by id (grids: any version), as a one-row frame; empty when unknown."""
+    cols = ", ".join(f'"{c}"' for c in _columns(table, None))
+    if table in SPATIAL:
+        sql = text(f'SELECT {cols}, geom FROM "{table}" WHERE id = :id')  # noqa: S608 (names from models)
+        frame = gpd.read_postgis(sql, conn, geom_col="geom", params={"id": feature_id})
+        return frame.rename_geometry("geometry").set_crs(4326, allow_override=True)
+    sql = text(f'SELECT {cols} FROM "{table}" WHERE id = :id')  # noqa: S608 (names from models)
+    return pd.read_sql(sql, conn, params={"id": feature_id})
+
+
+def postgis_version(conn: Connection) -> str:
+    return conn.execute(text("SELECT postgis_full_version()")).scalar_one().split('"')[1]
