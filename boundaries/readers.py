@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
-from boundaries.layers import LayerSpec
+from boundaries.layers import LAYERS, LayerSpec
 from geo.coords import geometries_to_wgs84
 
 
@@ -98,3 +98,12 @@ def _text(value: object) -> str | None:
         value = int(value)
     text = str(value).strip()
     return text or None
+
+
+def read_hierarchy_file(path: str | Path) -> dict[str, pd.DataFrame]:
+    """Every layer of a district GeoPackage (as ``wangge demo`` writes it) that is present, conformed."""
+    path = Path(path)
+    if not path.exists():
+        raise ReadError(f"file not found: {path}")
+    present = {row[0] for row in pyogrio.list_layers(path)}
+    return {name: read_layer(path, spec, source_layer=name) for name, spec in LAYERS.items() if name in present}

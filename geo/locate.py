@@ -45,9 +45,25 @@ class Hierarchy:
     road_segments: gpd.GeoDataFrame
     people: pd.DataFrame
 
+    @classmethod
+    def from_layers(cls, layers: dict[str, pd.DataFrame]) -> Hierarchy:
+        """From frames keyed by layer name (a district file); grids with a ``valid_to`` are history and left out."""
+        grids = layers["grids"]
+        if "valid_to" in grids.columns:
+            grids = grids[grids["valid_to"].isna()]
+        empty = pd.DataFrame({"id": [], "role": [], "grid_id": [], "segment_id": []})
+        return cls(streets=layers["streets"], communities=layers["communities"], grids=grids,
+                   buildings=layers.get("buildings", _empty_layer()),
+                   road_segments=layers.get("road_segments", _empty_layer()),
+                   people=layers.get("people", empty))
+
     def metric_epsg(self) -> int:
         """The UTM zone of the service area's centre: where distances are measured."""
         return metric_epsg_for_bounds(self.streets.total_bounds)
+
+
+def _empty_layer() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({"id": pd.Series([], dtype=object)}, geometry=gpd.GeoSeries([], crs=4326), crs=4326)
 
 
 def metric_epsg_for_bounds(bounds: ArrayLike) -> int:
