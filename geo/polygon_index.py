@@ -19,7 +19,7 @@ import numpy as np
 import shapely
 from numpy.typing import ArrayLike, NDArray
 from rasterio.features import rasterize
-from rasterio.transform import from_origin
+from affine import Affine
 
 BOUNDARY = -2
 NONE = -1
@@ -44,7 +44,7 @@ class PolygonIndex:
         self.x0, self.y0 = minx - 2 * cell, maxy + 2 * cell
         width = int(math.ceil((maxx - minx) / cell)) + 4
         height = int(math.ceil((maxy - miny) / cell)) + 4
-        transform = from_origin(self.x0, self.y0, cell, cell)
+        transform = Affine(cell, 0.0, self.x0, 0.0, -cell, self.y0)
         # Lowest index drawn last, so it wins wherever polygons overlap.
         order = range(len(self.polygons) - 1, -1, -1)
         labels = rasterize(((self.polygons[i], i + 1) for i in order), out_shape=(height, width),

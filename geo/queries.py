@@ -6,7 +6,6 @@ our own models, never from a request.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import geopandas as gpd
@@ -77,30 +76,32 @@ def metric_epsg(conn: Connection) -> int:
 
 
 _LOCATE_SQL = text("""
-WITH p AS (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS g),
-grid AS (
-    SELECT g.id, g.name, g.community_id FROM grids g, p
-    WHERE g.valid_to IS NULL AND ST_Covers(g.geom, p.g) ORDER BY g.id LIMIT 1),
-bld AS (
-    SELECT b.id, b.name FROM buildings b, p
-    WHERE ST_Covers(b.geom, p.g) ORDER BY b.id LIMIT 1),
-seg AS (
-    SELECT s.id, s.name, s.road_name, s.from_desc, s.to_desc,
-           ST_Distance(ST_Transform(s.geom, :srid), ST_Transform(p.g, :srid)) AS d
-    FROM road_segments s, p
-    WHERE s.geom && ST_Expand(p.g, :dlon, :dlat)
-      AND ST_Distance(ST_Transform(s.geom, :srid), ST_Transform(p.g, :srid)) <= :search
-    ORDER BY floor(ST_Distance(ST_Transform(s.geom, :srid), ST_Transform(p.g, :srid)) * 1000 + 0.5), s.id LIMIT 1)
-SELECT grid.id AS grid_id, grid.name AS grid_name, c.id AS community_id, c.name AS community_name,
+WITH p AS (
+    SELECT i, ST_SetSRID(ST_MakePoint(x, y), 4326) AS g, y AS lat
+    FROM unnest(CAST(:lons AS float8[]), CAST(:lats AS float8[])) WITH ORDINALITY AS t(x, y, i))
+SELECT p.i, grid.id AS grid_id, grid.name AS grid_name, c.id AS community_id, c.name AS community_name,
        st.id AS street_id, st.name AS street_name, bld.id AS building_id, bld.name AS building_name,
        seg.id AS segment_id, seg.name AS segment_name, seg.road_name, seg.from_desc, seg.to_desc,
        seg.d AS segment_distance_m
-FROM (SELECT 1) AS one
-LEFT JOIN grid ON true
+FROM p
+LEFT JOIN LATERAL (
+    SELECT g.id, g.name, g.community_id FROM grids g
+    WHERE g.valid_to IS NULL AND ST_Covers(g.geom, p.g) ORDER BY g.id LIMIT 1) AS grid ON true
 LEFT JOIN communities c ON c.id = grid.community_id
 LEFT JOIN streets st ON st.id = c.street_id
-LEFT JOIN bld ON grid.id IS NOT NULL
-LEFT JOIN seg ON grid.id IS NOT NULL
+LEFT JOIN LATERAL (
+    SELECT b.id, b.name FROM buildings b
+    WHERE grid.id IS NOT NULL AND ST_Covers(b.geom, p.g) ORDER BY b.id LIMIT 1) AS bld ON true
+LEFT JOIN LATERAL (
+    SELECT s.id, s.name, s.road_name, s.from_desc, s.to_desc, dd.d
+    FROM road_segments s,
+         LATERAL (SELECT ST_Distance(ST_Transform(s.geom, :srid), ST_Transform(p.g, :srid)) AS d) AS dd
+    WHERE grid.id IS NOT NULL
+      -- a box in degrees that surely holds everything within :search metres
+      AND s.geom && ST_Expand(p.g, :dlat / greatest(cos(radians(least(abs(p.lat), 89))), 1e-6), :dlat)
+      AND dd.d <= :search
+    ORDER BY floor(dd.d * 1000 + 0.5), s.id LIMIT 1) AS seg ON true
+ORDER BY p.i
 """)
 
 _PEOPLE_SQL = text("""
@@ -110,15 +111,20 @@ ORDER BY role, chief_kind, id
 """)
 
 
+def locate_points(conn: Connection, lons: Sequence[float], lats: Sequence[float], *, srid: int,
+                  search_m: float) -> list[dict]:
+    """The online path, set-based: WGS-84 points located by PostGIS in one query (no people)."""
+    params = {"lons": [float(v) for v in lons], "lats": [float(v) for v in lats], "srid": srid,
+              "dlat": search_m / 110_000.0 * 1.05, "search": search_m}
+    rows = [dict(r) for r in conn.execute(_LOCATE_SQL, params).mappings()]
+    for r in rows:
+        r["status"] = OK if r["grid_id"] else OUTSIDE
+    return rows
+
+
 def locate_point(conn: Connection, lon: float, lat: float, *, srid: int, search_m: float) -> dict:
-    """The online path: one WGS-84 point located by PostGIS, with names, the worker and the chiefs."""
-    # A bounding box in degrees that surely holds every point within search_m metres.
-    dlat = search_m / 110_000.0 * 1.05
-    dlon = dlat / max(math.cos(math.radians(min(abs(lat), 89.0))), 1e-6)
-    row = conn.execute(_LOCATE_SQL, {"lon": lon, "lat": lat, "srid": srid, "dlon": dlon, "dlat": dlat,
-                                     "search": search_m}).mappings().one()
-    out = dict(row)
-    out["status"] = OK if out["grid_id"] else OUTSIDE
+    """One WGS-84 point located by PostGIS, with names, the grid worker and the segment's chiefs."""
+    out = locate_points(conn, [lon], [lat], srid=srid, search_m=search_m)[0]
     people = conn.execute(_PEOPLE_SQL, {"grid_id": out["grid_id"], "segment_id": out["segment_id"]}).mappings()
     out["grid_workers"], out["street_chiefs"] = [], []
     for p in people:
