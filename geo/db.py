@@ -74,12 +74,17 @@ class EmbeddedCluster:
 
     # -- paths -------------------------------------------------------------
     @property
+    def base(self) -> Path:
+        """var/pg with any link resolved: postgres may reach the target but not the checkout."""
+        return self.root.resolve()
+
+    @property
     def data_dir(self) -> Path:
-        return self.root / "data"
+        return self.base / "data"
 
     @property
     def run_dir(self) -> Path:
-        return self.root / "run"
+        return self.base / "run"
 
     @property
     def log_file(self) -> Path:
@@ -87,7 +92,7 @@ class EmbeddedCluster:
 
     @property
     def port_file(self) -> Path:
-        return self.root / "port"
+        return self.base / "port"
 
     # -- who runs the server -------------------------------------------------
     @property

@@ -17,9 +17,9 @@ import math
 
 import numpy as np
 import shapely
+from affine import Affine
 from numpy.typing import ArrayLike, NDArray
 from rasterio.features import rasterize
-from affine import Affine
 
 BOUNDARY = -2
 NONE = -1
