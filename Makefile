@@ -43,5 +43,4 @@ lint: install
 	$(BIN)/ruff check .
 
 bench: db
-	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/run.py

@@ -58,7 +58,7 @@ def _where(geom) -> tuple[float | None, float | None]:
     return round(pt.x, 7), round(pt.y, 7)
 
 
-def _polygonal(geom):
+def polygonal(geom):
     """Polygon → MultiPolygon; a make_valid collection → its polygonal parts; anything else → None."""
     if geom.geom_type == "Polygon":
         return MultiPolygon([geom])
@@ -96,7 +96,7 @@ def _check_geometry(i: int, fid, geom, spec: LayerSpec, repair: bool, res: Check
             i, fid, f"coordinate ({lon[j]:.6g}, {lat[j]:.6g}) is outside lon −180..180 / lat −90..90 "
                     "坐标超出范围: is the file's CRS right?"))
         return None
-    shaped = _polygonal(geom) if spec.geometry == "polygon" else _linear(geom)
+    shaped = polygonal(geom) if spec.geometry == "polygon" else _linear(geom)
     want = "Polygon or MultiPolygon" if spec.geometry == "polygon" else "a single connected LineString"
     if shaped is None:
         res.problems.append(Problem(i, fid, f"wrong geometry type {geom.geom_type}; {spec.label} needs {want} "
@@ -108,7 +108,7 @@ def _check_geometry(i: int, fid, geom, spec: LayerSpec, repair: bool, res: Check
             res.problems.append(Problem(i, fid, f"invalid geometry 几何无效: {reason} (try --repair)", *_where(shaped)))
             return None
         fixed = shapely.make_valid(shaped)
-        fixed = _polygonal(fixed) if spec.geometry == "polygon" else _linear(fixed)
+        fixed = polygonal(fixed) if spec.geometry == "polygon" else _linear(fixed)
         if fixed is None or fixed.is_empty or not fixed.is_valid:
             res.problems.append(Problem(i, fid, f"invalid geometry that make_valid cannot fix: {reason}", *_where(shaped)))
             return None

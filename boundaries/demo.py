@@ -24,9 +24,10 @@ import pandas as pd
 import pyogrio
 import shapely
 from pyproj import Transformer
-from shapely.geometry import LineString, MultiPolygon, Point, Polygon, box
+from shapely.geometry import LineString, Point, Polygon, box
 from shapely.ops import polygonize, substring, unary_union
 
+from boundaries.checks import polygonal
 from geo.coords import utm_epsg
 
 CENTER_LON, CENTER_LAT = 122.07, 41.12
@@ -39,6 +40,7 @@ GRIDS_PER_STREET = 64
 COMMUNITIES_PER_STREET = 12
 SEGMENTS_PER_STREET = 42
 PARTY_CHIEFS, MERCHANT_CHIEFS = 44, 32
+PRECISION_DEG = 1e-8
 LAYERS = ("streets", "communities", "grids", "buildings", "roads", "road_segments", "people")
 
 STREET_NAMES = ["振兴街道", "兴隆街道", "渤海街道", "创新街道", "曙光街道", "新工街道", "友谊街道", "惠宾街道",
@@ -432,8 +434,16 @@ def make_district(seed: int = 7, scale: int = 1) -> dict[str, gpd.GeoDataFrame]:
         df = pd.concat(frames, ignore_index=True)
         if name != "people":
             df = gpd.GeoDataFrame(df, geometry="geometry", crs=4326)
-            if name in ("streets", "communities", "grids", "buildings"):
-                df["geometry"] = [g if isinstance(g, MultiPolygon) else MultiPolygon([g]) for g in df.geometry]
+            # Snap to 1e-8° (about a millimetre): rotation and projection leave noise that can make a
+            # grid built from several pieces touch itself; snapping is the same for shared vertices.
+            geoms = df.geometry.values
+            is_area = name in ("streets", "communities", "grids", "buildings")
+            if is_area:
+                geoms = [g if g.is_valid else polygonal(shapely.make_valid(g)) for g in geoms]
+            snapped = shapely.set_precision(np.asarray(geoms, dtype=object), PRECISION_DEG)
+            if is_area:
+                snapped = [polygonal(g) for g in snapped]
+            df["geometry"] = snapped
         out[name] = df
     return out
 

@@ -21,12 +21,12 @@ from dataclasses import dataclass
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 from numpy.typing import ArrayLike
 from pyproj import Transformer
 
 from geo.coords import to_wgs84, utm_epsg
 from geo.polygon_index import PolygonIndex
+from geo.segment_index import SegmentIndex
 
 OK = "ok"
 OUTSIDE = "outside_service_area"
@@ -86,34 +86,14 @@ class Locator:
         self.epsg = hierarchy.metric_epsg()
         self.to_metric = Transformer.from_crs(4326, self.epsg, always_xy=True)
         self.grid_index = PolygonIndex(self.grids.geometry.values)
-        self.building_index = PolygonIndex(self.buildings.geometry.values, max_cells=1 << 23)
+        self.building_index = PolygonIndex(self.buildings.geometry.values)
         community_street = hierarchy.communities.set_index("id")["street_id"]
         self.grid_ids = self.grids["id"].to_numpy(dtype=object)
         self.grid_community = self.grids["community_id"].to_numpy(dtype=object)
         self.grid_street = community_street.reindex(self.grid_community).to_numpy(dtype=object)
         self.building_ids = self.buildings["id"].to_numpy(dtype=object)
         self.segment_ids = self.segments["id"].to_numpy(dtype=object)
-        self.segment_metric = self.segments.geometry.to_crs(self.epsg).values
-        self.segment_tree = shapely.STRtree(self.segment_metric)
-
-    def nearest_segments(self, x_m: np.ndarray, y_m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Index and distance (m) of the nearest segment within the search distance, or -1 / NaN."""
-        idx = np.full(len(x_m), -1, dtype=np.int64)
-        dist = np.full(len(x_m), np.nan)
-        if len(self.segment_ids) == 0 or len(x_m) == 0:
-            return idx, dist
-        pts = shapely.points(x_m, y_m)
-        pi, si = self.segment_tree.query(pts, predicate="dwithin", distance=self.segment_search_m)
-        d = shapely.distance(pts[pi], self.segment_metric[si])
-        # Distances equal to the millimetre are a tie (two engines never agree on the last bits);
-        # the lowest index (id) wins, as in the online path.
-        order = np.lexsort((si, mm_key(d), pi))
-        pi, si, d = pi[order], si[order], d[order]
-        first = np.ones(len(pi), dtype=bool)
-        first[1:] = pi[1:] != pi[:-1]
-        idx[pi[first]] = si[first]
-        dist[pi[first]] = d[first]
-        return idx, dist
+        self.segment_index = SegmentIndex(self.segments.geometry.to_crs(self.epsg).values, self.segment_search_m)
 
     def locate_arrays(self, lon: ArrayLike, lat: ArrayLike, crs: str = "wgs84") -> pd.DataFrame:
         """Locate points given as arrays; returns one row per point with ``RESULT_COLUMNS``."""
@@ -130,7 +110,7 @@ class Locator:
         located = g >= 0
         if located.any():
             mx, my = self.to_metric.transform(x[located], y[located])
-            seg[located], dist[located] = self.nearest_segments(np.asarray(mx), np.asarray(my))
+            seg[located], dist[located] = self.segment_index.query(mx, my)
         status = np.where(located, OK, OUTSIDE).astype(object)
         status[~valid] = INVALID
         return pd.DataFrame({
@@ -147,11 +127,6 @@ class Locator:
         """One point, as a dict of ``RESULT_COLUMNS`` (None for what it is not in)."""
         row = self.locate_arrays([lon], [lat], crs).iloc[0].to_dict()
         return {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in row.items()}
-
-
-def mm_key(distance_m: np.ndarray) -> np.ndarray:
-    """Distance rounded half up to whole millimetres: the tie key (``floor(d * 1000 + 0.5)`` in SQL too)."""
-    return np.floor(distance_m * 1000.0 + 0.5)
 
 
 def _take(values: np.ndarray, idx: np.ndarray) -> pd.Series:

@@ -23,7 +23,7 @@ from rasterio.features import rasterize
 
 BOUNDARY = -2
 NONE = -1
-DEFAULT_MAX_CELLS = 1 << 24  # 16 M cells, 64 MB of int32
+DEFAULT_MAX_CELLS = 1 << 26  # 64 M cells: 128 MB as int16, the usual case
 
 
 class PolygonIndex:
@@ -47,8 +47,9 @@ class PolygonIndex:
         transform = Affine(cell, 0.0, self.x0, 0.0, -cell, self.y0)
         # Lowest index drawn last, so it wins wherever polygons overlap.
         order = range(len(self.polygons) - 1, -1, -1)
+        dtype = "int16" if len(self.polygons) < np.iinfo(np.int16).max - 1 else "int32"
         labels = rasterize(((self.polygons[i], i + 1) for i in order), out_shape=(height, width),
-                           transform=transform, fill=0, dtype="int32")
+                           transform=transform, fill=0, dtype=dtype)
         edges = rasterize(((ring, 1) for ring in shapely.boundary(self.polygons)), out_shape=(height, width),
                           transform=transform, fill=0, all_touched=True, dtype="uint8").astype(bool)
         near = edges.copy()  # grow by one cell: GDAL's line drawing may miss a corner it only grazes
@@ -57,7 +58,9 @@ class PolygonIndex:
         grown = near.copy()
         grown[:, 1:] |= near[:, :-1]
         grown[:, :-1] |= near[:, 1:]
-        self.table = np.where(grown, BOUNDARY, labels - 1).astype(np.int32)
+        labels -= 1
+        labels[grown] = BOUNDARY
+        self.table = labels
 
     @property
     def boundary_share(self) -> float:
