@@ -40,7 +40,6 @@ GRIDS_PER_STREET = 64
 COMMUNITIES_PER_STREET = 12
 SEGMENTS_PER_STREET = 42
 PARTY_CHIEFS, MERCHANT_CHIEFS = 44, 32
-PRECISION_DEG = 1e-8
 LAYERS = ("streets", "communities", "grids", "buildings", "roads", "road_segments", "people")
 
 STREET_NAMES = ["振兴街道", "兴隆街道", "渤海街道", "创新街道", "曙光街道", "新工街道", "友谊街道", "惠宾街道",
@@ -285,7 +284,7 @@ def _one_street(rng: np.random.Generator, k: int) -> dict[str, list[dict]]:
     outline = _street_outline(rng)
     roads = _roads(rng, outline)
     corridor = unary_union([r["line"].buffer(HALF_WIDTH[r["kind"]], cap_style="flat") for r in roads])
-    faces = [p for p in polygonize(unary_union([outline.exterior] + [r["line"] for r in roads])) if p.area > 1.0]
+    faces = [p for p in polygonize(unary_union([outline.exterior] + [r["line"] for r in roads])) if p.area > 0]
     compounds = list(rng.permutation(COMPOUND_NAMES))
     blocks = [_Block(p, compounds[i % len(compounds)] + ("" if i < len(compounds) else f"{i // len(compounds) + 1}期"), [])
               for i, p in enumerate(faces)]
@@ -336,6 +335,7 @@ def _one_street(rng: np.random.Generator, k: int) -> dict[str, list[dict]]:
             for bd in members:
                 bd["grid_id"], bd["community_id"] = gid, cid
         layers["people"].append(_person(rng, "grid_chief", street_id, cid, None, None))
+    _node_coverage(layers)
     n_building = 0
     for b in blocks:
         for bd in sorted(b.buildings, key=lambda x: (x["row"], x["geom"].bounds[0])):
@@ -353,6 +353,35 @@ def _one_street(rng: np.random.Generator, k: int) -> dict[str, list[dict]]:
     for pi, p in enumerate(layers["people"]):
         p["id"] = f"{street_id}P{pi + 1:04d}"
     return layers
+
+
+def _node_coverage(layers: dict[str, list[dict]]) -> None:
+    """Rebuild grids, communities and the street from one noded set of faces.
+
+    Cutting blocks into pieces leaves vertices on one side of a shared edge only;
+    after projection such an edge no longer meets its neighbour exactly and thin
+    gaps open along the roads, right where reports are made. Noding every grid
+    boundary together and dissolving faces gives neighbours the very same vertices.
+    """
+    grids = [g["geom"] for g in layers["grids"]]
+    faces = np.asarray(list(polygonize(unary_union([g.boundary for g in grids]))), dtype=object)
+    tree = shapely.STRtree(np.asarray(grids, dtype=object))
+    reps = shapely.point_on_surface(faces)
+    owner = np.full(len(faces), -1)
+    fi, gi = tree.query(reps, predicate="within")
+    for f, g in sorted(zip(fi, gi, strict=True), reverse=True):
+        owner[f] = g  # the lowest grid index is written last
+    lost = np.flatnonzero(owner < 0)  # float-noise faces inside no grid: give them to the nearest
+    if len(lost):
+        owner[lost] = tree.query_nearest(reps[lost])[1][: len(lost)]
+    for i, g in enumerate(layers["grids"]):
+        g["geom"] = unary_union(faces[owner == i])
+    by_comm: dict[str, list] = {}
+    for i, g in enumerate(layers["grids"]):
+        by_comm.setdefault(g["community_id"], []).extend(faces[owner == i])
+    for c in layers["communities"]:
+        c["geom"] = unary_union(by_comm[c["id"]])
+    layers["streets"][0]["geom"] = unary_union(faces)
 
 
 def _person(rng, role: str, street_id: str, community_id, grid_id, segment_id, kind: str | None = None) -> dict:
@@ -434,16 +463,9 @@ def make_district(seed: int = 7, scale: int = 1) -> dict[str, gpd.GeoDataFrame]:
         df = pd.concat(frames, ignore_index=True)
         if name != "people":
             df = gpd.GeoDataFrame(df, geometry="geometry", crs=4326)
-            # Snap to 1e-8° (about a millimetre): rotation and projection leave noise that can make a
-            # grid built from several pieces touch itself; snapping is the same for shared vertices.
-            geoms = df.geometry.values
-            is_area = name in ("streets", "communities", "grids", "buildings")
-            if is_area:
-                geoms = [g if g.is_valid else polygonal(shapely.make_valid(g)) for g in geoms]
-            snapped = shapely.set_precision(np.asarray(geoms, dtype=object), PRECISION_DEG)
-            if is_area:
-                snapped = [polygonal(g) for g in snapped]
-            df["geometry"] = snapped
+            if name in ("streets", "communities", "grids", "buildings"):
+                # Projection noise can, rarely, make a ring touch itself; mend only those.
+                df["geometry"] = [polygonal(g if g.is_valid else shapely.make_valid(g)) for g in df.geometry]
         out[name] = df
     return out
 

@@ -45,7 +45,10 @@ def test_a_resident_at_home_is_placed_in_every_level(client, inside_point, demo_
 
 
 def test_a_point_on_a_main_road_finds_its_segment_and_chiefs(client, demo_layers):
-    seg = demo_layers["road_segments"].iloc[3]
+    street = demo_layers["streets"].geometry.iloc[0]
+    # a segment inside the street, not one running along its edge
+    seg = next(s for _, s in demo_layers["road_segments"].iterrows()
+               if street.boundary.distance(s.geometry.interpolate(0.5, normalized=True)) > 1e-4)
     p = seg.geometry.interpolate(0.5, normalized=True)
     body = client.get(f"/api/v1/locate?lon={p.x}&lat={p.y}").json
     assert body["segment"]["id"] == seg["id"] and body["segment"]["distance_m"] < 0.01

@@ -81,3 +81,21 @@ def test_the_geopackage_has_every_layer_and_contract_columns(tmp_path, demo_laye
 def test_cli_refuses_a_silly_scale(cli, scale, tmp_path):
     r = cli(None, "demo", "--out", str(tmp_path), "--scale", str(scale))
     assert r.exit_code == 2 and "--scale must be 1 or more" in r.output
+
+
+def test_no_thin_gaps_along_the_roads(demo_layers):
+    """Reports are made on roads, and grid edges run along them: every such point must land in a grid."""
+    import numpy as np
+
+    from geo.locate import Hierarchy, Locator
+
+    loc = Locator(Hierarchy.from_layers(demo_layers))
+    rng = np.random.default_rng(1)
+    lines = demo_layers["roads"].geometry.values
+    pts = shapely.line_interpolate_point(lines[rng.integers(0, len(lines), 20_000)], rng.uniform(0, 1, 20_000),
+                                         normalized=True)
+    street = demo_layers["streets"].geometry.iloc[0]
+    inner = shapely.distance(pts, street.boundary) > 1e-5  # about a metre inside the street
+    xy = shapely.get_coordinates(pts[inner])
+    status = loc.locate_arrays(xy[:, 0], xy[:, 1])["status"]
+    assert inner.sum() > 15_000 and (status == "ok").all()
