@@ -32,8 +32,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from api.health import bp as health_bp
     from api.layers import bp as layers_bp
     from api.locating import bp as locating_bp
+    from api.maps import bp as maps_bp
 
-    for bp in (health_bp, locating_bp, layers_bp):
+    for bp in (health_bp, locating_bp, layers_bp, maps_bp):
         app.register_blueprint(bp)
 
     @app.get("/")
@@ -42,6 +43,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
             "title": "网格化管理服务 Wangge",
             "api": {"health": "/api/v1/health", "locate": "/api/v1/locate?lon=&lat=&crs=wgs84",
                     "layers": [f"/api/v1/{name}" for name in LAYER_ROUTES]},
+            "maps": {"grids": "/maps/grids"},
         })
 
     return app

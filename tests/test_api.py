@@ -125,3 +125,14 @@ def test_sql_injection_in_an_id_is_just_an_unknown_id(client):
     r = client.get("/api/v1/grids/1';DROP TABLE grids;--")
     assert r.status_code == 404
     assert client.get("/api/v1/grids?limit=1").status_code == 200
+
+
+def test_the_grid_map_page_names_every_grid_and_its_source(client, demo_layers):
+    r = client.get("/maps/grids")
+    assert r.status_code == 200 and r.content_type.startswith("text/html")
+    page = r.get_data(as_text=True)
+    assert "网格户数 Grid households" in page and "数据来源 Source" in page and "数据时间 Data time" in page
+    for name in demo_layers["grids"]["name"].head(5):
+        assert name in page
+    phones = demo_layers["people"]["phone"]
+    assert not any(p in page for p in phones)  # only masked numbers reach the page

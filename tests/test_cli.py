@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -121,3 +123,4 @@ def test_a_new_cluster_initialises_starts_and_stops(tmp_path, monkeypatch):
     finally:
         assert cluster.stop() is True
     assert not cluster.running() and cluster.stop() is False
+    shutil.rmtree(cluster.base)  # a relocated cluster lives outside tmp_path
