@@ -124,3 +124,36 @@ def test_a_new_cluster_initialises_starts_and_stops(tmp_path, monkeypatch):
         assert cluster.stop() is True
     assert not cluster.running() and cluster.stop() is False
     shutil.rmtree(cluster.base)  # a relocated cluster lives outside tmp_path
+
+
+def test_serve_answers_real_http(district_url):
+    """`wangge serve` as a user starts it: a live server on a free port, queried over HTTP."""
+    import json
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = dict(db.os.environ, DATABASE_URL=district_url)
+    proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--port", str(port)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/health", timeout=2) as r:
+                    assert json.load(r)["status"] == "ok"
+                break
+            except OSError:
+                assert time.monotonic() < deadline and proc.poll() is None, "server did not come up"
+                time.sleep(0.3)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/locate?lon=0&lat=0", timeout=5) as r:
+            assert json.load(r)["status"] == "outside_service_area"
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=10)
+    assert f"http://127.0.0.1:{port}/" in out

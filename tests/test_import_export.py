@@ -170,3 +170,20 @@ def test_road_segments_take_lines_and_refuse_polygons(street_db, cli, tmp_path):
     r = cli(street_db, "import", "road_segments", str(path))
     assert r.exit_code == 1 and "needs a single connected LineString" in r.output
     assert count(street_db, "road_segments") == 0
+
+
+def test_every_layer_of_the_demo_file_imports_layer_by_layer(fresh_url, cli, tmp_path, demo_layers):
+    from boundaries.demo import write_district
+    from boundaries.layers import LOAD_ORDER
+
+    path = write_district(demo_layers, tmp_path)
+    for layer in LOAD_ORDER:
+        r = cli(fresh_url, "import", layer, str(path), "--layer-name", layer)
+        assert r.exit_code == 0, (layer, r.output)
+        assert count(fresh_url, layer) == len(demo_layers[layer])
+    r = cli(fresh_url, "validate")
+    assert r.exit_code == 0 and "0 error(s)" in r.output
+    # people have no geometry: they go out and come back as a plain table
+    out = tmp_path / "people.csv"
+    assert cli(fresh_url, "export", "people", str(out)).exit_code == 0
+    assert out.read_text(encoding="utf-8").count("street_chief") == 76
