@@ -82,7 +82,7 @@ WITH p AS (
 SELECT p.i, grid.id AS grid_id, grid.name AS grid_name, c.id AS community_id, c.name AS community_name,
        st.id AS street_id, st.name AS street_name, bld.id AS building_id, bld.name AS building_name,
        seg.id AS segment_id, seg.name AS segment_name, seg.road_name, seg.from_desc, seg.to_desc,
-       seg.d AS segment_distance_m
+       seg.d AS segment_distance_m, ppl.people
 FROM p
 LEFT JOIN LATERAL (
     SELECT g.id, g.name, g.community_id FROM grids g
@@ -101,35 +101,37 @@ LEFT JOIN LATERAL (
       AND s.geom && ST_Expand(p.g, :dlat / greatest(cos(radians(least(abs(p.lat), 89))), 1e-6), :dlat)
       AND dd.d <= :search
     ORDER BY floor(dd.d * 1000 + 0.5), s.id LIMIT 1) AS seg ON true
+LEFT JOIN LATERAL (
+    SELECT json_agg(json_build_object('id', pp.id, 'name', pp.name, 'role', pp.role, 'chief_kind', pp.chief_kind,
+                                      'phone', pp.phone) ORDER BY pp.role, pp.chief_kind, pp.id) AS people
+    FROM people pp
+    WHERE CAST(:with_people AS boolean)
+      AND ((pp.role = 'grid_worker' AND pp.grid_id = grid.id)
+           OR (pp.role = 'street_chief' AND pp.segment_id = seg.id))) AS ppl ON true
 ORDER BY p.i
 """)
 
-_PEOPLE_SQL = text("""
-SELECT id, name, role, chief_kind, phone, grid_id, segment_id FROM people
-WHERE (role = 'grid_worker' AND grid_id = :grid_id) OR (role = 'street_chief' AND segment_id = :segment_id)
-ORDER BY role, chief_kind, id
-""")
-
-
 def locate_points(conn: Connection, lons: Sequence[float], lats: Sequence[float], *, srid: int,
-                  search_m: float) -> list[dict]:
-    """The online path, set-based: WGS-84 points located by PostGIS in one query (no people)."""
+                  search_m: float, with_people: bool = False) -> list[dict]:
+    """The online path, set-based: WGS-84 points located by PostGIS in one query.
+
+    ``with_people`` adds ``grid_workers`` and ``street_chiefs`` to each row.
+    """
     params = {"lons": [float(v) for v in lons], "lats": [float(v) for v in lats], "srid": srid,
-              "dlat": search_m / 110_000.0 * 1.05, "search": search_m}
+              "dlat": search_m / 110_000.0 * 1.05, "search": search_m, "with_people": with_people}
     rows = [dict(r) for r in conn.execute(_LOCATE_SQL, params).mappings()]
     for r in rows:
         r["status"] = OK if r["grid_id"] else OUTSIDE
+        people = r.pop("people") or []
+        if with_people:
+            r["grid_workers"] = [p for p in people if p["role"] == "grid_worker"]
+            r["street_chiefs"] = [p for p in people if p["role"] == "street_chief"]
     return rows
 
 
 def locate_point(conn: Connection, lon: float, lat: float, *, srid: int, search_m: float) -> dict:
     """One WGS-84 point located by PostGIS, with names, the grid worker and the segment's chiefs."""
-    out = locate_points(conn, [lon], [lat], srid=srid, search_m=search_m)[0]
-    people = conn.execute(_PEOPLE_SQL, {"grid_id": out["grid_id"], "segment_id": out["segment_id"]}).mappings()
-    out["grid_workers"], out["street_chiefs"] = [], []
-    for p in people:
-        (out["grid_workers"] if p["role"] == "grid_worker" else out["street_chiefs"]).append(dict(p))
-    return out
+    return locate_points(conn, [lon], [lat], srid=srid, search_m=search_m, with_people=True)[0]
 
 
 def get_feature(conn: Connection, table: str, feature_id: str) -> gpd.GeoDataFrame | pd.DataFrame:

@@ -37,19 +37,19 @@ def grids_map(layers: dict[str, pd.DataFrame], band: tuple[float, float], *, sou
     fmap = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], tiles=None, zoom_control=True,
                       control_scale=True)
     fmap.fit_bounds([[miny, minx], [maxy, maxx]])
+    grids["colour"] = [_band_colour(hh, band) for hh in grids["hh"]]
+    worker_label = {gid: f"{w['name']} {mask_phone(w['phone'])}" for gid, w in workers.iterrows()}
+    grids["worker"] = [worker_label.get(gid, "无 none") for gid in grids["id"]]
+    card = grids[["id", "name", "hh", "n_buildings", "worker", "colour", "geometry"]]
     layer = folium.FeatureGroup(name="网格 Grids", show=True)
-    for row in grids.itertuples():
-        worker = workers.loc[row.id] if row.id in workers.index else None
-        card = (f"<b>{escape(row.name)}</b><br>编号 id: {row.id}<br>户数 households: {row.hh}<br>"
-                f"楼栋 buildings: {row.n_buildings}<br>网格员 worker: "
-                + (f"{escape(worker['name'])} {mask_phone(worker['phone'])}" if worker is not None else "无 none"))
-        folium.GeoJson(
-            row.geometry.__geo_interface__,
-            style_function=lambda _f, c=_band_colour(row.hh, band): {"fillColor": c, "color": "#555",
-                                                                     "weight": 1, "fillOpacity": 0.6},
-            tooltip=f"{row.name} · {row.hh} 户",
-            popup=folium.Popup(card, max_width=300),
-        ).add_to(layer)
+    folium.GeoJson(
+        card.__geo_interface__,
+        style_function=lambda f: {"fillColor": f["properties"]["colour"], "color": "#555", "weight": 1,
+                                  "fillOpacity": 0.6},
+        tooltip=folium.GeoJsonTooltip(["name", "hh"], aliases=["网格 grid", "户数 households"]),
+        popup=folium.GeoJsonPopup(["name", "id", "hh", "n_buildings", "worker"],
+                                  aliases=["网格 grid", "编号 id", "户数 households", "楼栋 buildings", "网格员 worker"]),
+    ).add_to(layer)
     layer.add_to(fmap)
     outlines = folium.FeatureGroup(name="社区与街道 Communities and streets", show=True)
     for name, weight, colour in (("communities", 2.5, "#1f4e9c"), ("streets", 4, "#000")):
