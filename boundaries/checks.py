@@ -12,6 +12,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from pyproj import Geod
 from shapely.geometry import LineString, MultiPolygon
 from shapely.ops import linemerge
 
@@ -56,6 +57,16 @@ def _where(geom) -> tuple[float | None, float | None]:
     except shapely.errors.GEOSException:
         pt = shapely.Point(finite[0])
     return round(pt.x, 7), round(pt.y, 7)
+
+
+_GEOD = Geod(ellps="WGS84")
+
+
+def _area_m2(geom) -> float:
+    """Area on the ellipsoid, so a repair report speaks in square metres (0 for lines)."""
+    if geom.geom_type not in ("Polygon", "MultiPolygon"):
+        return 0.0
+    return abs(_GEOD.geometry_area_perimeter(geom)[0])
 
 
 def polygonal(geom):
@@ -112,9 +123,9 @@ def _check_geometry(i: int, fid, geom, spec: LayerSpec, repair: bool, res: Check
         if fixed is None or fixed.is_empty or not fixed.is_valid:
             res.problems.append(Problem(i, fid, f"invalid geometry that make_valid cannot fix: {reason}", *_where(shaped)))
             return None
-        before, after = shaped.area, fixed.area
+        before, after = _area_m2(shaped), _area_m2(fixed)
         res.repairs.append(Problem(i, fid, f"repaired {reason}; parts {len(getattr(shaped, 'geoms', [1]))}"
-                                           f"→{len(getattr(fixed, 'geoms', [1]))}, area {before:.3e}→{after:.3e} deg²",
+                                           f"→{len(getattr(fixed, 'geoms', [1]))}, area {before:.1f}→{after:.1f} m²",
                                    *_where(fixed)))
         shaped = fixed
     if spec.geometry == "polygon" and shaped.area == 0:

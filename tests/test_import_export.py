@@ -117,6 +117,7 @@ def test_repair_fixes_a_bow_tie_and_says_what_changed(street_db, cli, tmp_path):
     r = cli(street_db, "import", "grids", str(path), "--repair")
     assert r.exit_code == 0, r.output
     assert "repaired" in r.output and "Self-intersection" in r.output and "parts 1→2" in r.output
+    assert "area 0.0→41975" in r.output  # the bow tie's two triangles, in m²
     assert count(street_db, "grids") == 1
 
 
