@@ -1,189 +1,31 @@
-"""Locate benchmark: wangge's bulk path beside geopandas.sjoin and a PostGIS ST_Covers join, same data, same run.
-
-The district is the demo scaled to 32 streets (2,048 grids); 1,000,000 points are
-drawn uniformly over its bounding box (so some fall outside, as real reports do).
-Writes the table to bench/RESULTS.md and prints it.
-"""
+"""`make bench`: every benchmark section, our figures beside the peers' in the same run, into bench/RESULTS.md."""
 
 from __future__ import annotations
 
-import io
 import os
 import platform
-import statistics
 import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-import geopandas as gpd
-import numpy as np
-import pandas as pd
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import locate_bench  # noqa: E402
 
-from boundaries.demo import make_district  # noqa: E402
-from boundaries.load import load_layers  # noqa: E402
-from geo import db  # noqa: E402
-from geo.locate import Locator  # noqa: E402
-from geo.queries import load_hierarchy, locate_point, metric_epsg  # noqa: E402
-
-SCALE = int(os.environ.get("BENCH_SCALE", 32))
-N_POINTS = int(os.environ.get("BENCH_POINTS", 1_000_000))
-N_ONLINE = 2000
-BENCH_DB = "wangge_bench"
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
-
-
-def bench_url() -> str:
-    base = make_url(db.database_url())
-    db.ensure_database(str(base.set(database="postgres")), BENCH_DB)
-    url = str(base.set(database=BENCH_DB))
-    db.upgrade(url)
-    return url
-
-
-def ensure_district(url: str) -> None:
-    engine = create_engine(url)
-    with engine.connect() as c:
-        n = c.execute(text("SELECT count(*) FROM streets")).scalar_one()
-    if n != SCALE:
-        engine.dispose()
-        db.ensure_database(str(make_url(url).set(database="postgres")), BENCH_DB, fresh=True)
-        db.upgrade(url)
-        engine = create_engine(url)
-        t = time.perf_counter()
-        layers = make_district(seed=7, scale=SCALE)
-        with Session(engine) as s, s.begin():
-            load_layers(s, layers)
-        with engine.connect() as c:
-            c.execute(text("ANALYZE"))
-            c.commit()
-        print(f"loaded district ×{SCALE} in {time.perf_counter() - t:.1f} s", flush=True)
-    engine.dispose()
-
-
-def timed(fn, repeat: int = 3):
-    """Best of ``repeat`` wall-clock runs, and the last result."""
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t)
-    return best, out
+SECTIONS = (locate_bench,)
 
 
 def main() -> None:
-    url = bench_url()
-    ensure_district(url)
-    engine = create_engine(url)
-    with engine.connect() as c:
-        hierarchy = load_hierarchy(c)
-        srid = metric_epsg(c)
-    grids = hierarchy.grids.sort_values("id").reset_index(drop=True)
-    rng = np.random.default_rng(42)
-    minx, miny, maxx, maxy = hierarchy.streets.total_bounds
-    lon = rng.uniform(minx, maxx, N_POINTS)
-    lat = rng.uniform(miny, maxy, N_POINTS)
-    rows: list[tuple[str, float, str]] = []
-
-    t_build, locator = timed(lambda: Locator(hierarchy), repeat=1)
-    t_grid, gidx = timed(lambda: locator.grid_index.query(lon, lat))
-    t_full, full = timed(lambda: locator.locate_arrays(lon, lat), repeat=2)
-
-    pts = gpd.GeoDataFrame({"i": np.arange(N_POINTS)}, geometry=gpd.points_from_xy(lon, lat), crs=4326)
-    t_sjoin, joined = timed(lambda: gpd.sjoin(pts, grids[["id", "geometry"]], how="left", predicate="intersects"))
-
-    def geopandas_full():
-        """The same work as our full locate, done the geopandas way."""
-        g = gpd.sjoin(pts, grids[["id", "geometry"]], how="left", predicate="intersects")
-        b = gpd.sjoin(pts, hierarchy.buildings[["id", "geometry"]], how="left", predicate="intersects")
-        metric = pts.to_crs(locator.epsg)
-        segs = hierarchy.road_segments[["id", "geometry"]].to_crs(locator.epsg)
-        s = gpd.sjoin_nearest(metric, segs, how="left", max_distance=50.0, distance_col="d")
-        return g, b, s
-
-    t_gpd_full, _ = timed(geopandas_full, repeat=1)
-    sjoin_grid = joined.groupby("i")["id"].min().reindex(np.arange(N_POINTS))
-    ours = pd.Series(np.where(gidx >= 0, grids["id"].to_numpy()[np.maximum(gidx, 0)], None))
-    agree_sjoin = float((ours.fillna("-").to_numpy() == sjoin_grid.fillna("-").to_numpy()).mean())
-
-    with engine.connect() as c:
-        c.execute(text("CREATE TEMP TABLE pts (i integer, geom geometry(Point, 4326))"))
-        buf = io.StringIO()
-        for i, (x, y) in enumerate(zip(lon.tolist(), lat.tolist(), strict=True)):
-            buf.write(f"{i}\tSRID=4326;POINT({x!r} {y!r})\n")
-        buf.seek(0)
-        with c.connection.cursor() as cur, cur.copy("COPY pts (i, geom) FROM STDIN") as copy:
-            copy.write(buf.read())
-        c.execute(text("ANALYZE pts"))
-        join_sql = text("SELECT p.i, min(g.id) FROM pts p JOIN grids g ON g.valid_to IS NULL "
-                        "AND ST_Covers(g.geom, p.geom) GROUP BY p.i")
-        t_pg, pg_rows = timed(lambda: c.execute(join_sql).all(), repeat=1)
-        pg = pd.Series(dict(pg_rows)).reindex(np.arange(N_POINTS))
-        agree_pg = float((ours.fillna("-").to_numpy() == pg.fillna("-").to_numpy()).mean())
-
-        inside = np.flatnonzero(gidx >= 0)[:N_ONLINE]
-        one_sql = text("SELECT id FROM grids WHERE valid_to IS NULL AND "
-                       "ST_Covers(geom, ST_SetSRID(ST_MakePoint(:x, :y), 4326)) ORDER BY id LIMIT 1")
-        lat_one, lat_full, lat_floor = [], [], []
-        for i in inside:
-            t = time.perf_counter()
-            c.execute(text("SELECT CAST(:x AS float8)"), {"x": float(lon[i])}).scalar()
-            lat_floor.append(time.perf_counter() - t)
-            t = time.perf_counter()
-            c.execute(one_sql, {"x": float(lon[i]), "y": float(lat[i])}).scalar()
-            lat_one.append(time.perf_counter() - t)
-            t = time.perf_counter()
-            locate_point(c, float(lon[i]), float(lat[i]), srid=srid, search_m=50.0)
-            lat_full.append(time.perf_counter() - t)
-
-    def rate(seconds: float) -> float:
-        return N_POINTS / seconds / 1e6
-
-    base = rate(t_sjoin)
-    rows = [
-        ("wangge bulk, grid+community+street (cell table + exact edges)", t_grid, f"{rate(t_grid):.2f}", f"{rate(t_grid) / base:.1f}×"),
-        ("wangge bulk, full locate (grid, building, nearest segment ≤50 m)", t_full, f"{rate(t_full):.2f}", f"{rate(t_full) / base:.1f}×"),
-        ("geopandas.sjoin(predicate='intersects'), grids only", t_sjoin, f"{base:.2f}", "1.0×"),
-        ("geopandas, full locate (sjoin grids + sjoin buildings + sjoin_nearest segments)", t_gpd_full,
-         f"{rate(t_gpd_full):.2f}", f"{rate(t_gpd_full) / base:.2f}×"),
-        ("PostGIS ST_Covers join, grids only", t_pg, f"{rate(t_pg):.2f}", f"{rate(t_pg) / base:.2f}×"),
-    ]
-    n_grids = len(grids)
-    lines = [
-        "# Benchmarks", "",
-        f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.machine()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}. District: demo ×{SCALE} ({len(hierarchy.streets)} streets, "
-        f"{n_grids} grids, {len(hierarchy.buildings)} buildings, {len(hierarchy.road_segments)} segments); "
-        f"{N_POINTS:,} uniform random points over its bounding box "
-        f"({int((gidx >= 0).sum()):,} inside a grid). Best of several runs, wall clock.", "",
-        "## Bulk locate", "",
-        f"Full locate, wangge vs geopandas doing the same work: **{t_gpd_full / t_full:.1f}×** faster.", "",
-        "| path | seconds | M points/s | vs sjoin |", "| --- | ---: | ---: | ---: |",
-        *[f"| {name} | {sec:.3f} | {r} | {ratio} |" for name, sec, r, ratio in rows],
-        "",
-        f"Index build (once per hierarchy): {t_build:.2f} s; cells needing the exact test: "
-        f"{locator.grid_index.boundary_share:.1%} of the grid table.",
-        f"Agreement on the grid of every point: with sjoin (lowest id on ties) {agree_sjoin:.4%}, "
-        f"with PostGIS {agree_pg:.4%}.",
-        "sjoin is timed on a ready GeoDataFrame of points (building it is not counted against it).", "",
-        "## Online path (one point through PostGIS)", "",
-        "| query | median ms | p95 ms |", "| --- | ---: | ---: |",
-        f"| round-trip floor (`SELECT :x`, same driver and pool) | {statistics.median(lat_floor) * 1e3:.3f} | "
-        f"{np.percentile(lat_floor, 95) * 1e3:.3f} |",
-        f"| plain grid lookup (`ST_Covers … ORDER BY id LIMIT 1`) | {statistics.median(lat_one) * 1e3:.3f} | "
-        f"{np.percentile(lat_one, 95) * 1e3:.3f} |",
-        f"| full `locate_point` (grid, community, street, building, segment, worker, chiefs) | "
-        f"{statistics.median(lat_full) * 1e3:.3f} | {np.percentile(lat_full, 95) * 1e3:.3f} |",
-        "", f"{len(inside)} points inside the service area, each query a round trip over loopback.", "",
-    ]
-    RESULTS.write_text("\n".join(lines))
-    print("\n".join(lines))
-    engine.dispose()
+    lines = ["# Benchmarks", "",
+             f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.machine()}, {os.cpu_count()} cores, "
+             f"Python {platform.python_version()}.", ""]
+    for section in SECTIONS:
+        print(f"running {section.__name__} …", flush=True)
+        lines += section.run()
+    text = "\n".join(lines)
+    (HERE / "RESULTS.md").write_text(text)
+    print(text)
 
 
 if __name__ == "__main__":
