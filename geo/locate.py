@@ -7,7 +7,8 @@ follow the same rules, and the property tests hold them to identical answers:
   boundary counts); on a shared edge or vertex the lowest grid id wins;
 * community and street: the grid's parents (grids tile communities, so a point is
   never in a community without being in one of its grids);
-* building: the footprint that covers the point, lowest id on ties;
+* building: the footprint that covers the point, lowest id on ties (building and
+  segment are given only for points inside the service area);
 * segment: the nearest responsible segment within ``segment_search_m`` metres,
   measured in the area's UTM zone; distances equal to the millimetre go to the lowest id;
 * status: ``ok``, ``outside_service_area`` (no grid covers it) or
