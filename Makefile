@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PG_EXT := /usr/share/postgresql/15/extension
 PG_DEBS := postgresql-15-postgis-3 postgresql-15-pgrouting
 
-.PHONY: run test lint bench install pg-packages db demo clean-db
+.PHONY: run test lint bench install pg-packages db demo assets browser
 
 $(BIN)/wangge: setup.cfg pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ needed, found " + sys.version'
@@ -26,7 +26,21 @@ pg-packages:
 		echo "PostGIS/pgRouting are missing. Run as root: apt-get update && apt-get install -y $(PG_DEBS)"; exit 1; \
 	fi
 
-db: install pg-packages
+# Leaflet and its plugins from npm, so maps work on an intranet with no internet.
+var/static/vendor/.installed: $(BIN)/wangge maps/assets.py
+	$(BIN)/wangge assets
+	touch $@
+
+assets: var/static/vendor/.installed
+
+# Headless Chromium and a CJK font for the map tests (Debian's; nothing is downloaded at test time).
+BROWSER_DEBS := chromium fonts-wqy-microhei
+browser:
+	@if command -v chromium >/dev/null && [ -d /usr/share/fonts/truetype/wqy ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BROWSER_DEBS); \
+	else echo "Chromium or a CJK font is missing. Run as root: apt-get update && apt-get install -y $(BROWSER_DEBS)"; exit 1; fi
+
+db: install assets pg-packages
 	$(BIN)/wangge db start
 	$(BIN)/wangge db upgrade
 
@@ -36,7 +50,7 @@ demo: db
 run: demo
 	$(BIN)/wangge serve
 
-test: db
+test: db browser
 	$(BIN)/python -m pytest -q
 
 lint: install

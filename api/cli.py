@@ -275,6 +275,18 @@ def locate_cmd(points, out, hierarchy, crs, lon_field, lat_field) -> None:
     click.echo(f"已写入 / written {out}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
 
 
+# -- map assets ----------------------------------------------------------------
+@main.command("assets", help="地图资源 Fetch Leaflet and plugins from npm into var/static/vendor, for offline maps.")
+def assets_cmd() -> None:
+    from maps.assets import AssetError, install, vendor_dir
+
+    try:
+        written = install(progress=lambda name: click.echo(f"  已获取 fetched {name}"))
+    except AssetError as exc:
+        _fail(f"地图资源安装失败 assets failed: {exc}")
+    click.echo(f"地图资源就绪 / map assets ready in {vendor_dir()} ({len(written)} new)")
+
+
 # -- serving --------------------------------------------------------------------
 @main.command("serve", help="启动服务 Serve the API and maps (waitress, a production WSGI server).")
 @click.option("--host", default="127.0.0.1", show_default=True, help="监听地址 Address to listen on.")

@@ -1,0 +1,147 @@
+"""Offline maps: every script and stylesheet a Folium page needs is served by Wangge itself.
+
+Government intranets (政务外网) are often cut off from the internet, where a page that
+loads Leaflet from a public CDN stays blank. At install time ``wangge assets`` takes
+each library from the npm registry (or from the folium package) into
+``var/static/vendor/``; at render time ``localise`` rewrites every CDN address in a
+page to the local copy, and refuses a page that would still reach outside.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import tarfile
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import folium
+
+from geo.settings import get_settings
+
+STATIC_PREFIX = "/static/vendor"
+_NPM_CDN = re.compile(r"https://cdn\.jsdelivr\.net/npm/(?P<pkg>(?:@[^/]+/)?[^@/]+)@(?P<ver>[^/]+)/(?P<path>[^\"']+)")
+_FOLIUM_GH = re.compile(r"https://cdn\.jsdelivr\.net/gh/python-visualization/folium(?:@[^/]+)?/folium/templates/(?P<path>[^\"']+)")
+# Libraries folium names on other CDNs, and where the same files live in npm.
+_OTHER = {
+    "https://cdnjs.cloudflare.com/ajax/libs/leaflet.markercluster/1.1.0/": ("leaflet.markercluster", "1.1.0", "dist/"),
+    "https://cdnjs.cloudflare.com/ajax/libs/Leaflet.awesome-markers/2.0.2/": ("drmonty-leaflet-awesome-markers", "2.0.2", "css/"),
+    "https://code.jquery.com/jquery-3.7.1.min.js": ("jquery", "3.7.1", "dist/jquery.min.js"),
+    # jsDelivr minifies on the fly; the npm package ships only the plain file.
+    "https://cdn.jsdelivr.net/npm/iso8601-js-period@0.2.1/iso8601.min.js": ("iso8601-js-period", "0.2.1", "iso8601.js"),
+}
+# Folium adds these to every page for icon fonts our maps do not use; they are dropped, not fetched.
+UNUSED = ("https://netdna.bootstrapcdn.com/bootstrap/3.0.0/css/bootstrap-glyphicons.css",
+          "https://cdn.jsdelivr.net/gh/python-visualization/folium/folium/templates/leaflet.awesome.rotate.min.css")
+_EXTERNAL = re.compile(r"(?:src|href)=[\"'](https?://[^\"']+)[\"']")
+
+
+class AssetError(RuntimeError):
+    """A page needs an asset that is not (or cannot be) served locally."""
+
+
+@dataclass(frozen=True)
+class Asset:
+    source: str  # "npm" or "folium"
+    package: str
+    version: str
+    path: str
+
+    @property
+    def local_url(self) -> str:
+        return f"{STATIC_PREFIX}/{self.package}@{self.version}/{self.path}"
+
+
+def vendor_dir() -> Path:
+    return get_settings().var_dir / "static" / "vendor"
+
+
+def asset_for(url: str) -> Asset | None:
+    """Where a CDN address's file comes from, or None when we do not know it."""
+    for prefix, (pkg, ver, base) in _OTHER.items():
+        if url.startswith(prefix):
+            rest = url[len(prefix):]
+            if pkg == "drmonty-leaflet-awesome-markers":
+                base = "js/" if rest.endswith(".js") else "css/"
+            return Asset("npm", pkg, ver, base + rest if base.endswith("/") else base)
+    if m := _NPM_CDN.fullmatch(url):
+        return Asset("npm", m["pkg"], m["ver"], m["path"])
+    if m := _FOLIUM_GH.fullmatch(url):
+        return Asset("folium", "folium", folium.__version__, m["path"])
+    return None
+
+
+def localise(html: str) -> str:
+    """Point every script and stylesheet at the local copy; raise if one cannot be."""
+    for url in UNUSED:
+        html = re.sub(r"<link[^>]+" + re.escape(url) + r"[^>]*>", "", html)
+    missing = []
+
+    def swap(m: re.Match) -> str:
+        asset = asset_for(m.group(1))
+        if asset is None:
+            missing.append(m.group(1))
+            return m.group(0)
+        return m.group(0).replace(m.group(1), asset.local_url)
+
+    html = _EXTERNAL.sub(swap, html)
+    if missing:
+        raise AssetError(f"no local copy for {', '.join(sorted(set(missing)))}")
+    return html
+
+
+def reference_page() -> str:
+    """A page with every plugin our maps use, so installing its assets covers them all."""
+    from folium import plugins
+
+    fmap = folium.Map(tiles=None)
+    plugins.HeatMap([[0.0, 0.0, 1.0]]).add_to(fmap)
+    plugins.HeatMapWithTime([[[0.0, 0.0, 1.0]]], index=["0"]).add_to(fmap)
+    plugins.MarkerCluster().add_to(fmap)
+    folium.Marker([0.0, 0.0], icon=folium.Icon()).add_to(fmap)
+    folium.LayerControl().add_to(fmap)
+    return fmap.get_root().render()
+
+
+def needed_assets() -> list[Asset]:
+    html = reference_page()
+    urls = sorted({u for u in _EXTERNAL.findall(html) if u not in UNUSED})
+    unknown = [u for u in urls if asset_for(u) is None]
+    if unknown:
+        raise AssetError(f"no known source for {', '.join(unknown)}")
+    return [asset_for(u) for u in urls]
+
+
+def install(target: Path | None = None, progress=print) -> list[Path]:
+    """Fetch every needed asset into ``target`` (whole npm packages: CSS finds its fonts and images)."""
+    target = target or vendor_dir()
+    target.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    packages = sorted({(a.source, a.package, a.version) for a in needed_assets()})
+    for source, pkg, ver in packages:
+        dest = target / f"{pkg}@{ver}"
+        if dest.exists():
+            continue
+        if source == "folium":
+            shutil.copytree(Path(folium.__file__).parent / "templates", dest)
+        else:
+            npm = shutil.which("npm")
+            if npm is None:
+                raise AssetError("npm is needed to fetch the map libraries: apt-get install -y npm")
+            with tempfile.TemporaryDirectory() as tmp:
+                proc = subprocess.run([npm, "pack", "--silent", f"{pkg}@{ver}"], cwd=tmp, capture_output=True,
+                                      text=True)
+                tgz = next(Path(tmp).glob("*.tgz"), None)
+                if proc.returncode != 0 or tgz is None:
+                    raise AssetError(f"npm pack {pkg}@{ver} failed: {proc.stderr.strip()[-500:]}")
+                with tarfile.open(tgz) as tar:
+                    tar.extractall(tmp, filter="data")
+                shutil.copytree(Path(tmp) / "package", dest)
+        progress(f"{pkg}@{ver}")
+        written.append(dest)
+    missing = [a for a in needed_assets() if not (target / f"{a.package}@{a.version}" / a.path).exists()]
+    if missing:
+        raise AssetError("installed packages lack " + ", ".join(f"{a.package}@{a.version}/{a.path}" for a in missing))
+    return written
