@@ -43,7 +43,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
             "title": "网格化管理服务 Wangge",
             "api": {"health": "/api/v1/health", "locate": "/api/v1/locate?lon=&lat=&crs=wgs84",
                     "layers": [f"/api/v1/{name}" for name in LAYER_ROUTES]},
-            "maps": {"grids": "/maps/grids"},
+            "maps": {"grids": "/maps/grids", "board": "/maps/board"},
         })
 
     return app

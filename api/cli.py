@@ -287,6 +287,25 @@ def assets_cmd() -> None:
     click.echo(f"地图资源就绪 / map assets ready in {vendor_dir()} ({len(written)} new)")
 
 
+@main.command("map", help="导出地图 Write a map page (works offline: its libraries are copied beside it).")
+@click.argument("kind", type=click.Choice(["grids", "board"]))
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="输出 FILE.html")
+@click.option("--base", default=None, help="底图 none (default), osm, local, tianditu, amap.")
+def map_cmd(kind, out, base) -> None:
+    from api.map_service import render_map
+    from maps.assets import AssetError, export_page
+    from maps.basemaps import BaseMapError, base_map
+
+    try:
+        chosen = base_map(base)
+        with db.get_engine().connect() as conn:
+            fmap = render_map(conn, kind, chosen)
+        export_page(fmap.get_root().render(), out)
+    except (BaseMapError, AssetError) as exc:
+        _fail(f"地图导出失败 map failed: {exc}", 2)
+    click.echo(f"地图已写入 / map written: {out} (底图 base: {chosen.label})")
+
+
 # -- serving --------------------------------------------------------------------
 @main.command("serve", help="启动服务 Serve the API and maps (waitress, a production WSGI server).")
 @click.option("--host", default="127.0.0.1", show_default=True, help="监听地址 Address to listen on.")

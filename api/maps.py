@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import folium
-from flask import Blueprint, Response, current_app, send_from_directory
+from flask import Blueprint, Response, request, send_from_directory
 
 from api.app import connection
 from api.errors import ApiProblem
-from geo.queries import read_table
-from geo.settings import get_settings
+from api.map_service import MAP_KINDS, render_map
 from maps.assets import STATIC_PREFIX, AssetError, localise, vendor_dir
-from maps.grids import grids_map
+from maps.basemaps import BaseMapError, base_map
 
 bp = Blueprint("maps", __name__)
 
@@ -32,16 +29,13 @@ def vendor(path: str):
     return send_from_directory(vendor_dir(), path, max_age=86400)
 
 
-@bp.get("/maps/grids")
-def grids():
-    conn = connection()
-    layers = {
-        "streets": read_table(conn, "streets", ["id", "name"]),
-        "communities": read_table(conn, "communities", ["id", "name"]),
-        "grids": read_table(conn, "grids", ["id", "name", "community_id"]),
-        "buildings": read_table(conn, "buildings", ["id", "grid_id", "households"]),
-        "people": read_table(conn, "people", ["id", "name", "role", "phone", "grid_id"]),
-    }
-    source = f"Wangge 数据库 database {current_app.extensions['wangge_engine'].url.database}"
-    fmap = grids_map(layers, get_settings().households_band, source=source, data_time=datetime.now())
-    return page(fmap)
+@bp.get("/maps/<kind>")
+def show(kind: str):
+    """A map page: ``?base=none|osm|local|tianditu|amap`` chooses the base map."""
+    if kind not in MAP_KINDS:
+        raise ApiProblem(404, f"未知地图 unknown map {kind!r}; maps: {', '.join(MAP_KINDS)}")
+    try:
+        base = base_map(request.args.get("base"))
+    except BaseMapError as exc:
+        raise ApiProblem(400, str(exc)) from None
+    return page(render_map(connection(), kind, base))

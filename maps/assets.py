@@ -50,8 +50,11 @@ class Asset:
     path: str
 
     @property
-    def local_url(self) -> str:
-        return f"{STATIC_PREFIX}/{self.package}@{self.version}/{self.path}"
+    def folder(self) -> str:
+        return f"{self.package}@{self.version}"
+
+    def url(self, prefix: str = STATIC_PREFIX) -> str:
+        return f"{prefix}/{self.folder}/{self.path}"
 
 
 def vendor_dir() -> Path:
@@ -73,8 +76,11 @@ def asset_for(url: str) -> Asset | None:
     return None
 
 
-def localise(html: str) -> str:
-    """Point every script and stylesheet at the local copy; raise if one cannot be."""
+def localise(html: str, prefix: str = STATIC_PREFIX, used: set[Asset] | None = None) -> str:
+    """Point every script and stylesheet at the local copy under ``prefix``; raise if one cannot be.
+
+    ``used``, when given, collects the assets the page refers to.
+    """
     for url in UNUSED:
         html = re.sub(r"<link[^>]+" + re.escape(url) + r"[^>]*>", "", html)
     missing = []
@@ -84,12 +90,29 @@ def localise(html: str) -> str:
         if asset is None:
             missing.append(m.group(1))
             return m.group(0)
-        return m.group(0).replace(m.group(1), asset.local_url)
+        if used is not None:
+            used.add(asset)
+        return m.group(0).replace(m.group(1), asset.url(prefix))
 
     html = _EXTERNAL.sub(swap, html)
     if missing:
         raise AssetError(f"no local copy for {', '.join(sorted(set(missing)))}")
     return html
+
+
+def export_page(html: str, out: Path) -> Path:
+    """Write a self-contained page: ``out`` plus ``<stem>_files/`` holding the libraries it uses."""
+    used: set[Asset] = set()
+    files = f"{out.stem}_files"
+    html = localise(html, prefix=files, used=used)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    for folder in sorted({a.folder for a in used}):
+        src = vendor_dir() / folder
+        if not src.exists():
+            raise AssetError(f"{src} is missing: run `wangge assets`")
+        shutil.copytree(src, out.parent / files / folder, dirs_exist_ok=True)
+    out.write_text(html, encoding="utf-8")
+    return out
 
 
 def reference_page() -> str:
