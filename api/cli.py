@@ -275,6 +275,48 @@ def locate_cmd(points, out, hierarchy, crs, lon_field, lat_field) -> None:
     click.echo(f"已写入 / written {out}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
 
 
+# -- grids --------------------------------------------------------------------------
+@main.group("grids", help="网格划分 Draw grids of about 500 households.")
+def grids_group() -> None:
+    pass
+
+
+@grids_group.command("draw", help="划分网格 Draw grids over a boundary from building files (no database needed).")
+@click.option("--buildings", "buildings_file", required=True, type=click.Path(path_type=Path), help="楼栋文件 Buildings.")
+@click.option("--boundary", "boundary_file", required=True, type=click.Path(path_type=Path), help="边界文件 Parent boundary.")
+@click.option("--roads", "roads_file", type=click.Path(path_type=Path), help="道路文件 Roads (preferred cut lines).")
+@click.option("--households-field", default="households", show_default=True, help="户数字段 Households field.")
+@click.option("--target", default=500, show_default=True, type=int, help="每格户数 Households per grid.")
+@click.option("--tolerance", default=0.1, show_default=True, type=float, help="容差 Allowed share off target.")
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="网格输出 Grids file.")
+@click.option("--assignments", type=click.Path(path_type=Path), help="楼栋输出 Buildings with their grid_id.")
+def grids_draw(buildings_file, boundary_file, roads_file, households_field, target, tolerance, out, assignments) -> None:
+    import geopandas as gpd
+
+    from boundaries.load import write_frame
+    from geo.partition import PartitionError, draw_grids
+
+    if target <= 0 or not 0 < tolerance < 1:
+        _fail(f"--target must be positive and --tolerance between 0 and 1 (got {target}, {tolerance})", 2)
+    try:
+        buildings = gpd.read_file(buildings_file)
+        boundary = gpd.read_file(boundary_file)
+        roads = gpd.read_file(roads_file) if roads_file else None
+        result = draw_grids(buildings, boundary, roads, households_field=households_field, target=target,
+                            tolerance=tolerance)
+    except (PartitionError, OSError, ValueError) as exc:
+        _fail(f"划分失败 drawing failed: {exc}", 2)
+    write_frame(result.grids, out, "grids")
+    if assignments:
+        write_frame(buildings.assign(grid_id=result.assignments.to_numpy()), assignments, "buildings")
+    r = result.report
+    click.echo(f"已划分 {r['n_grids']} 个网格 / {r['n_grids']} grids: in band {r['in_band_share']:.0%}, "
+               f"mean deviation {r['mean_abs_deviation']:.1%}, Polsby–Popper median {r['polsby_popper_median']:.2f}"
+               + (f", boundary on roads {r['road_share']:.0%}" if r["road_share"] is not None else ""))
+    for g in r["out_of_band"]:
+        click.echo(f"  {g['id']}: {g['households']} 户 households — {g['reason']}")
+
+
 # -- map assets ----------------------------------------------------------------
 @main.command("assets", help="地图资源 Fetch Leaflet and plugins from npm into var/static/vendor, for offline maps.")
 def assets_cmd() -> None:

@@ -1,0 +1,106 @@
+"""Drawing grids: every property is measured on the output, not taken from the algorithm's report."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+
+from geo.partition import PartitionError, draw_grids, polsby_popper
+
+E0, N0 = 421_000.0, 4_552_000.0  # near Panjin, in UTM zone 51
+
+
+def synthetic(n: int = 1200, seed: int = 0):
+    """Small buildings spread over 2 km × 1.2 km with a road grid: fine enough to balance exactly."""
+    rng = np.random.default_rng(seed)
+    cols = int(np.ceil(np.sqrt(n * 2000 / 1200)))
+    step = 2000 / cols
+    i = np.arange(n)
+    # a jittered lattice: footprints never overlap, as in a real survey
+    x = E0 + (i % cols + 0.5) * step + rng.uniform(-step / 4, step / 4, n)
+    y = N0 + (i // cols + 0.5) * step + rng.uniform(-step / 4, step / 4, n)
+    fp = shapely.buffer(shapely.points(x, y), 4, cap_style="square")
+    buildings = gpd.GeoDataFrame({"households": rng.integers(5, 60, n)}, geometry=fp, crs=32651).to_crs(4326)
+    boundary = gpd.GeoSeries([shapely.box(E0 - 20, N0 - 20, E0 + 2020, N0 + 1220)], crs=32651).to_crs(4326)
+    roads = gpd.GeoSeries([shapely.LineString([(E0 - 50, N0 + v), (E0 + 2050, N0 + v)]) for v in (400, 800)]
+                          + [shapely.LineString([(E0 + u, N0 - 50), (E0 + u, N0 + 1250)]) for u in (500, 1000, 1500)],
+                          crs=32651)
+    return buildings, boundary, roads.to_crs(4326)
+
+
+def check_tiling(grids: gpd.GeoDataFrame, boundary, buildings, assignments):
+    g = grids.to_crs(32651)
+    parent = shapely.union_all(boundary.to_crs(32651).geometry.values)
+    union = shapely.union_all(g.geometry.values)
+    assert parent.symmetric_difference(union).area < 1.0  # union equals the parent within 1 m²
+    assert abs(g.area.sum() - union.area) < 1.0  # no overlaps
+    assert (g.geom_type == "Polygon").all()  # each grid one piece
+    fp = buildings.to_crs(32651).geometry.values
+    owner = g.set_index("id").geometry
+    for geom, gid in zip(fp, assignments, strict=True):
+        assert owner[gid].buffer(0.01).covers(geom)  # every building wholly in its grid
+    hh = buildings.groupby(assignments.to_numpy())["households"].sum()
+    assert (hh.reindex(g["id"]).to_numpy() == g["households"].to_numpy()).all()
+
+
+def test_fine_grained_buildings_are_balanced_exactly_and_tile(monkeypatch):
+    buildings, boundary, roads = synthetic()
+    result = draw_grids(buildings, boundary, roads)
+    g = result.grids
+    check_tiling(g, boundary, buildings, result.assignments)
+    assert len(g) == round(buildings["households"].sum() / 500)
+    assert g["households"].between(450, 550).all()
+    dev = (g["households"] - 500).abs().mean() / 500
+    assert dev < 0.05
+    pp = polsby_popper(g.to_crs(32651).geometry.values)
+    assert np.median(pp) > 0.3
+    again = draw_grids(buildings, boundary, roads)
+    assert again.grids.geometry.equals(g.geometry) and (again.assignments == result.assignments).all()
+
+
+def test_the_demo_street_redrawn_follows_roads_and_reports_every_grid_out_of_band(demo_layers):
+    result = draw_grids(demo_layers["buildings"], demo_layers["streets"], demo_layers["roads"])
+    g = result.grids
+    check_tiling(g, demo_layers["streets"], demo_layers["buildings"], result.assignments)
+    out = set(g.loc[~g["households"].between(450, 550), "id"])
+    assert out == {o["id"] for o in result.report["out_of_band"]}
+    internal = shapely.union_all(g.to_crs(32651).boundary.values).difference(
+        shapely.union_all(g.to_crs(32651).geometry.values).boundary)
+    near = shapely.union_all(demo_layers["roads"].to_crs(32651).geometry.values).buffer(15)
+    share = internal.intersection(near).length / internal.length
+    assert share > 0.4 and abs(share - result.report["road_share"]) < 0.01
+
+
+def test_bad_input_is_refused():
+    buildings, boundary, roads = synthetic(50)
+    bad = buildings.copy()
+    bad.loc[3, "households"] = -2
+    with pytest.raises(PartitionError, match="households -2"):
+        draw_grids(bad, boundary)
+    far = buildings.copy()
+    far.loc[0, "geometry"] = shapely.box(123.0, 41.0, 123.0001, 41.0001)
+    with pytest.raises(PartitionError, match="outside the boundary"):
+        draw_grids(far, boundary)
+    with pytest.raises(PartitionError, match="no 'hh' column"):
+        draw_grids(buildings, boundary, households_field="hh")
+
+
+def test_cli_draws_from_files(cli, tmp_path):
+    buildings, boundary, roads = synthetic(400)
+    buildings.to_file(tmp_path / "b.geojson")
+    boundary.to_frame("geometry").to_file(tmp_path / "s.geojson")
+    roads.to_frame("geometry").to_file(tmp_path / "r.geojson")
+    r = cli(None, "grids", "draw", "--buildings", str(tmp_path / "b.geojson"), "--boundary", str(tmp_path / "s.geojson"),
+            "--roads", str(tmp_path / "r.geojson"), "--out", str(tmp_path / "g.gpkg"),
+            "--assignments", str(tmp_path / "a.gpkg"))
+    assert r.exit_code == 0, r.output
+    grids = gpd.read_file(tmp_path / "g.gpkg")
+    assert {"id", "households", "n_buildings"} <= set(grids.columns)
+    assigned = gpd.read_file(tmp_path / "a.gpkg")
+    assert set(assigned["grid_id"]) == set(grids["id"])
+    assert grids["n_buildings"].sum() == len(assigned)
+    r = cli(None, "grids", "draw", "--buildings", str(tmp_path / "b.geojson"), "--boundary", str(tmp_path / "s.geojson"),
+            "--out", str(tmp_path / "x.gpkg"), "--target", "0")
+    assert r.exit_code == 2 and "--target must be positive" in r.output
