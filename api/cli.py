@@ -317,6 +317,43 @@ def grids_draw(buildings_file, boundary_file, roads_file, households_field, targ
         click.echo(f"  {g['id']}: {g['households']} 户 households — {g['reason']}")
 
 
+@grids_group.command("resplit", help="调整网格 Re-split existing grids after buildings changed: only what is out of band.")
+@click.option("--buildings", "buildings_file", required=True, type=click.Path(path_type=Path), help="楼栋文件 Buildings now.")
+@click.option("--grids", "grids_file", required=True, type=click.Path(path_type=Path), help="现有网格 Existing grids (id).")
+@click.option("--roads", "roads_file", type=click.Path(path_type=Path), help="道路文件 Roads.")
+@click.option("--households-field", default="households", show_default=True, help="户数字段 Households field.")
+@click.option("--target", default=500, show_default=True, type=int, help="每格户数 Households per grid.")
+@click.option("--tolerance", default=0.1, show_default=True, type=float, help="容差 Allowed share off target.")
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="网格输出 New grids file.")
+@click.option("--assignments", type=click.Path(path_type=Path), help="楼栋输出 Buildings with their grid_id.")
+@click.option("--mapping", type=click.Path(path_type=Path), help="对应表 CSV old grid → new grid, households moved.")
+def grids_resplit(buildings_file, grids_file, roads_file, households_field, target, tolerance, out, assignments,
+                  mapping) -> None:
+    import geopandas as gpd
+    import pandas as pd
+
+    from boundaries.load import write_frame
+    from geo.partition import PartitionError, resplit_grids
+
+    try:
+        buildings = gpd.read_file(buildings_file)
+        grids = gpd.read_file(grids_file)
+        roads = gpd.read_file(roads_file) if roads_file else None
+        result = resplit_grids(buildings, grids, roads, households_field=households_field, target=target,
+                               tolerance=tolerance)
+    except (PartitionError, OSError, ValueError) as exc:
+        _fail(f"调整失败 re-split failed: {exc}", 2)
+    write_frame(result.grids, out, "grids")
+    if assignments:
+        write_frame(buildings.assign(grid_id=result.assignments.to_numpy()), assignments, "buildings")
+    r = result.report
+    if mapping:
+        pd.DataFrame(r["mapping"]).to_csv(mapping, index=False)
+    click.echo(f"{r['n_grids']} 个网格 grids, in band {r['in_band_share']:.0%}; 楼栋保持 buildings kept "
+               f"{r['buildings_kept_share']:.0%}, 网格未变 grids unchanged {r['grids_unchanged_share']:.0%}, "
+               f"moves {len(r['moves'])}")
+
+
 # -- map assets ----------------------------------------------------------------
 @main.command("assets", help="地图资源 Fetch Leaflet and plugins from npm into var/static/vendor, for offline maps.")
 def assets_cmd() -> None:

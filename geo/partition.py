@@ -208,6 +208,50 @@ def _adjacency(cells: np.ndarray, roads_m: gpd.GeoSeries | None) -> tuple[np.nda
     return a, b, length, off
 
 
+def _make_contiguous(grid_of: np.ndarray, a: np.ndarray, b: np.ndarray, length: np.ndarray) -> np.ndarray:
+    """Give every piece of a grid cut off from its main body to the neighbour it shares most edge with."""
+    grid_of = grid_of.copy()
+    n = len(grid_of)
+    for _ in range(10):
+        same = grid_of[a] == grid_of[b]
+        g = coo_matrix((np.ones(same.sum()), (a[same], b[same])), shape=(n, n))
+        _, comp = connected_components(g, directed=False)
+        size = np.bincount(comp)
+        main = {}
+        for cell in np.argsort(-size[comp], kind="stable"):
+            main.setdefault(grid_of[cell], comp[cell])
+        stray = np.array([comp[i] != main[grid_of[i]] for i in range(n)])
+        if not stray.any():
+            break
+        for piece in np.unique(comp[stray]):
+            cells = np.flatnonzero(comp == piece)
+            inside = np.isin(a, cells) ^ np.isin(b, cells)
+            other = np.where(np.isin(a[inside], cells), grid_of[b[inside]], grid_of[a[inside]])
+            if len(other) == 0:
+                continue
+            weight = pd.Series(length[inside]).groupby(other).sum()
+            grid_of[cells] = int(weight.idxmax())
+    return grid_of
+
+
+def _absorb_empty(grid_of: np.ndarray, hh: np.ndarray, a: np.ndarray, b: np.ndarray, length: np.ndarray,
+                  cells: np.ndarray) -> np.ndarray:
+    """A grid with no households (a park, a site) joins the neighbour it shares most edge with."""
+    grid_of = grid_of.copy()
+    gh = pd.Series(hh).groupby(grid_of).sum()
+    for g in gh.index[gh == 0]:
+        mine = grid_of == g
+        inside = mine[a] ^ mine[b]
+        if inside.any():
+            other = np.where(mine[a[inside]], grid_of[b[inside]], grid_of[a[inside]])
+            grid_of[mine] = int(pd.Series(length[inside]).groupby(other).sum().idxmax())
+        elif (~mine).any():  # touching only at corners: the nearest cell's grid
+            rest = np.flatnonzero(~mine)
+            near = shapely.STRtree(cells[rest]).query_nearest(shapely.union_all(cells[mine]))[0]
+            grid_of[mine] = grid_of[rest[near]]
+    return grid_of
+
+
 def _connected(mask: np.ndarray, a: np.ndarray, b: np.ndarray) -> bool:
     idx = np.flatnonzero(mask)
     if len(idx) <= 1:
@@ -267,14 +311,15 @@ class _Bisector:
         return self.split(order[:p + 1], k1) + self.split(order[p + 1:], k - k1)
 
 
-def _penalty(h: np.ndarray, target: float, tolerance: float) -> np.ndarray:
-    """Out of band costs far more than off target; inside the band, nearer the target is still better."""
+def _penalty(h: np.ndarray, target: float, tolerance: float, near_weight: float = 1.0) -> np.ndarray:
+    """Out of band costs far more than off target; inside the band, nearer the target is still better
+    (``near_weight`` 0: only the band matters, as when re-splitting must leave in-band grids alone)."""
     excess = np.maximum(np.abs(h - target) - tolerance * target, 0.0)
-    return 50.0 * excess ** 2 + (h - target) ** 2
+    return 50.0 * excess ** 2 + near_weight * (h - target) ** 2
 
 
 def _refine(grid_of: np.ndarray, hh: np.ndarray, a: np.ndarray, b: np.ndarray, off: np.ndarray, target: float,
-            tolerance: float, max_moves: int = 5000) -> np.ndarray:
+            tolerance: float, max_moves: int = 5000, near_weight: float = 1.0, keep_band: bool = False) -> np.ndarray:
     """Move single cells across grid boundaries while that lowers the households penalty (and keeps grids whole)."""
     grid_of = grid_of.copy()
     n_grids = grid_of.max() + 1
@@ -287,8 +332,12 @@ def _refine(grid_of: np.ndarray, hh: np.ndarray, a: np.ndarray, b: np.ndarray, o
         src = grid_of[cell]
         dst = np.concatenate([grid_of[b[cross]], grid_of[a[cross]]])
         w = hh[cell]
-        gain = (_penalty(gh[src], target, tolerance) + _penalty(gh[dst], target, tolerance)
-                - _penalty(gh[src] - w, target, tolerance) - _penalty(gh[dst] + w, target, tolerance))
+        pen = lambda h: _penalty(h, target, tolerance, near_weight)  # noqa: E731
+        gain = pen(gh[src]) + pen(gh[dst]) - pen(gh[src] - w) - pen(gh[dst] + w)
+        if keep_band:  # re-splitting: never push a grid that is in band out of it (no chains of moves)
+            inb = lambda h: np.abs(h - target) <= tolerance * target  # noqa: E731
+            breaks = (inb(gh[src]) & ~inb(gh[src] - w)) | (inb(gh[dst]) & ~inb(gh[dst] + w))
+            gain = np.where(breaks, -np.inf, gain)
         # Road-following as a tie-breaker: cutting off-road boundary costs a little.
         gain -= 2.0 * np.concatenate([off[cross], off[cross]])
         moved = False
@@ -307,13 +356,13 @@ def _refine(grid_of: np.ndarray, hh: np.ndarray, a: np.ndarray, b: np.ndarray, o
             moved = True
             tried.clear()
             break
-        if not moved and not _swap(grid_of, hh, a, b, target, tolerance):
+        if not moved and not _swap(grid_of, hh, a, b, target, tolerance, near_weight):
             break
     return grid_of
 
 
 def _swap(grid_of: np.ndarray, hh: np.ndarray, a: np.ndarray, b: np.ndarray, target: float,
-          tolerance: float) -> bool:
+          tolerance: float, near_weight: float) -> bool:
     """Exchange one boundary cell each between two neighbouring grids when that helps an out-of-band grid."""
     n_grids = grid_of.max() + 1
     gh = np.bincount(grid_of, weights=hh, minlength=n_grids)
@@ -330,10 +379,11 @@ def _swap(grid_of: np.ndarray, hh: np.ndarray, a: np.ndarray, b: np.ndarray, tar
     for (g1, g2), (s1, s2) in pairs.items():
         if lo <= gh[g1] <= hi and lo <= gh[g2] <= hi:
             continue
-        before = _penalty(np.array([gh[g1], gh[g2]]), target, tolerance).sum()
+        before = _penalty(np.array([gh[g1], gh[g2]]), target, tolerance, near_weight).sum()
         c1, c2 = np.array(sorted(s1)), np.array(sorted(s2))
         d = hh[c1][:, None] - hh[c2][None, :]  # households moving from g1 to g2
-        after = _penalty(gh[g1] - d, target, tolerance) + _penalty(gh[g2] + d, target, tolerance)
+        after = (_penalty(gh[g1] - d, target, tolerance, near_weight)
+                 + _penalty(gh[g2] + d, target, tolerance, near_weight))
         i, j = np.unravel_index(np.argmin(after), after.shape)
         gain = before - after[i, j]
         if gain > 1e-9 and (best is None or gain > best[0]):
@@ -355,10 +405,26 @@ def polsby_popper(geoms) -> np.ndarray:
     return np.where(perim > 0, 4 * np.pi * area / np.maximum(perim, 1e-12) ** 2, 0.0)
 
 
-def draw_grids(buildings: gpd.GeoDataFrame, boundary: gpd.GeoSeries | gpd.GeoDataFrame,
-               roads: gpd.GeoSeries | gpd.GeoDataFrame | None = None, *, households_field: str = "households",
-               target: int = 500, tolerance: float = 0.1, id_prefix: str = "G") -> Partition:
-    """Grids of ``target`` ± ``tolerance`` households that exactly tile ``boundary`` (see the module notes)."""
+@dataclass
+class _Cells:
+    """The tessellated parent in a metric CRS: cells, their buildings and households, and their adjacency."""
+
+    epsg: int
+    crs: object
+    cells: np.ndarray
+    owner: np.ndarray
+    hh: np.ndarray  # households per cell
+    building_hh: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+    length: np.ndarray
+    off: np.ndarray
+    xy: np.ndarray
+    roads_m: gpd.GeoSeries | None
+    index: pd.Index
+
+
+def _prepare(buildings: gpd.GeoDataFrame, boundary, roads, households_field: str) -> _Cells:
     if households_field not in buildings.columns:
         raise PartitionError(f"buildings have no {households_field!r} column")
     hh = pd.to_numeric(buildings[households_field], errors="coerce")
@@ -368,8 +434,9 @@ def draw_grids(buildings: gpd.GeoDataFrame, boundary: gpd.GeoSeries | gpd.GeoDat
     outline = shapely.union_all(boundary.geometry.values if hasattr(boundary, "geometry") else boundary.values)
     if outline.is_empty or outline.area == 0:
         raise PartitionError("the boundary has no area")
-    lon, lat = outline.centroid.x, outline.centroid.y
-    epsg = utm_epsg(lon, lat) if boundary.crs and boundary.crs.is_geographic else boundary.crs.to_epsg()
+    if boundary.crs is None:
+        raise PartitionError("the boundary has no CRS; say what its coordinates are")
+    epsg = utm_epsg(outline.centroid.x, outline.centroid.y) if boundary.crs.is_geographic else boundary.crs.to_epsg()
     parent = shapely.union_all(_metric(gpd.GeoSeries([outline], crs=boundary.crs), epsg).values)
     fp = _metric(buildings.geometry, epsg).values
     fp = np.where(shapely.get_type_id(fp) == 0, shapely.buffer(fp, 1.0, quad_segs=2), fp)
@@ -380,40 +447,181 @@ def draw_grids(buildings: gpd.GeoDataFrame, boundary: gpd.GeoSeries | gpd.GeoDat
     roads_m = None
     if roads is not None:
         roads_m = _metric(roads.geometry if hasattr(roads, "geometry") else roads, epsg)
-    blocks = _blocks(parent, roads_m)
-    cells, owner = _tessellate(blocks, fp)
+    cells, owner = _tessellate(_blocks(parent, roads_m), fp)
     cells = np.asarray(cells, dtype=object)
-    cell_hh = np.where(owner >= 0, hh.to_numpy()[np.maximum(owner, 0)], 0.0)
+    building_hh = hh.to_numpy(dtype=float)
+    cell_hh = np.where(owner >= 0, building_hh[np.maximum(owner, 0)], 0.0)
     a, b, length, off = _adjacency(cells, roads_m)
-    total = float(cell_hh.sum())
-    lo, hi = target * (1 - tolerance), target * (1 + tolerance)
-    k = max(1, int(round(total / target)))
     xy = shapely.get_coordinates(shapely.point_on_surface(cells))
-    parts = _Bisector(xy, cell_hh, a, b, length, off, target, tolerance).split(np.arange(len(cells)), k)
-    grid_of = np.empty(len(cells), dtype=np.int64)
-    for i, members in enumerate(parts):
-        grid_of[members] = i
-    grid_of = _refine(grid_of, cell_hh, a, b, off, target, tolerance)
-    parts = [np.flatnonzero(grid_of == i) for i in range(len(parts))]
-    # Grid codes run north-west to south-east, so neighbours get neighbouring numbers.
-    centres = np.array([xy[p].mean(axis=0) for p in parts])
-    order = np.lexsort((centres[:, 0], -np.round(centres[:, 1] / 200.0)))
-    geoms, rows, assignment = [], [], np.empty(len(fp), dtype=object)
-    for n, pi in enumerate(order, start=1):
-        members = parts[pi]
-        gid = f"{id_prefix}{n:02d}"
-        geom = shapely.union_all(cells[members])
-        households = int(cell_hh[members].sum())
-        blds = owner[members][owner[members] >= 0]
+    return _Cells(epsg, buildings.crs, cells, owner, cell_hh, building_hh, a, b, length, off, xy, roads_m,
+                  buildings.index)
+
+
+def _finish(c: _Cells, parts: list[np.ndarray], ids: list[str], target: int, tolerance: float) -> Partition:
+    lo, hi = target * (1 - tolerance), target * (1 + tolerance)
+    geoms, rows, assignment = [], [], np.empty(len(c.building_hh), dtype=object)
+    for gid, members in zip(ids, parts, strict=True):
+        blds = c.owner[members][c.owner[members] >= 0]
         assignment[blds] = gid
+        geom = shapely.union_all(c.cells[members])
+        if geom.geom_type == "MultiPolygon":  # drop zero-area slivers the union can leave behind
+            geom = shapely.union_all([p for p in geom.geoms if p.area > 1e-3])
         geoms.append(geom)
-        rows.append({"id": gid, "households": households, "n_buildings": int(len(blds))})
-    grids = gpd.GeoDataFrame(rows, geometry=geoms, crs=epsg)
+        rows.append({"id": gid, "households": int(c.hh[members].sum()), "n_buildings": int(len(blds))})
+    grids = gpd.GeoDataFrame(rows, geometry=geoms, crs=c.epsg)
     grids["polsby_popper"] = np.round(polsby_popper(grids.geometry.values), 4)
     grids["in_band"] = grids["households"].between(lo, hi)
-    report = _report(grids, roads_m, lo, hi, hh.to_numpy(), assignment, target)
-    return Partition(grids.to_crs(buildings.crs), pd.Series(assignment, index=buildings.index, name="grid_id"),
-                     report)
+    report = _report(grids, c.roads_m, lo, hi, c.building_hh, assignment, target)
+    return Partition(grids.to_crs(c.crs), pd.Series(assignment, index=c.index, name="grid_id"), report)
+
+
+def _reading_order(c: _Cells, parts: list[np.ndarray]) -> np.ndarray:
+    """North-west to south-east, so neighbouring grids get neighbouring numbers."""
+    centres = np.array([c.xy[p].mean(axis=0) for p in parts])
+    return np.lexsort((centres[:, 0], -np.round(centres[:, 1] / 200.0)))
+
+
+def draw_grids(buildings: gpd.GeoDataFrame, boundary: gpd.GeoSeries | gpd.GeoDataFrame,
+               roads: gpd.GeoSeries | gpd.GeoDataFrame | None = None, *, households_field: str = "households",
+               target: int = 500, tolerance: float = 0.1, id_prefix: str = "G") -> Partition:
+    """Grids of ``target`` ± ``tolerance`` households that exactly tile ``boundary`` (see the module notes)."""
+    c = _prepare(buildings, boundary, roads, households_field)
+    k = max(1, int(round(c.hh.sum() / target)))
+    parts = _Bisector(c.xy, c.hh, c.a, c.b, c.length, c.off, target, tolerance).split(np.arange(len(c.cells)), k)
+    grid_of = _labels(parts, len(c.cells))
+    grid_of = _refine(grid_of, c.hh, c.a, c.b, c.off, target, tolerance)
+    parts = [np.flatnonzero(grid_of == i) for i in range(len(parts))]
+    order = _reading_order(c, parts)
+    return _finish(c, [parts[i] for i in order], [f"{id_prefix}{n:02d}" for n in range(1, len(parts) + 1)],
+                   target, tolerance)
+
+
+def _smallest_region(g: int, neighbours: list[int], gh: np.ndarray, target: float, lo: float,
+                     hi: float) -> set[int] | None:
+    """The fewest grids around ``g`` (it and one or two neighbours) whose households redraw into grids in band."""
+    from itertools import combinations
+
+    best = None
+    for size in (1, 2):
+        for combo in combinations(neighbours, size):
+            total = gh[g] + gh[list(combo)].sum()
+            k = max(1, int(round(total / target)))
+            if k == size + 1 or not lo <= total / k <= hi:
+                continue
+            score = abs(total / k - target)
+            if best is None or score < best[0]:
+                best = (score, {g, *combo})
+        if best is not None:
+            return best[1]
+    return None
+
+
+def _labels(parts: list[np.ndarray], n: int) -> np.ndarray:
+    grid_of = np.empty(n, dtype=np.int64)
+    for i, members in enumerate(parts):
+        grid_of[members] = i
+    return grid_of
+
+
+def _next_codes(existing: list[str], n: int) -> list[str]:
+    """New codes after the highest existing one under the same prefix (community code + number)."""
+    stem = existing[0][:-2] if existing and all(e[-2:].isdigit() for e in existing) else "G"
+    used = [int(e[-2:]) for e in existing if e.startswith(stem) and e[-2:].isdigit()]
+    start = max(used, default=0) + 1
+    width = max(2, len(existing[0]) - len(stem) if existing else 2, len(str(start + n)))
+    return [f"{stem}{k:0{width}d}" for k in range(start, start + n)]
+
+
+def resplit_grids(buildings: gpd.GeoDataFrame, grids: gpd.GeoDataFrame,
+                  roads: gpd.GeoSeries | gpd.GeoDataFrame | None = None, *, boundary=None,
+                  households_field: str = "households", target: int = 500, tolerance: float = 0.1) -> Partition:
+    """Change only what is out of band: split oversize grids, merge undersize ones, move boundary buildings.
+
+    In-band grids whose buildings do not change keep their codes; changed or new grids take the next free
+    codes. The report adds stability (buildings and grids kept) and every building that moved.
+    """
+    if "id" not in grids.columns:
+        raise PartitionError("existing grids need an 'id' column")
+    boundary = grids.geometry if boundary is None else boundary
+    c = _prepare(buildings, boundary, roads, households_field)
+    lo, hi = target * (1 - tolerance), target * (1 + tolerance)
+    old = grids.to_crs(c.epsg).reset_index(drop=True)
+    old_ids = old["id"].astype(str).tolist()
+    # Each cell starts in the old grid holding a point inside it (lowest grid on a shared edge).
+    anchors = shapely.points(c.xy)
+    ci, gi = shapely.STRtree(old.geometry.values).query(anchors, predicate="intersects")
+    grid_of = np.full(len(c.cells), -1)
+    for cell, g in sorted(zip(ci, gi, strict=True), reverse=True):
+        grid_of[cell] = g
+    lost = np.flatnonzero(grid_of < 0)
+    if len(lost):
+        grid_of[lost] = shapely.STRtree(old.geometry.values).query_nearest(anchors[lost])[1][: len(lost)]
+    grid_of = _make_contiguous(grid_of, c.a, c.b, c.length)
+    before = grid_of.copy()
+    bisector = _Bisector(c.xy, c.hh, c.a, c.b, c.length, c.off, target, tolerance)
+    next_label = len(old)
+    # First let boundary buildings move between neighbours; only then split what is still far too big.
+    grid_of = _refine(grid_of, c.hh, c.a, c.b, c.off, target, tolerance, near_weight=0.0, keep_band=True)
+    for g in np.unique(grid_of):
+        members = np.flatnonzero(grid_of == g)
+        h = c.hh[members].sum()
+        # Split only into parts that can be in band; a grid a little over sheds buildings in refinement.
+        if h <= hi or h < 2 * lo:
+            continue
+        k = int(min(max(round(h / target), math.ceil(h / hi)), math.floor(h / lo)))
+        for part in bisector.split(members, k)[1:]:
+            grid_of[part] = next_label
+            next_label += 1
+    grid_of = _refine(grid_of, c.hh, c.a, c.b, c.off, target, tolerance, near_weight=0.0, keep_band=True)
+    for _ in range(3):
+        # Where growth (or loss) spans several grids, redraw that grid with its neighbours as one more (or less).
+        gh = np.bincount(grid_of, weights=c.hh, minlength=next_label)
+        bad = [g for g in np.unique(grid_of) if not lo <= gh[g] <= hi]
+        if not bad:
+            break
+        done: set[int] = set()
+        for g in bad:
+            if g in done:
+                continue
+            touching = np.concatenate([grid_of[c.b][grid_of[c.a] == g], grid_of[c.a][grid_of[c.b] == g]])
+            neighbours = sorted(set(np.unique(touching).tolist()) - done - {int(g)})
+            gh = np.bincount(grid_of, weights=c.hh, minlength=next_label)
+            region_grids = _smallest_region(int(g), neighbours, gh, target, lo, hi)
+            if region_grids is None:
+                continue
+            members = np.flatnonzero(np.isin(grid_of, list(region_grids)))
+            k = max(1, int(round(c.hh[members].sum() / target)))
+            for part in bisector.split(members, k):
+                grid_of[part] = next_label
+                next_label += 1
+            done |= region_grids
+        grid_of = _refine(grid_of, c.hh, c.a, c.b, c.off, target, tolerance, near_weight=0.0, keep_band=True)
+    grid_of = _absorb_empty(grid_of, c.hh, c.a, c.b, c.length, c.cells)
+    grid_of = _make_contiguous(grid_of, c.a, c.b, c.length)
+    labels = np.unique(grid_of)
+    parts = [np.flatnonzero(grid_of == g) for g in labels]
+    unchanged = {g for g, p in zip(labels, parts, strict=True)
+                 if g < len(old) and np.array_equal(np.flatnonzero(before == g), p)}
+    new_codes = iter(_next_codes(old_ids, len(parts) - len(unchanged)))
+    ids = [old_ids[g] if g in unchanged else next(new_codes) for g in labels]
+    result = _finish(c, parts, ids, target, tolerance)
+    old_assignment = np.empty(len(c.building_hh), dtype=object)
+    has = c.owner >= 0
+    old_assignment[c.owner[has]] = [old_ids[g] for g in before[has]]
+    moved = result.assignments.to_numpy() != old_assignment
+    mapping = (pd.DataFrame({"old_grid": old_assignment, "new_grid": result.assignments.to_numpy(),
+                             "households": c.building_hh})
+               .groupby(["old_grid", "new_grid"])["households"].sum().reset_index())
+    mapping["share"] = mapping["households"] / mapping.groupby("old_grid")["households"].transform("sum")
+    result.report.update({
+        "buildings_kept_share": float(1 - moved.mean()) if len(moved) else 1.0,
+        "grids_unchanged_share": len(unchanged) / max(len(old), 1),
+        "unchanged": sorted(old_ids[g] for g in unchanged),
+        "moves": [{"building": str(c.index[i]), "from": old_assignment[i], "to": result.assignments.iloc[i]}
+                  for i in np.flatnonzero(moved)],
+        "mapping": mapping.to_dict("records"),
+    })
+    return result
 
 
 def _report(grids: gpd.GeoDataFrame, roads_m, lo: float, hi: float, hh: np.ndarray, assignment: np.ndarray,
