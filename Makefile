@@ -57,4 +57,5 @@ lint: install
 	$(BIN)/ruff check .
 
 bench: db
+	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/run.py

@@ -12,8 +12,9 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 import locate_bench  # noqa: E402
+import partition_bench  # noqa: E402
 
-SECTIONS = (locate_bench,)
+SECTIONS = (locate_bench, partition_bench)
 
 
 def main() -> None:

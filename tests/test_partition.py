@@ -8,27 +8,14 @@ import pandas as pd
 import pytest
 import shapely
 
+from boundaries.demo import lattice_buildings
 from geo.partition import PartitionError, draw_grids, polsby_popper, resplit_grids
 
-E0, N0 = 421_000.0, 4_552_000.0  # near Panjin, in UTM zone 51
+E0, N0 = 421_000.0, 4_552_000.0  # near Panjin, in UTM zone 51 (lattice_buildings' origin)
 
 
 def synthetic(n: int = 1200, seed: int = 0):
-    """Small buildings spread over 2 km × 1.2 km with a road grid: fine enough to balance exactly."""
-    rng = np.random.default_rng(seed)
-    cols = int(np.ceil(np.sqrt(n * 2000 / 1200)))
-    step = 2000 / cols
-    i = np.arange(n)
-    # a jittered lattice: footprints never overlap, as in a real survey
-    x = E0 + (i % cols + 0.5) * step + rng.uniform(-step / 6, step / 6, n)
-    y = N0 + (i // cols + 0.5) * step + rng.uniform(-step / 6, step / 6, n)
-    fp = shapely.buffer(shapely.points(x, y), 3, cap_style="square")
-    buildings = gpd.GeoDataFrame({"households": rng.integers(5, 60, n)}, geometry=fp, crs=32651).to_crs(4326)
-    boundary = gpd.GeoSeries([shapely.box(E0 - 20, N0 - 20, E0 + 2020, N0 + 1220)], crs=32651).to_crs(4326)
-    roads = gpd.GeoSeries([shapely.LineString([(E0 - 50, N0 + v), (E0 + 2050, N0 + v)]) for v in (400, 800)]
-                          + [shapely.LineString([(E0 + u, N0 - 50), (E0 + u, N0 + 1250)]) for u in (500, 1000, 1500)],
-                          crs=32651)
-    return buildings, boundary, roads.to_crs(4326), step
+    return lattice_buildings(n, seed)
 
 
 def check_tiling(grids: gpd.GeoDataFrame, boundary, buildings, assignments):
