@@ -281,35 +281,55 @@ def grids_group() -> None:
     pass
 
 
-@grids_group.command("draw", help="划分网格 Draw grids over a boundary from building files (no database needed).")
-@click.option("--buildings", "buildings_file", required=True, type=click.Path(path_type=Path), help="楼栋文件 Buildings.")
-@click.option("--boundary", "boundary_file", required=True, type=click.Path(path_type=Path), help="边界文件 Parent boundary.")
-@click.option("--roads", "roads_file", type=click.Path(path_type=Path), help="道路文件 Roads (preferred cut lines).")
-@click.option("--households-field", default="households", show_default=True, help="户数字段 Households field.")
-@click.option("--target", default=500, show_default=True, type=int, help="每格户数 Households per grid.")
-@click.option("--tolerance", default=0.1, show_default=True, type=float, help="容差 Allowed share off target.")
-@click.option("--out", required=True, type=click.Path(path_type=Path), help="网格输出 Grids file.")
-@click.option("--assignments", type=click.Path(path_type=Path), help="楼栋输出 Buildings with their grid_id.")
-def grids_draw(buildings_file, boundary_file, roads_file, households_field, target, tolerance, out, assignments) -> None:
+def _grid_options(command):
+    """The options drawing and re-splitting share: roads, households field, band, outputs."""
+    for option in reversed([
+        click.option("--roads", "roads_file", type=click.Path(path_type=Path), help="道路文件 Roads (preferred cut lines)."),
+        click.option("--households-field", default="households", show_default=True, help="户数字段 Households field."),
+        click.option("--target", default=500, show_default=True, type=int, help="每格户数 Households per grid."),
+        click.option("--tolerance", default=0.1, show_default=True, type=float, help="容差 Allowed share off target."),
+        click.option("--out", required=True, type=click.Path(path_type=Path), help="网格输出 Grids file."),
+        click.option("--assignments", type=click.Path(path_type=Path), help="楼栋输出 Buildings with their grid_id."),
+    ]):
+        command = option(command)
+    return command
+
+
+def _run_partition(action: str, buildings_file: Path, roads_file: Path | None, target: int, tolerance: float,
+                   out: Path, assignments: Path | None, compute):
+    """Read the files, run ``compute(buildings, roads)``, write grids and assignments; exit 2 on bad input."""
     import geopandas as gpd
 
     from boundaries.load import write_frame
-    from geo.partition import PartitionError, draw_grids
+    from geo.partition import PartitionError
 
     if target <= 0 or not 0 < tolerance < 1:
         _fail(f"--target must be positive and --tolerance between 0 and 1 (got {target}, {tolerance})", 2)
     try:
         buildings = gpd.read_file(buildings_file)
-        boundary = gpd.read_file(boundary_file)
         roads = gpd.read_file(roads_file) if roads_file else None
-        result = draw_grids(buildings, boundary, roads, households_field=households_field, target=target,
-                            tolerance=tolerance)
+        result = compute(buildings, roads)
     except (PartitionError, OSError, ValueError) as exc:
-        _fail(f"划分失败 drawing failed: {exc}", 2)
+        _fail(f"{action} failed: {exc}", 2)
     write_frame(result.grids, out, "grids")
     if assignments:
         write_frame(buildings.assign(grid_id=result.assignments.to_numpy()), assignments, "buildings")
-    r = result.report
+    return result.report
+
+
+@grids_group.command("draw", help="划分网格 Draw grids over a boundary from building files (no database needed).")
+@click.option("--buildings", "buildings_file", required=True, type=click.Path(path_type=Path), help="楼栋文件 Buildings.")
+@click.option("--boundary", "boundary_file", required=True, type=click.Path(path_type=Path), help="边界文件 Parent boundary.")
+@_grid_options
+def grids_draw(buildings_file, boundary_file, roads_file, households_field, target, tolerance, out, assignments) -> None:
+    import geopandas as gpd
+
+    from geo.partition import draw_grids
+
+    r = _run_partition("划分 drawing", buildings_file, roads_file, target, tolerance, out, assignments,
+                       lambda b, roads: draw_grids(b, gpd.read_file(boundary_file), roads,
+                                                   households_field=households_field, target=target,
+                                                   tolerance=tolerance))
     click.echo(f"已划分 {r['n_grids']} 个网格 / {r['n_grids']} grids: in band {r['in_band_share']:.0%}, "
                f"mean deviation {r['mean_abs_deviation']:.1%}, Polsby–Popper median {r['polsby_popper_median']:.2f}"
                + (f", boundary on roads {r['road_share']:.0%}" if r["road_share"] is not None else ""))
@@ -320,33 +340,19 @@ def grids_draw(buildings_file, boundary_file, roads_file, households_field, targ
 @grids_group.command("resplit", help="调整网格 Re-split existing grids after buildings changed: only what is out of band.")
 @click.option("--buildings", "buildings_file", required=True, type=click.Path(path_type=Path), help="楼栋文件 Buildings now.")
 @click.option("--grids", "grids_file", required=True, type=click.Path(path_type=Path), help="现有网格 Existing grids (id).")
-@click.option("--roads", "roads_file", type=click.Path(path_type=Path), help="道路文件 Roads.")
-@click.option("--households-field", default="households", show_default=True, help="户数字段 Households field.")
-@click.option("--target", default=500, show_default=True, type=int, help="每格户数 Households per grid.")
-@click.option("--tolerance", default=0.1, show_default=True, type=float, help="容差 Allowed share off target.")
-@click.option("--out", required=True, type=click.Path(path_type=Path), help="网格输出 New grids file.")
-@click.option("--assignments", type=click.Path(path_type=Path), help="楼栋输出 Buildings with their grid_id.")
+@_grid_options
 @click.option("--mapping", type=click.Path(path_type=Path), help="对应表 CSV old grid → new grid, households moved.")
 def grids_resplit(buildings_file, grids_file, roads_file, households_field, target, tolerance, out, assignments,
                   mapping) -> None:
     import geopandas as gpd
     import pandas as pd
 
-    from boundaries.load import write_frame
-    from geo.partition import PartitionError, resplit_grids
+    from geo.partition import resplit_grids
 
-    try:
-        buildings = gpd.read_file(buildings_file)
-        grids = gpd.read_file(grids_file)
-        roads = gpd.read_file(roads_file) if roads_file else None
-        result = resplit_grids(buildings, grids, roads, households_field=households_field, target=target,
-                               tolerance=tolerance)
-    except (PartitionError, OSError, ValueError) as exc:
-        _fail(f"调整失败 re-split failed: {exc}", 2)
-    write_frame(result.grids, out, "grids")
-    if assignments:
-        write_frame(buildings.assign(grid_id=result.assignments.to_numpy()), assignments, "buildings")
-    r = result.report
+    r = _run_partition("调整 re-split", buildings_file, roads_file, target, tolerance, out, assignments,
+                       lambda b, roads: resplit_grids(b, gpd.read_file(grids_file), roads,
+                                                      households_field=households_field, target=target,
+                                                      tolerance=tolerance))
     if mapping:
         pd.DataFrame(r["mapping"]).to_csv(mapping, index=False)
     click.echo(f"{r['n_grids']} 个网格 grids, in band {r['in_band_share']:.0%}; 楼栋保持 buildings kept "
