@@ -10,12 +10,11 @@ from __future__ import annotations
 import time
 import warnings
 
-import geopandas as gpd
 import numpy as np
 
 from boundaries.demo import lattice_buildings, make_district
-from geo import partition
-from geo.partition import draw_grids, polsby_popper
+from geo.coords import utm_epsg
+from geo.partition import draw_grids, polsby_popper, tessellation
 
 TARGET, TOL = 500, 0.1
 
@@ -32,8 +31,7 @@ def _spopt(buildings, boundary, roads) -> dict:
     from libpysal.weights import Queen
     from spopt.region import MaxPHeuristic
 
-    c = partition._prepare(buildings, boundary, roads, "households")
-    cells = gpd.GeoDataFrame({"households": c.hh, "x": c.xy[:, 0], "y": c.xy[:, 1]}, geometry=c.cells, crs=c.epsg)
+    cells = tessellation(buildings, boundary, roads)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         w = Queen.from_dataframe(cells, use_index=False)
@@ -51,7 +49,7 @@ def _ours(buildings, boundary, roads) -> dict:
     t = time.perf_counter()
     result = draw_grids(buildings, boundary, roads, target=TARGET, tolerance=TOL)
     seconds = time.perf_counter() - t
-    metric = result.grids.to_crs(partition.utm_epsg(*result.grids.union_all().centroid.coords[0]))
+    metric = result.grids.to_crs(utm_epsg(*result.grids.union_all().centroid.coords[0]))
     return _stats("wangge draw_grids", seconds, result.grids["households"].to_numpy(), metric.geometry.values)
 
 

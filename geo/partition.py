@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from itertools import combinations
 
 import geopandas as gpd
 import numpy as np
@@ -457,6 +458,13 @@ def _prepare(buildings: gpd.GeoDataFrame, boundary, roads, households_field: str
                   buildings.index)
 
 
+def tessellation(buildings: gpd.GeoDataFrame, boundary, roads=None, *,
+                 households_field: str = "households") -> gpd.GeoDataFrame:
+    """The cells grids are built from (one per building, plus empty blocks), with households, in a metric CRS."""
+    c = _prepare(buildings, boundary, roads, households_field)
+    return gpd.GeoDataFrame({"households": c.hh, "x": c.xy[:, 0], "y": c.xy[:, 1]}, geometry=c.cells, crs=c.epsg)
+
+
 def _finish(c: _Cells, parts: list[np.ndarray], ids: list[str], target: int, tolerance: float) -> Partition:
     lo, hi = target * (1 - tolerance), target * (1 + tolerance)
     geoms, rows, assignment = [], [], np.empty(len(c.building_hh), dtype=object)
@@ -499,8 +507,6 @@ def draw_grids(buildings: gpd.GeoDataFrame, boundary: gpd.GeoSeries | gpd.GeoDat
 def _smallest_region(g: int, neighbours: list[int], gh: np.ndarray, target: float, lo: float,
                      hi: float) -> set[int] | None:
     """The fewest grids around ``g`` (it and one or two neighbours) whose households redraw into grids in band."""
-    from itertools import combinations
-
     best = None
     for size in (1, 2):
         for combo in combinations(neighbours, size):

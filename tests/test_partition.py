@@ -75,14 +75,20 @@ def test_bad_input_is_refused():
         draw_grids(buildings, boundary, households_field="hh")
 
 
+def write_inputs(tmp_path, buildings, roads, boundary=None) -> list[str]:
+    """Write the input files a user would have; returns the shared --buildings/--roads arguments."""
+    buildings.to_file(tmp_path / "b.geojson")
+    roads.to_frame("geometry").to_file(tmp_path / "r.geojson")
+    if boundary is not None:
+        boundary.to_frame("geometry").to_file(tmp_path / "s.geojson")
+    return ["--buildings", str(tmp_path / "b.geojson"), "--roads", str(tmp_path / "r.geojson")]
+
+
 def test_cli_draws_from_files(cli, tmp_path):
     buildings, boundary, roads, _ = synthetic(400)
-    buildings.to_file(tmp_path / "b.geojson")
-    boundary.to_frame("geometry").to_file(tmp_path / "s.geojson")
-    roads.to_frame("geometry").to_file(tmp_path / "r.geojson")
-    r = cli(None, "grids", "draw", "--buildings", str(tmp_path / "b.geojson"), "--boundary", str(tmp_path / "s.geojson"),
-            "--roads", str(tmp_path / "r.geojson"), "--out", str(tmp_path / "g.gpkg"),
-            "--assignments", str(tmp_path / "a.gpkg"))
+    args = write_inputs(tmp_path, buildings, roads, boundary)
+    r = cli(None, "grids", "draw", *args, "--boundary", str(tmp_path / "s.geojson"),
+            "--out", str(tmp_path / "g.gpkg"), "--assignments", str(tmp_path / "a.gpkg"))
     assert r.exit_code == 0, r.output
     grids = gpd.read_file(tmp_path / "g.gpkg")
     assert {"id", "households", "n_buildings"} <= set(grids.columns)
@@ -135,11 +141,9 @@ def test_cli_resplit_from_files(cli, tmp_path):
     first.grids.to_file(tmp_path / "grids.gpkg")
     grown = buildings.copy()
     grown.loc[:40, "households"] = grown.loc[:40, "households"] * 2
-    grown.to_file(tmp_path / "b.geojson")
-    roads.to_frame("geometry").to_file(tmp_path / "r.geojson")
-    r = cli(None, "grids", "resplit", "--buildings", str(tmp_path / "b.geojson"), "--grids", str(tmp_path / "grids.gpkg"),
-            "--roads", str(tmp_path / "r.geojson"), "--out", str(tmp_path / "new.gpkg"),
-            "--mapping", str(tmp_path / "map.csv"))
+    args = write_inputs(tmp_path, grown, roads)
+    r = cli(None, "grids", "resplit", *args, "--grids", str(tmp_path / "grids.gpkg"),
+            "--out", str(tmp_path / "new.gpkg"), "--mapping", str(tmp_path / "map.csv"))
     assert r.exit_code == 0, r.output
     new = gpd.read_file(tmp_path / "new.gpkg")
     mapping = pd.read_csv(tmp_path / "map.csv")
