@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
-from flask import Flask, g, jsonify
+from flask import Flask, current_app, g, jsonify, request
+from sqlalchemy import Connection
 
-from api.errors import register_error_handlers
+from api.auth import Principal, principal_for
+from api.errors import ApiProblem, register_error_handlers
 from geo import db
+from geo.queries import metric_epsg
 from geo.settings import get_settings
 
 
@@ -18,6 +24,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.update(MAX_CONTENT_LENGTH=settings.max_request_bytes, JSON_AS_ASCII=False,
                       SEGMENT_SEARCH_M=settings.segment_search_m, MAX_PAGE_SIZE=settings.max_page_size)
     app.json.ensure_ascii = False
+    # The workflow's clock: tests inject their own to move time without sleeping.
+    app.config["CLOCK"] = lambda: datetime.now(UTC)
+    app.config["SETTINGS"] = settings
     if test_config:
         app.config.update(test_config)
     app.extensions["wangge_engine"] = app.config.get("ENGINE") or db.get_engine(app.config.get("DATABASE_URL"))
@@ -30,11 +39,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     register_error_handlers(app)
     from api.health import bp as health_bp
+    from api.incidents import bp as incidents_bp
     from api.layers import bp as layers_bp
     from api.locating import bp as locating_bp
     from api.maps import bp as maps_bp
+    from api.open311 import bp as open311_bp
 
-    for bp in (health_bp, locating_bp, layers_bp, maps_bp):
+    for bp in (health_bp, locating_bp, layers_bp, maps_bp, incidents_bp, open311_bp):
         app.register_blueprint(bp)
 
     @app.get("/")
@@ -43,6 +54,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
             "title": "网格化管理服务 Wangge",
             "api": {"health": "/api/v1/health", "locate": "/api/v1/locate?lon=&lat=&crs=wgs84",
                     "layers": [f"/api/v1/{name}" for name in LAYER_ROUTES]},
+            "incidents": "/api/v1/incidents", "categories": "/api/v1/categories", "scores": "/api/v1/scores",
+            "open311": "/open311/v2/services.json",
             "maps": {"grids": "/maps/grids", "board": "/maps/board"},
         })
 
@@ -52,10 +65,50 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 LAYER_ROUTES = ("streets", "communities", "grids", "buildings", "roads", "road_segments")
 
 
-def connection():
+def connection() -> Connection:
     """The request's database connection (opened on first use, closed at teardown)."""
-    from flask import current_app
-
     if "db_conn" not in g:
         g.db_conn = current_app.extensions["wangge_engine"].connect()
     return g.db_conn
+
+
+@contextmanager
+def transaction() -> Iterator[Connection]:
+    """The request's connection, committed if the block succeeds and rolled back if it raises."""
+    conn = connection()
+    try:
+        yield conn
+        conn.commit()
+    except BaseException:
+        conn.rollback()
+        raise
+
+
+def now() -> datetime:
+    clock: Callable[[], datetime] = current_app.config["CLOCK"]
+    return clock()
+
+
+def metric_srid(conn: Connection) -> int:
+    """UTM zone of the service area, asked of PostGIS once per process (it rarely changes)."""
+    cache = current_app.extensions.setdefault("wangge_metric_epsg", {})
+    if "epsg" not in cache:
+        cache["epsg"] = metric_epsg(conn)
+    return cache["epsg"]
+
+
+def presented_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip()
+    return request.values.get("api_key") or None
+
+
+def principal(*, required: bool = True) -> Principal | None:
+    """Who is calling; 401 when a token is required and missing, unknown or revoked."""
+    if "principal" not in g:
+        g.principal = principal_for(connection(), presented_token())
+    if g.principal is None and required:
+        raise ApiProblem(401, "需要有效令牌 a valid token is required: send 'Authorization: Bearer <token>'",
+                         title="未认证 Unauthorized")
+    return g.principal

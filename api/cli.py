@@ -81,7 +81,11 @@ def db_url() -> None:
 
 @db_group.command("upgrade", help="升级数据库结构 Apply Alembic migrations up to head.")
 def db_upgrade() -> None:
+    from api.catalogue import ensure_default_catalogue
+
     db.upgrade()
+    with db.get_engine().begin() as conn:
+        ensure_default_catalogue(conn)
     click.echo("数据库结构已是最新 / schema at head")
 
 
@@ -407,6 +411,15 @@ def serve_cmd(host, port, threads) -> None:
                f"  定位 locate: {base}/api/v1/locate?lon=122.07&lat=41.12\n  网格图 grid map: {base}/maps/grids")
     serve(app, host=host, port=port, threads=threads)
 
+
+def _register_workflow() -> None:
+    from api.cli_workflow import COMMANDS
+
+    for command in COMMANDS:
+        main.add_command(command)
+
+
+_register_workflow()
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -8,8 +8,11 @@ from werkzeug.exceptions import HTTPException
 PROBLEM_TYPE = "application/problem+json"
 TITLES = {
     400: "请求有误 Bad request",
+    401: "未认证 Unauthorized",
+    403: "无权操作 Forbidden",
     404: "未找到 Not found",
     405: "方法不允许 Method not allowed",
+    409: "状态冲突 Conflict",
     413: "请求体过大 Payload too large",
     422: "无法处理 Unprocessable",
     500: "服务器错误 Internal server error",

@@ -6,11 +6,11 @@ import math
 
 from flask import Blueprint, current_app, jsonify, request
 
-from api.app import connection
+from api.app import connection, metric_srid
 from api.errors import ApiProblem
 from api.people import public_person
 from geo.coords import COORD_SYSTEMS, CoordinateError, to_wgs84
-from geo.queries import locate_point, metric_epsg
+from geo.queries import locate_point
 
 bp = Blueprint("locating", __name__, url_prefix="/api/v1")
 
@@ -28,14 +28,6 @@ def _coordinate(name: str) -> float:
     return value
 
 
-def _srid(conn) -> int:
-    # The service area rarely changes within a process; asking PostGIS every request would cost a scan.
-    cache = current_app.extensions.setdefault("wangge_metric_epsg", {})
-    if "epsg" not in cache:
-        cache["epsg"] = metric_epsg(conn)
-    return cache["epsg"]
-
-
 @bp.get("/locate")
 def locate():
     lon, lat = _coordinate("lon"), _coordinate("lat")
@@ -48,7 +40,7 @@ def locate():
         raise ApiProblem(400, str(exc)) from None
     x, y = float(x), float(y)
     conn = connection()
-    row = locate_point(conn, x, y, srid=_srid(conn), search_m=current_app.config["SEGMENT_SEARCH_M"])
+    row = locate_point(conn, x, y, srid=metric_srid(conn), search_m=current_app.config["SEGMENT_SEARCH_M"])
 
     def level(prefix: str) -> dict | None:
         return {"id": row[f"{prefix}_id"], "name": row[f"{prefix}_name"]} if row[f"{prefix}_id"] else None

@@ -9,7 +9,20 @@ from __future__ import annotations
 from datetime import datetime
 
 from geoalchemy2 import Geometry
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Integer, String, Text, func
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 SRID = 4326
@@ -131,3 +144,141 @@ class Person(Base):
     grid_id: Mapped[str | None] = mapped_column(ForeignKey("grids.id"), index=True)
     segment_id: Mapped[str | None] = mapped_column(ForeignKey("road_segments.id"), index=True)
     duties: Mapped[str | None] = mapped_column(Text)
+
+
+# ---- The incident workflow -------------------------------------------------------------------
+
+TIERS = ("A", "B", "C", "D")
+CHANNELS = ("app", "wechat", "hotline_12345", "patrol", "camera", "walk_in")
+STATUSES = ("reported", "accepted", "dispatched", "in_progress", "resolved", "verified", "closed",
+            "returned", "escalated", "merged")
+TOKEN_ROLES = ("citizen", "grid_worker", "street_chief", "community_admin", "street_admin", "district_admin",
+               "department")
+
+
+class Department(Base):
+    """A department the street can summon (吹哨报到), with the time it has to report."""
+
+    __tablename__ = "departments"
+    __table_args__ = (CheckConstraint("report_limit_min > 0", name="departments_limit_pos"),)
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name_zh: Mapped[str] = mapped_column(String(100))
+    name_en: Mapped[str] = mapped_column(String(100))
+    report_limit_min: Mapped[int] = mapped_column(Integer)
+
+
+class Category(Base):
+    """An incident category: default tier, departments summoned, response limit and completion deadline."""
+
+    __tablename__ = "categories"
+    __table_args__ = (
+        CheckConstraint(f"tier IN {TIERS}", name="categories_tier"),
+        CheckConstraint("response_limit_min > 0", name="categories_response_pos"),
+        CheckConstraint("completion_limit_h > 0", name="categories_completion_pos"),
+    )
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name_zh: Mapped[str] = mapped_column(String(100))
+    name_en: Mapped[str] = mapped_column(String(100))
+    tier: Mapped[str] = mapped_column(String(1))
+    road_related: Mapped[bool] = mapped_column(Boolean, default=False)
+    departments: Mapped[list[str]] = mapped_column(ARRAY(String(32)), default=list)
+    response_limit_min: Mapped[int] = mapped_column(Integer)
+    completion_limit_h: Mapped[int] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class ApiToken(Base):
+    """An API token, stored as its SHA-256 only, with a role and the scope it may see."""
+
+    __tablename__ = "api_tokens"
+    __table_args__ = (CheckConstraint(f"role IN {TOKEN_ROLES}", name="api_tokens_role"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(20))
+    scope_id: Mapped[str | None] = mapped_column(String(32))
+    person_id: Mapped[str | None] = mapped_column(ForeignKey("people.id"))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Incident(Base):
+    """报事: a located report and where it stands; never deleted, its story is in incident_events."""
+
+    __tablename__ = "incidents"
+    __table_args__ = (
+        CheckConstraint(f"tier IN {TIERS}", name="incidents_tier"),
+        CheckConstraint(f"status IN {STATUSES}", name="incidents_status"),
+        CheckConstraint(f"channel IN {CHANNELS}", name="incidents_channel"),
+        CheckConstraint("rating IS NULL OR rating BETWEEN 1 AND 5", name="incidents_rating"),
+        UniqueConstraint("idempotency_scope", "idempotency_key", name="incidents_idempotency"),
+    )
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    category_code: Mapped[str] = mapped_column(ForeignKey("categories.code"), index=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    channel: Mapped[str] = mapped_column(String(20))
+    reporter_name: Mapped[str | None] = mapped_column(String(50))
+    reporter_phone: Mapped[str | None] = mapped_column(String(20))
+    reporter_token_id: Mapped[int | None] = mapped_column(ForeignKey("api_tokens.id"), index=True)
+    photo_urls: Mapped[list | None] = mapped_column(JSONB)
+    input_location: Mapped[dict] = mapped_column(JSONB)
+    street_id: Mapped[str | None] = mapped_column(ForeignKey("streets.id"), index=True)
+    community_id: Mapped[str | None] = mapped_column(ForeignKey("communities.id"), index=True)
+    grid_id: Mapped[str | None] = mapped_column(ForeignKey("grids.id"), index=True)
+    building_id: Mapped[str | None] = mapped_column(ForeignKey("buildings.id"))
+    segment_id: Mapped[str | None] = mapped_column(ForeignKey("road_segments.id"), index=True)
+    chief_id: Mapped[str | None] = mapped_column(ForeignKey("people.id"), index=True)
+    worker_id: Mapped[str | None] = mapped_column(ForeignKey("people.id"), index=True)
+    tier: Mapped[str] = mapped_column(String(1))
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    assignee_kind: Mapped[str] = mapped_column(String(20))
+    assignee_id: Mapped[str | None] = mapped_column(String(32))
+    near_boundary: Mapped[bool] = mapped_column(Boolean, default=False)
+    boundary_candidates: Mapped[dict | None] = mapped_column(JSONB)
+    possible_duplicates: Mapped[list | None] = mapped_column(JSONB)
+    merged_into: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"))
+    reported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    response_due: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    completion_due: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    escalations: Mapped[int] = mapped_column(Integer, default=0)
+    rating: Mapped[int | None] = mapped_column(SmallInteger)
+    rated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    idempotency_scope: Mapped[str | None] = mapped_column(String(80))
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    request_hash: Mapped[str | None] = mapped_column(String(64))
+    geom = mapped_column(_geom("POINT"), nullable=False)
+
+
+class IncidentEvent(Base):
+    """One step in an incident's life: who, in what role, when, from which status to which; append-only."""
+
+    __tablename__ = "incident_events"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(20))
+    action: Mapped[str] = mapped_column(String(20))
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict | None] = mapped_column(JSONB)
+
+
+class Summons(Base):
+    """吹哨报到: a department summoned to an incident, and when it reported."""
+
+    __tablename__ = "summons"
+    __table_args__ = (UniqueConstraint("incident_id", "department_code", name="summons_once"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    department_code: Mapped[str] = mapped_column(ForeignKey("departments.code"))
+    summoned_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    reported_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reported_by: Mapped[str | None] = mapped_column(String(100))

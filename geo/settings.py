@@ -34,6 +34,14 @@ class Settings:
     segment_search_m: float = field(default_factory=lambda: _float("WANGGE_SEGMENT_SEARCH_M", 50.0))
     # Slivers thinner than this are digitising noise, not gaps or overlaps.
     topology_tolerance_m: float = field(default_factory=lambda: _float("WANGGE_TOPOLOGY_TOLERANCE_M", 0.5))
+    # Incident workflow (seeds: small things stay in the grid; only what a level cannot close goes up).
+    near_boundary_m: float = field(default_factory=lambda: _float("WANGGE_NEAR_BOUNDARY_M", 10.0))
+    duplicate_radius_m: float = field(default_factory=lambda: _float("WANGGE_DUPLICATE_RADIUS_M", 30.0))
+    duplicate_window_h: float = field(default_factory=lambda: _float("WANGGE_DUPLICATE_WINDOW_H", 48.0))
+    rating_window_days: float = field(default_factory=lambda: _float("WANGGE_RATING_WINDOW_DAYS", 7.0))
+    # What a level gets when an incident is escalated to it: (response limit in minutes, completion in hours).
+    tier_limits: dict[str, tuple[int, int]] = field(
+        default_factory=lambda: {"A": (30, 24), "B": (60, 72), "C": (120, 168), "D": (240, 360)})
     # API guard rails.
     max_page_size: int = 5000
     max_request_bytes: int = 1_000_000

@@ -17,6 +17,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from api.catalogue import ensure_default_catalogue
 from boundaries.demo import make_district
 from boundaries.load import load_layers
 from geo import db
@@ -58,6 +59,10 @@ def template_url(admin_url: str) -> str:
     db.ensure_database(admin_url, name, fresh=True)
     url = str(make_url(admin_url).set(database=name))
     db.upgrade(url)
+    engine = create_engine(url)
+    with engine.begin() as c:
+        ensure_default_catalogue(c)
+    engine.dispose()
     db.get_engine.cache_clear()
     # A template must have no open connections when it is copied.
     create_engine(url).dispose()

@@ -1,0 +1,156 @@
+"""`wangge users`, `wangge catalogue`, `wangge incidents`, `wangge scores`: the workflow from a terminal."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import click
+
+from geo import db
+
+
+def _now(raw: str | None) -> datetime:
+    if not raw:
+        return datetime.now(UTC)
+    value = datetime.fromisoformat(raw)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _table(rows: list[dict], columns: list[str]) -> None:
+    widths = {c: max([len(c)] + [len(_cell(r.get(c))) for r in rows]) for c in columns}
+    click.echo("  ".join(c.ljust(widths[c]) for c in columns))
+    for r in rows:
+        click.echo("  ".join(_cell(r.get(c)).ljust(widths[c]) for c in columns))
+
+
+def _cell(v: object) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:.3f}"
+    if isinstance(v, datetime):
+        return v.strftime("%Y-%m-%d %H:%M")
+    return str(v)
+
+
+# -- users ----------------------------------------------------------------------------------
+@click.group("users", help="用户令牌 API tokens: add, list, revoke.")
+def users_group() -> None:
+    pass
+
+
+@users_group.command("add", help="新增令牌 Create a token (printed once; only its hash is stored).")
+@click.argument("name")
+@click.option("--role", required=True, type=click.Choice(
+    ["citizen", "grid_worker", "street_chief", "community_admin", "street_admin", "district_admin", "department"]),
+    help="角色 Role.")
+@click.option("--scope", "scope_id", help="范围 Grid, segment, community, street or department id of the role.")
+@click.option("--person", "person_id", help="人员编号 The person (grid worker, street chief) the token belongs to.")
+@click.option("--phone", help="电话 A citizen's phone, used when they report.")
+def users_add(name, role, scope_id, person_id, phone) -> None:
+    from api.auth import AuthError, add_user
+
+    try:
+        with db.get_engine().begin() as conn:
+            token_id, token = add_user(conn, name, role, scope_id=scope_id, person_id=person_id, phone=phone)
+    except AuthError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"令牌 {token_id} 已创建 / token {token_id} created for {name} ({role}); keep it, it is shown once:")
+    click.echo(token)
+
+
+@users_group.command("list", help="列出令牌 List tokens (never the secrets).")
+def users_list() -> None:
+    from api.auth import list_users
+
+    with db.get_engine().connect() as conn:
+        _table(list_users(conn), ["id", "name", "role", "scope_id", "person_id", "created_at", "revoked_at"])
+
+
+@users_group.command("revoke", help="吊销令牌 Revoke a token by id; it stops working at once.")
+@click.argument("token_id", type=int)
+def users_revoke(token_id) -> None:
+    from api.auth import AuthError, revoke_user
+
+    try:
+        with db.get_engine().begin() as conn:
+            revoke_user(conn, token_id, datetime.now(UTC))
+    except AuthError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"令牌 {token_id} 已吊销 / token {token_id} revoked")
+
+
+# -- catalogue -------------------------------------------------------------------------------
+@click.group("catalogue", help="事件目录 The incident catalogue: categories, tiers, departments, limits.")
+def catalogue_group() -> None:
+    pass
+
+
+@catalogue_group.command("load", help="载入目录 Validate a catalogue JSON file and add or update its entries.")
+@click.argument("file", type=click.Path(path_type=Path), required=False)
+def catalogue_load(file) -> None:
+    from api.catalogue import DEFAULT_FILE, CatalogueError, known_departments, parse_catalogue, save_catalogue
+
+    path = file or DEFAULT_FILE
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        with db.get_engine().begin() as conn:
+            counts = save_catalogue(conn, parse_catalogue(data, known_departments(conn)))
+    except (OSError, json.JSONDecodeError, CatalogueError) as exc:
+        raise click.ClickException(f"目录无效 catalogue not loaded, nothing changed: {exc}") from None
+    click.echo(f"已载入 / loaded: {counts['departments']} departments, {counts['categories']} categories")
+
+
+@catalogue_group.command("list", help="列出类别 List the categories.")
+def catalogue_list() -> None:
+    from api.catalogue import list_categories
+
+    with db.get_engine().connect() as conn:
+        _table(list_categories(conn), ["code", "tier", "name_zh", "name_en", "road_related", "departments",
+                                       "response_limit_min", "completion_limit_h"])
+
+
+# -- incidents ---------------------------------------------------------------------------------
+@click.group("incidents", help="事件 Incidents: the clock's sweep.")
+def incidents_group() -> None:
+    pass
+
+
+@incidents_group.command("tick", help="超时升级 Escalate every open incident past its deadline (cron; safe twice at once).")
+@click.option("--now", "now_raw", help="当前时间 Pretend it is this ISO time (default: now).")
+def incidents_tick(now_raw) -> None:
+    from api.incident_service import tick
+    from geo.queries import metric_epsg
+    from geo.settings import get_settings
+
+    with db.get_engine().begin() as conn:
+        escalated = tick(conn, now=_now(now_raw), settings=get_settings(), srid=metric_epsg(conn))
+    click.echo(f"已升级 / escalated: {len(escalated)}" + (f" ({', '.join(map(str, escalated[:20]))}"
+                                                        f"{' …' if len(escalated) > 20 else ''})" if escalated else ""))
+
+
+# -- scores --------------------------------------------------------------------------------------
+@click.command("scores", help="三率排名 Rank grids, workers, chiefs, communities or streets by the three-rate score.")
+@click.option("--unit", type=click.Choice(["grid", "worker", "chief", "community", "street"]), default="grid",
+              show_default=True, help="单位 What to rank.")
+@click.option("--from", "since", help="起 Period start, ISO date (default: 30 days before --to).")
+@click.option("--to", "until", help="止 Period end, ISO date (default: now).")
+@click.option("--json", "as_json", is_flag=True, help="JSON 输出 Print JSON instead of a table.")
+def scores_cmd(unit, since, until, as_json) -> None:
+    from api.scores import scores
+
+    end = _now(until)
+    start = _now(since) if since else end - timedelta(days=30)
+    with db.get_engine().connect() as conn:
+        rows = scores(conn, unit, since=start, until=end, now=datetime.now(UTC))
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
+        return
+    click.echo(f"{unit} 排名 ranking {start:%Y-%m-%d} – {end:%Y-%m-%d}  (score = 0.1·响应率 + 0.4·办结率 + 0.5·满意率)")
+    _table(rows, ["rank", "id", "name", "incidents", "response_rate", "completion_rate", "satisfaction_rate",
+                  "score"])
+
+
+COMMANDS = (users_group, catalogue_group, incidents_group, scores_cmd)

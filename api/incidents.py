@@ -1,0 +1,157 @@
+"""/api/v1/incidents, /categories, /scores: the incident workflow over HTTP (thin: parse, call, shape)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import Blueprint, current_app, jsonify, request
+
+from api.app import connection, metric_srid, now, principal, transaction
+from api.catalogue import (
+    CatalogueError,
+    known_departments,
+    list_categories,
+    list_departments,
+    parse_catalogue,
+    save_catalogue,
+)
+from api.errors import ApiProblem
+from api.incident_service import (
+    LIST_FILTERS,
+    IncidentError,
+    act,
+    incident_events,
+    incident_view,
+    intake,
+    list_incidents,
+)
+from api.scores import UNITS, WEIGHTS, scores
+
+bp = Blueprint("incidents", __name__, url_prefix="/api/v1")
+MAX_INCIDENT_BYTES = 64 * 1024
+
+
+@bp.errorhandler(IncidentError)
+def _refused(exc: IncidentError):
+    from api.errors import problem_response
+
+    return problem_response(exc.status, exc.detail, exc.extra.pop("title", None), **exc.extra)
+
+
+def _json_body() -> dict:
+    if request.content_length and request.content_length > MAX_INCIDENT_BYTES:
+        raise ApiProblem(413, f"body of {request.content_length} bytes is over the {MAX_INCIDENT_BYTES}-byte limit")
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ApiProblem(400, "body must be a JSON object (Content-Type: application/json)")
+    return body
+
+
+def parse_time(name: str, raw: str | None) -> datetime | None:
+    """ISO 8601 date or time from a query; naive values are taken as UTC."""
+    if raw is None or raw == "":
+        return None
+    try:
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise ApiProblem(400, f"{name} {raw!r} is not an ISO 8601 date or time (e.g. 2026-11-01)") from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _page() -> tuple[int, int]:
+    try:
+        limit = int(request.args.get("limit", 100))
+        offset = int(request.args.get("offset", 0))
+    except ValueError:
+        raise ApiProblem(400, "limit and offset must be integers") from None
+    top = current_app.config["MAX_PAGE_SIZE"]
+    if not (1 <= limit <= top) or offset < 0:
+        raise ApiProblem(400, f"limit must be 1..{top} and offset ≥ 0")
+    return limit, offset
+
+
+@bp.get("/categories")
+def categories():
+    """The catalogue (public: a reporting app needs it before anyone signs in)."""
+    conn = connection()
+    return jsonify({"categories": list_categories(conn, include_inactive=request.args.get("all") == "1"),
+                    "departments": list_departments(conn)})
+
+
+@bp.post("/categories")
+def edit_categories():
+    """Add or change departments and categories (district admins only); validated before anything is written."""
+    p = principal()
+    if p.role != "district_admin":
+        raise ApiProblem(403, "only the district command centre edits the catalogue")
+    with transaction() as conn:
+        try:
+            catalogue = parse_catalogue(_json_body(), known_departments(conn))
+        except CatalogueError as exc:
+            raise ApiProblem(422, str(exc)) from None
+        counts = save_catalogue(conn, catalogue)
+    return jsonify(counts)
+
+
+@bp.post("/incidents")
+def report():
+    p = principal()
+    body = _json_body()
+    with transaction() as conn:
+        incident, created = intake(conn, p, body, idempotency_key=request.headers.get("Idempotency-Key"),
+                                   now=now(), settings=current_app.config["SETTINGS"], srid=metric_srid(conn))
+    response = jsonify(incident)
+    response.status_code = 201 if created else 200
+    response.headers["Location"] = f"/api/v1/incidents/{incident['id']}"
+    return response
+
+
+@bp.get("/incidents")
+def incidents():
+    p = principal()
+    filters = {k: request.args[k] for k in LIST_FILTERS if request.args.get(k)}
+    limit, offset = _page()
+    rows = list_incidents(connection(), p, filters=filters, since=parse_time("from", request.args.get("from")),
+                          until=parse_time("to", request.args.get("to")), limit=limit, offset=offset)
+    return jsonify({"incidents": rows, "limit": limit, "offset": offset})
+
+
+@bp.get("/incidents/<int:incident_id>")
+def incident(incident_id: int):
+    return jsonify(incident_view(connection(), incident_id, principal()))
+
+
+@bp.get("/incidents/<int:incident_id>/events")
+def events(incident_id: int):
+    return jsonify({"incident": incident_id, "events": incident_events(connection(), incident_id, principal())})
+
+
+@bp.post("/incidents/<int:incident_id>/<action>")
+def step(incident_id: int, action: str):
+    """accept, dispatch, start, return, resolve, verify, close, escalate, merge, move, summon, report, rate."""
+    p = principal()
+    body = _json_body() if request.content_length else {}
+    with transaction() as conn:
+        result = act(conn, p, incident_id, action, body, now=now(), settings=current_app.config["SETTINGS"],
+                     srid=metric_srid(conn))
+    return jsonify(result)
+
+
+@bp.get("/scores")
+def ranking():
+    """The three-rate ranking of grids, workers, chiefs, communities or streets over a period."""
+    p = principal()
+    if not p.is_admin:
+        raise ApiProblem(403, "rankings are for community, street and district admins")
+    unit = request.args.get("unit", "grid")
+    if unit not in UNITS:
+        raise ApiProblem(400, f"unit {unit!r} is not one of {', '.join(UNITS)}")
+    since = parse_time("from", request.args.get("from")) or datetime(1970, 1, 1, tzinfo=UTC)
+    until = parse_time("to", request.args.get("to")) or now()
+    if until <= since:
+        raise ApiProblem(400, f"to ({until.isoformat()}) must be after from ({since.isoformat()})")
+    scope = None if p.role == "district_admin" else (p.role.removesuffix("_admin"), p.scope_id)
+    rows = scores(connection(), unit, since=since, until=until, now=now(), scope=scope)
+    return jsonify({"unit": unit, "from": since.isoformat(), "to": until.isoformat(),
+                    "weights": WEIGHTS,
+                    "ranking": rows})
