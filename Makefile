@@ -56,6 +56,9 @@ test: db browser
 lint: install
 	$(BIN)/ruff check .
 
+# ApacheBench drives the intake benchmark (Debian's apache2-utils).
 bench: db
+	@command -v ab >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq apache2-utils; } \
+		|| { echo "ab is missing. Run as root: apt-get install -y apache2-utils"; exit 1; }
 	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/run.py

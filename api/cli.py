@@ -222,7 +222,9 @@ def _hierarchy_layers(path: Path | None) -> dict:
 @click.option("--seed", type=int, default=7, show_default=True, help="随机种子 Same seed, same district.")
 @click.option("--scale", type=int, default=1, show_default=True, help="倍数 Streets side by side (64 grids each).")
 @click.option("--load", "load", is_flag=True, help="载入数据库 Also load it into the database (skipped if present).")
-def demo_cmd(out_dir, seed, scale, load) -> None:
+@click.option("--incidents", "n_incidents", type=int, default=12_000, show_default=True,
+              help="历史事件数 A year of incidents with their lifecycles, loaded with --load (0: none).")
+def demo_cmd(out_dir, seed, scale, load, n_incidents) -> None:
     from sqlalchemy import select
 
     from boundaries.demo import make_district, write_district
@@ -233,22 +235,49 @@ def demo_cmd(out_dir, seed, scale, load) -> None:
         _fail("say --out DIR, --load, or both", 2)
     if scale < 1:
         _fail(f"--scale must be 1 or more, got {scale}", 2)
+    if n_incidents < 0:
+        _fail(f"--incidents must be 0 or more, got {n_incidents}", 2)
     layers = make_district(seed=seed, scale=scale)
     if out_dir:
         path = write_district(layers, out_dir)
         click.echo(f"示范辖区已写入 / demo district written: {path}")
-    if load:
-        with db.session_scope() as session:
-            ids = set(layers["streets"]["id"])
-            present = set(session.scalars(select(Street.id).where(Street.id.in_(ids))))
-            if present == ids:
-                click.echo("示范辖区已在库中 / demo district already loaded")
-                return
-            if present:
-                _fail(f"some demo streets are already stored ({', '.join(sorted(present))}); "
-                      "use another --seed/--scale or a fresh database", 1)
+    if not load:
+        return
+    with db.session_scope() as session:
+        ids = set(layers["streets"]["id"])
+        present = set(session.scalars(select(Street.id).where(Street.id.in_(ids))))
+        if present == ids:
+            click.echo("示范辖区已在库中 / demo district already loaded")
+        elif present:
+            _fail(f"some demo streets are already stored ({', '.join(sorted(present))}); "
+                  "use another --seed/--scale or a fresh database", 1)
+        else:
             counts = load_layers(session, layers)
-        click.echo("已载入 / loaded: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+            click.echo("已载入 / loaded: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    if n_incidents:
+        _demo_history(layers, seed, n_incidents)
+
+
+def _demo_history(layers: dict, seed: int, n: int) -> None:
+    """A year of incidents up to now, once: a database that has incidents keeps them."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import text
+
+    from api.catalogue import ensure_default_catalogue, list_categories, list_departments
+    from api.demo_incidents import load_history, make_history
+
+    with db.get_engine().begin() as conn:
+        if conn.execute(text("SELECT count(*) FROM incidents")).scalar_one():
+            click.echo("已有事件 / incidents already present: demo history skipped")
+            return
+        ensure_default_catalogue(conn)
+        categories = list_categories(conn)
+        departments = {d["code"]: d["report_limit_min"] for d in list_departments(conn)}
+        click.echo(f"生成一年事件 / generating a year of incidents ({n:,}) …")
+        incidents, events = make_history(layers, categories, end=datetime.now(UTC), n=n, seed=seed)
+        stored = load_history(conn, incidents, events, departments)
+    click.echo(f"已载入事件 / incidents loaded: {stored:,} with {len(events):,} events")
 
 
 # -- locating --------------------------------------------------------------------

@@ -14,7 +14,10 @@ from geo import db
 def _now(raw: str | None) -> datetime:
     if not raw:
         return datetime.now(UTC)
-    value = datetime.fromisoformat(raw)
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        raise click.BadParameter(f"{raw!r} is not an ISO 8601 date or time (e.g. 2026-11-01T08:00)") from None
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
@@ -141,22 +142,38 @@ def _roles_of(p: Principal, inc: dict) -> set[str]:
 
 # ---- locating ---------------------------------------------------------------------------------
 
-_NEARBY_SQL = text("""
-WITH p AS (SELECT ST_SetSRID(ST_MakePoint(:x, :y), 4326) AS g),
-box AS (SELECT ST_Expand(p.g, :dlon, :dlat) AS b, ST_Transform(p.g, :srid) AS m FROM p)
-SELECT
-  (SELECT coalesce(json_agg(g.id ORDER BY g.id), '[]') FROM grids g, box
-    WHERE g.valid_to IS NULL AND g.geom && box.b AND ST_DWithin(ST_Transform(g.geom, :srid), box.m, :near))
-    AS grids,
-  (SELECT coalesce(json_agg(json_build_object('id', s.id, 'd', s.d) ORDER BY s.d, s.id), '[]')
-    FROM (SELECT s.id, ST_Distance(ST_Transform(s.geom, :srid), box.m) AS d
-          FROM road_segments s, box WHERE s.geom && ST_Expand(box.b, :dlon_s, :dlat_s)) s
-    WHERE s.d <= :search) AS segments,
-  (SELECT coalesce(json_agg(i.id ORDER BY i.id), '[]') FROM incidents i, box
+# Degree boxes and planar degree distances (cheap, conservative) narrow each list before the exact
+# metric test, which needs a transform of the candidate polygon; OFFSET 0 keeps the planner from
+# reordering that. Duplicates are points (cheap to transform): the newest 20 are enough to show.
+# The same CTEs serve a move (alone) and intake (inside the insert, saving a round trip).
+_NEARBY_CTES = """
+box AS (SELECT p.g, ST_Expand(p.g, :dlon, :dlat) AS b, ST_Transform(p.g, :srid) AS m
+        FROM (SELECT ST_SetSRID(ST_MakePoint(:x, :y), 4326) AS g) p),
+near AS (
+  SELECT jsonb_strip_nulls(jsonb_build_object(
+           'grids', CASE WHEN jsonb_array_length(ng.ids) > 1 THEN ng.ids END,
+           'segments', CASE WHEN jsonb_array_length(ns.ids) > 1 THEN ns.ids END)) AS candidates,
+         nd.ids AS duplicates
+  FROM
+  (SELECT coalesce(jsonb_agg(g.id ORDER BY g.id), '[]') AS ids
+    FROM (SELECT g.id, g.geom FROM grids g, box WHERE g.valid_to IS NULL AND g.geom && box.b
+          AND ST_DWithin(g.geom, box.g, :dlon) OFFSET 0) g, box
+    WHERE ST_DWithin(ST_Transform(g.geom, :srid), box.m, :near)) ng,
+  (SELECT CASE WHEN :road THEN (
+     SELECT coalesce(jsonb_agg(s.id ORDER BY s.d, s.id), '[]') FROM (
+       SELECT s.id, s.d, min(s.d) OVER () AS dmin FROM (
+         SELECT s.id, ST_Distance(ST_Transform(s.geom, :srid), box.m) AS d
+         FROM road_segments s, box WHERE s.geom && ST_Expand(box.g, :dlon_s, :dlat_s)
+           AND ST_DWithin(s.geom, box.g, :dlon_s)) s
+       WHERE s.d <= :search) s WHERE s.d <= s.dmin + :near)
+   ELSE '[]' END AS ids) ns,
+  (SELECT coalesce(jsonb_agg(d.id ORDER BY d.id), '[]') AS ids FROM (
+    SELECT i.id FROM incidents i, box
     WHERE i.category_code = :category AND i.status <> 'merged' AND i.reported_at BETWEEN :since AND :now
-      AND i.geom && ST_Expand(box.b, :dlon_d, :dlat_d) AND ST_DWithin(ST_Transform(i.geom, :srid), box.m, :dup))
-    AS duplicates
-""")
+      AND i.geom && ST_Expand(box.g, :dlon_d, :dlat_d) AND ST_DWithin(ST_Transform(i.geom, :srid), box.m, :dup)
+    ORDER BY i.reported_at DESC LIMIT 20) d) nd)
+"""
+_NEARBY_SQL = text(f"WITH {_NEARBY_CTES} SELECT candidates, duplicates FROM near")  # noqa: S608 (our SQL)
 
 
 def _degrees(metres: float, lat: float) -> tuple[float, float]:
@@ -164,9 +181,17 @@ def _degrees(metres: float, lat: float) -> tuple[float, float]:
     return dlat / max(math.cos(math.radians(min(abs(lat), 89.0))), 1e-6), dlat
 
 
-def locate(conn: Connection, lon: float, lat: float, crs: str, category: dict, now: datetime,
-           settings: Settings, srid: int) -> dict:
-    """Where a reported point is, who answers for it, and what lies near it (boundaries, duplicates)."""
+def _nearby_params(x: float, y: float, category: dict, now: datetime, settings: Settings, srid: int) -> dict:
+    near, search, dup = settings.near_boundary_m, settings.segment_search_m, settings.duplicate_radius_m
+    (dlon, dlat), (dlon_s, dlat_s), (dlon_d, dlat_d) = (_degrees(m, y) for m in (near, search, dup))
+    return {"x": x, "y": y, "srid": srid, "near": near, "search": search, "dup": dup, "dlon": dlon, "dlat": dlat,
+            "dlon_s": dlon_s, "dlat_s": dlat_s, "dlon_d": dlon_d, "dlat_d": dlat_d, "category": category["code"],
+            "road": bool(category["road_related"]), "since": now - timedelta(hours=settings.duplicate_window_h),
+            "now": now}
+
+
+def locate(conn: Connection, lon: float, lat: float, crs: str, settings: Settings, srid: int) -> dict:
+    """Where a reported point is (WGS-84 x, y) and who answers for it; 422 outside the service area."""
     try:
         x, y = to_wgs84(lon, lat, crs)
     except CoordinateError as exc:
@@ -176,32 +201,34 @@ def locate(conn: Connection, lon: float, lat: float, crs: str, category: dict, n
     if not located["grid_id"]:
         raise IncidentError(422, f"point {lon}, {lat} ({crs}) is outside the service area: it lies in no grid",
                             title="不在服务范围 Outside the service area")
-    near, search, dup = settings.near_boundary_m, settings.segment_search_m, settings.duplicate_radius_m
-    dlon, dlat = _degrees(near, y)
-    dlon_s, dlat_s = _degrees(search, y)
-    dlon_d, dlat_d = _degrees(dup, y)
-    row = conn.execute(_NEARBY_SQL, {
-        "x": x, "y": y, "srid": srid, "near": near, "search": search, "dup": dup, "dlon": dlon, "dlat": dlat,
-        "dlon_s": dlon_s, "dlat_s": dlat_s, "dlon_d": dlon_d, "dlat_d": dlat_d, "category": category["code"],
-        "since": now - timedelta(hours=settings.duplicate_window_h), "now": now}).one()
-    segments = [s["id"] for s in row.segments if s["d"] <= row.segments[0]["d"] + near] if row.segments else []
-    candidates = {}
-    if len(row.grids) > 1:
-        candidates["grids"] = row.grids
-    if category["road_related"] and len(segments) > 1:
-        candidates["segments"] = segments
-    located.update(x=x, y=y, candidates=candidates, duplicates=list(row.duplicates))
+    located.update(x=x, y=y)
     return located
 
 
 # ---- intake -----------------------------------------------------------------------------------
 
+_CATEGORY_TTL_S = 10.0
+_categories: dict[str, tuple[float, dict | None]] = {}
+
+
+def forget_categories() -> None:
+    """Drop this process's catalogue cache (after an edit); other processes refresh within 10 s."""
+    _categories.clear()
+
+
 def _category(conn: Connection, code: str) -> dict:
-    row = conn.execute(text("SELECT * FROM categories WHERE code = :c AND active"), {"c": code}).mappings().first()
+    # Every report reads its category; a short per-process cache saves a round trip on the hot path.
+    cached = _categories.get(code)
+    if cached is not None and time.monotonic() - cached[0] < _CATEGORY_TTL_S:
+        row = cached[1]
+    else:
+        found = conn.execute(text("SELECT * FROM categories WHERE code = :c AND active"), {"c": code}).mappings()
+        row = dict(found.first() or {}) or None
+        _categories[code] = (time.monotonic(), row)
     if row is None:
         raise IncidentError(422, f"unknown incident category {code!r}; GET /api/v1/categories lists them",
                             title="未知类别 Unknown category")
-    return dict(row)
+    return row
 
 
 def _chief_for(category: dict, located: dict) -> str | None:
@@ -212,23 +239,26 @@ def _chief_for(category: dict, located: dict) -> str | None:
     return chiefs[0]["id"] if chiefs else None
 
 
-_INSERT_SQL = text("""
-WITH ins AS (
+_INSERT_SQL = text(f"""  -- one round trip: nearby checks, the incident, its first event
+WITH {_NEARBY_CTES},
+ins AS (
   INSERT INTO incidents (category_code, description, channel, reporter_name, reporter_phone, reporter_token_id,
       photo_urls, input_location, street_id, community_id, grid_id, building_id, segment_id, chief_id, worker_id,
       tier, status, assignee_kind, assignee_id, near_boundary, boundary_candidates, possible_duplicates,
       reported_at, response_due, completion_due, due_at, idempotency_scope, idempotency_key, request_hash, geom)
-  VALUES (:category, :description, :channel, :reporter_name, :reporter_phone, :token_id,
+  SELECT :category, :description, :channel, :reporter_name, :reporter_phone, :token_id,
       CAST(:photos AS jsonb), CAST(:input AS jsonb), :street, :community, :grid, :building, :segment, :chief,
-      :worker, :tier, 'reported', :assignee_kind, :assignee_id, :near, CAST(:candidates AS jsonb),
-      CAST(:duplicates AS jsonb), :now, :response_due, :completion_due, :completion_due, :scope, :key, :hash,
-      ST_SetSRID(ST_MakePoint(:x, :y), 4326))
+      :worker, :tier, 'reported', :assignee_kind, :assignee_id, near.candidates <> '{{}}',
+      NULLIF(near.candidates, '{{}}'), NULLIF(near.duplicates, '[]'), :now, :response_due, :completion_due,
+      :completion_due, :scope, :key, :hash, box.g
+  FROM near, box
   ON CONFLICT ON CONSTRAINT incidents_idempotency DO NOTHING
-  RETURNING id)
-INSERT INTO incident_events (incident_id, at, actor, role, action, from_status, to_status, data)
-SELECT id, :now, :actor, :role, 'report', NULL, 'reported', CAST(:event AS jsonb) FROM ins
-RETURNING incident_id
-""")
+  RETURNING id, boundary_candidates, possible_duplicates),
+ev AS (
+  INSERT INTO incident_events (incident_id, at, actor, role, action, from_status, to_status, data)
+  SELECT id, :now, :actor, :role, 'report', NULL, 'reported', CAST(:event AS jsonb) FROM ins)
+SELECT id, boundary_candidates, possible_duplicates FROM ins
+""")  # noqa: S608 (composed of our SQL only)
 
 
 def intake(conn: Connection, p: Principal, body: object, *, idempotency_key: str | None, now: datetime,
@@ -255,7 +285,7 @@ def intake(conn: Connection, p: Principal, body: object, *, idempotency_key: str
         if earlier is not None:
             return _replay(conn, p, earlier, request_hash), False
     category = _category(conn, data.category)
-    located = locate(conn, data.lon, data.lat, data.crs, category, now, settings, srid)
+    located = locate(conn, data.lon, data.lat, data.crs, settings, srid)
     assignee_kind, assignee_id = route(category, located)
     response_due, completion_due = deadlines(now, category["response_limit_min"], category["completion_limit_h"])
     workers = located.get("grid_workers") or []
@@ -268,16 +298,35 @@ def intake(conn: Connection, p: Principal, body: object, *, idempotency_key: str
         "building": located["building_id"], "segment": located["segment_id"],
         "chief": _chief_for(category, located), "worker": workers[0]["id"] if workers else None,
         "tier": category["tier"], "assignee_kind": assignee_kind, "assignee_id": assignee_id,
-        "near": bool(located["candidates"]), "candidates": json.dumps(located["candidates"] or None),
-        "duplicates": json.dumps(located["duplicates"] or None), "now": now, "response_due": response_due,
-        "completion_due": completion_due, "scope": scope if idempotency_key else None, "key": idempotency_key,
-        "hash": request_hash, "x": located["x"], "y": located["y"], "actor": p.actor, "role": p.role,
-        "event": json.dumps({"assignee": {"kind": assignee_kind, "id": assignee_id}}),
+        "response_due": response_due, "completion_due": completion_due,
+        "scope": scope if idempotency_key else None, "key": idempotency_key, "hash": request_hash,
+        "actor": p.actor, "role": p.role, "event": json.dumps({"assignee": {"kind": assignee_kind, "id": assignee_id}}),
+        **_nearby_params(located["x"], located["y"], category, now, settings, srid),
     }
-    created = conn.execute(_INSERT_SQL, params).scalar()
-    if created is None:  # a concurrent retry with the same key won the race
+    inserted = conn.execute(_INSERT_SQL, params).first()
+    if inserted is None:  # a concurrent retry with the same key won the race
         return _replay(conn, p, _by_key(conn, scope, idempotency_key), request_hash), False
-    return incident_view(conn, created, p), True
+    # Everything the view would join is at hand: shape it here and save a round trip on the hot path.
+    people = {q["id"]: q for q in (located.get("grid_workers") or []) + (located.get("street_chiefs") or [])}
+    row = {
+        **{k: located[k] for k in ("street_id", "street_name", "community_id", "community_name", "grid_id",
+                                   "grid_name", "building_id", "building_name", "segment_id", "segment_name",
+                                   "road_name")},
+        "id": inserted.id, "status": "reported", "tier": category["tier"], "category_code": category["code"],
+        "category_name_zh": category["name_zh"], "category_name_en": category["name_en"],
+        "description": data.description, "channel": data.channel, "lon": located["x"], "lat": located["y"],
+        "input_location": {"lon": data.lon, "lat": data.lat, "crs": data.crs},
+        "chief": people.get(params["chief"]), "worker": people.get(params["worker"]),
+        "assignee_kind": assignee_kind, "assignee_id": assignee_id,
+        "assignee_person": people.get(assignee_id) if assignee_kind == "person" else None,
+        "response_due": response_due, "completion_due": completion_due, "due_at": completion_due,
+        "reported_at": now, "accepted_at": None, "resolved_at": None, "closed_at": None, "escalations": 0,
+        "near_boundary": bool(inserted.boundary_candidates), "boundary_candidates": inserted.boundary_candidates,
+        "possible_duplicates": inserted.possible_duplicates, "merged_into": None, "reporter_name": reporter.name,
+        "reporter_phone": reporter.phone, "photo_urls": data.photo_urls, "rating": None, "rated_at": None,
+        "summons": [],
+    }
+    return shape(row, p), True
 
 
 def _by_key(conn: Connection, scope: str, key: str) -> dict | None:
@@ -554,7 +603,9 @@ def _step_move(conn, inc, data, ctx):
     if data.lon is None or data.lat is None:
         raise IncidentError(400, "move needs lon and lat (and crs if not wgs84)")
     category = _category_any(conn, inc["category_code"])
-    located = locate(conn, data.lon, data.lat, data.crs, category, ctx.now, ctx.settings, ctx.srid)
+    located = locate(conn, data.lon, data.lat, data.crs, ctx.settings, ctx.srid)
+    nearby = conn.execute(_NEARBY_SQL, _nearby_params(located["x"], located["y"], category, ctx.now, ctx.settings,
+                                                       ctx.srid)).one()
     kind, who = route(category, located) if inc["tier"] == category["tier"] else level_assignee(inc["tier"], located)
     old = conn.execute(text("SELECT ST_X(geom), ST_Y(geom) FROM incidents WHERE id = :i"), {"i": inc["id"]}).one()
     workers = located.get("grid_workers") or []
@@ -562,8 +613,8 @@ def _step_move(conn, inc, data, ctx):
         "street_id": located["street_id"], "community_id": located["community_id"], "grid_id": located["grid_id"],
         "building_id": located["building_id"], "segment_id": located["segment_id"],
         "chief_id": _chief_for(category, located), "worker_id": workers[0]["id"] if workers else None,
-        "near_boundary": bool(located["candidates"]),
-        "boundary_candidates": json.dumps(located["candidates"] or None),
+        "near_boundary": bool(nearby.candidates),
+        "boundary_candidates": json.dumps(nearby.candidates or None),
         "assignee_kind": kind, "assignee_id": who,
     }
     if (kind, who) != (inc["assignee_kind"], inc["assignee_id"]):

@@ -20,6 +20,7 @@ from api.incident_service import (
     LIST_FILTERS,
     IncidentError,
     act,
+    forget_categories,
     incident_events,
     incident_view,
     intake,
@@ -90,6 +91,7 @@ def edit_categories():
         except CatalogueError as exc:
             raise ApiProblem(422, str(exc)) from None
         counts = save_catalogue(conn, catalogue)
+    forget_categories()
     return jsonify(counts)
 
 

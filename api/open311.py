@@ -39,19 +39,28 @@ def _json(payload: object, status: int = 200) -> Response:
     return Response(json.dumps(payload, ensure_ascii=False), status=status, mimetype="application/json")
 
 
+# The spec's codes: 400 for anything wrong in the request, 403 for the api_key, 404 for unknown ids.
+SPEC_STATUS = {401: 403, 409: 400, 413: 400, 422: 400}
+
+
+def _errors(status: int, description: str) -> Response:
+    status = SPEC_STATUS.get(status, status)
+    return _json([{"code": status, "description": description}], status)
+
+
 @bp.errorhandler(Open311Error)
 def _error(exc: Open311Error) -> Response:
-    return _json([{"code": exc.status, "description": exc.description}], exc.status)
+    return _errors(exc.status, exc.description)
 
 
 @bp.errorhandler(ApiProblem)
 def _problem(exc: ApiProblem) -> Response:
-    return _json([{"code": exc.status, "description": exc.detail}], exc.status)
+    return _errors(exc.status, exc.detail)
 
 
 @bp.errorhandler(IncidentError)
 def _refused(exc: IncidentError) -> Response:
-    return _json([{"code": exc.status, "description": exc.detail}], exc.status)
+    return _errors(exc.status, exc.detail)
 
 
 def _format(fmt: str) -> None:

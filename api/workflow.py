@@ -78,11 +78,12 @@ def next_tier(tier: str) -> str:
 def route(category: dict, located: dict) -> tuple[str, str | None]:
     """(assignee_kind, assignee_id) for a new report.
 
-    Road matters go first to the segment's street chief (a merchant chief for shop matters, else a
-    party chief); other A-tier matters to the grid worker; higher tiers to that level's command centre.
+    Road matters of tiers A and B go first to the segment's street chief (a merchant chief for shop
+    matters, else a party chief); other A-tier matters to the grid worker; everything else to its
+    level's command centre (a sunken road is the district's, not a shopkeeper's).
     """
     chiefs = located.get("street_chiefs") or []
-    if category["road_related"] and chiefs:
+    if category["road_related"] and chiefs and category["tier"] in ("A", "B"):
         prefer = "merchant" if "market_supervision" in (category.get("departments") or []) else "party"
         chief = next((c for c in chiefs if c.get("chief_kind") == prefer), chiefs[0])
         return "person", chief["id"]

@@ -73,12 +73,12 @@ class _Block:
     buildings: list[dict]
 
 
-def _rng_name(rng: np.random.Generator) -> str:
+def person_name(rng: np.random.Generator) -> str:
     n = 1 if rng.random() < 0.35 else 2
     return rng.choice(SURNAMES) + "".join(rng.choice(GIVEN, size=n))
 
 
-def _phone(rng: np.random.Generator) -> str:
+def phone_number(rng: np.random.Generator) -> str:
     return rng.choice(PHONE_PREFIXES) + f"{int(rng.integers(0, 10**8)):08d}"
 
 
@@ -385,7 +385,7 @@ def _node_coverage(layers: dict[str, list[dict]]) -> None:
 
 
 def _person(rng, role: str, street_id: str, community_id, grid_id, segment_id, kind: str | None = None) -> dict:
-    return {"name": _rng_name(rng), "role": role, "chief_kind": kind, "phone": _phone(rng), "street_id": street_id,
+    return {"name": person_name(rng), "role": role, "chief_kind": kind, "phone": phone_number(rng), "street_id": street_id,
             "community_id": community_id, "grid_id": grid_id, "segment_id": segment_id,
             "duties": DUTIES[kind or role]}
 

@@ -19,8 +19,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 
 
 @contextmanager
-def live_server(app) -> Iterator[str]:
-    server = create_server(app, host="127.0.0.1", port=0, threads=4)
+def live_server(app, threads: int = 4) -> Iterator[str]:
+    server = create_server(app, host="127.0.0.1", port=0, threads=threads)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:

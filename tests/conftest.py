@@ -23,6 +23,8 @@ from boundaries.load import load_layers
 from geo import db
 
 DEMO_SEED = 7
+# The workflow tests' world (a private district, a clock, tokens) lives in its own module.
+pytest_plugins = ("tests.workflow",)
 
 
 def _admin_url() -> str:
@@ -75,14 +77,31 @@ def demo_layers():
 
 
 @pytest.fixture(scope="session")
-def district_url(admin_url: str, template_url: str, demo_layers) -> str:
-    url = _copy(admin_url, "wangge_test_template", "wangge_test_district")
+def district_template(admin_url: str, template_url: str, demo_layers) -> str:
+    """A migrated database holding the demo district, never connected to again: copies are cheap."""
+    name = "wangge_test_district_template"
+    url = _copy(admin_url, "wangge_test_template", name)
     engine = create_engine(url)
     with Session(engine) as session, session.begin():
         load_layers(session, {k: v.copy() for k, v in demo_layers.items()})
     engine.dispose()
+    yield name
+    _drop(admin_url, name)
+
+
+@pytest.fixture(scope="session")
+def district_url(admin_url: str, district_template: str) -> str:
+    url = _copy(admin_url, district_template, "wangge_test_district")
     yield url
     _drop(admin_url, "wangge_test_district")
+
+
+@pytest.fixture
+def workflow_url(admin_url: str, district_template: str):
+    """A private copy of the demo district for one test that commits (the incident workflow)."""
+    name = f"wangge_w_{uuid.uuid4().hex[:10]}"
+    yield _copy(admin_url, district_template, name)
+    _drop(admin_url, name)
 
 
 @pytest.fixture

@@ -1,0 +1,147 @@
+"""Intake benchmark: POST /api/v1/incidents through gunicorn on loopback, driven by ApacheBench.
+
+Each request is a full intake: token check, catalogue, locating in PostGIS, boundary and
+duplicate checks, the insert and its event, in one transaction. ab cannot vary a body, so
+16 ab processes run side by side, each posting its own point and category (16 grids);
+every request's time comes from ab's ``-g`` log, so p50/p99 are over all requests.
+Target (issue #4): at least 500 posts/s with p99 under 50 ms on this 2-core machine.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from api.auth import add_user
+from api.catalogue import ensure_default_catalogue
+from boundaries.demo import make_district
+from boundaries.load import load_layers
+from geo import db
+
+BENCH_DB = "wangge_bench_intake"
+N_POSTS = int(os.environ.get("BENCH_INTAKE_POSTS", 20_000))
+STREAMS = int(os.environ.get("BENCH_INTAKE_STREAMS", 16))
+WORKERS = int(os.environ.get("BENCH_INTAKE_WORKERS", 4))
+CATEGORIES = ("A01", "A02", "A06", "A07", "A09", "A10", "B01", "B03")
+
+
+def _database() -> str:
+    base = make_url(db.database_url())
+    db.ensure_database(str(base.set(database="postgres")), BENCH_DB, fresh=True)
+    url = base.set(database=BENCH_DB).render_as_string(hide_password=False)
+    db.upgrade(url)
+    engine = create_engine(url)
+    with Session(engine) as session, session.begin():
+        load_layers(session, make_district(seed=7, scale=1))
+    with engine.begin() as conn:
+        ensure_default_catalogue(conn)
+    engine.dispose()
+    return url
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _bodies(url: str, folder: Path) -> tuple[str, list[Path]]:
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        _, token = add_user(conn, "bench", "citizen", phone="13800001111")
+        points = conn.execute(text("""
+            SELECT ST_X(m.center), ST_Y(m.center) FROM grids g CROSS JOIN LATERAL ST_MaximumInscribedCircle(g.geom) m
+            ORDER BY g.id LIMIT :n"""), {"n": STREAMS}).all()
+    engine.dispose()
+    files = []
+    for i, (lon, lat) in enumerate(points):
+        path = folder / f"body{i}.json"
+        path.write_text(json.dumps({"lon": lon, "lat": lat, "category": CATEGORIES[i % len(CATEGORIES)],
+                                    "description": "压力测试 bench", "channel": "app"}, ensure_ascii=False))
+        files.append(path)
+    return token, files
+
+
+def _ab(url: str, token: str, body: Path, n: int, log: Path | None) -> subprocess.Popen:
+    cmd = ["ab", "-q", "-k", "-n", str(n), "-c", "1", "-p", str(body), "-T", "application/json",
+           "-H", f"Authorization: Bearer {token}"]
+    if log:
+        cmd += ["-g", str(log)]
+    return subprocess.Popen(cmd + [url], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def _times(logs: list[Path]) -> np.ndarray:
+    times = []
+    for log in logs:
+        for line in log.read_text().splitlines()[1:]:
+            times.append(float(line.split("\t")[4]))  # ttime, ms
+    return np.array(times)
+
+
+def run() -> list[str]:
+    if shutil.which("ab") is None:
+        return ["## Incident intake", "", "ab (apache2-utils) is not installed: `make bench` installs it.", ""]
+    url = _database()
+    port = _free_port()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        token, bodies = _bodies(url, folder)
+        env = {**os.environ, "DATABASE_URL": url}
+        server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", str(WORKERS), "-b", f"127.0.0.1:{port}",
+                                   "--log-level", "warning", "api.app:create_app()"], env=env)
+        target = f"http://127.0.0.1:{port}/api/v1/incidents"
+        try:
+            for _ in range(100):
+                try:
+                    urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/health", timeout=1)
+                    break
+                except OSError:
+                    time.sleep(0.1)
+            for p in [_ab(target, token, b, 50, None) for b in bodies]:  # warm every worker's caches
+                p.wait()
+            logs = [folder / f"ab{i}.tsv" for i in range(len(bodies))]
+            start = time.perf_counter()
+            procs = [_ab(target, token, b, N_POSTS // STREAMS, log) for b, log in zip(bodies, logs, strict=True)]
+            outputs = [p.communicate()[0] for p in procs]
+            wall = time.perf_counter() - start
+        finally:
+            server.terminate()
+            server.wait()
+        times = _times(logs)
+    bad = [o for o in outputs if "Non-2xx" in o]
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        stored = conn.execute(text("SELECT count(*), count(grid_id) FROM incidents")).one()
+    engine.dispose()
+    rps = len(times) / wall
+    p50, p99 = np.percentile(times, [50, 99])
+    verdict = "meets" if rps >= 500 and p99 < 50 else "misses"
+    return [
+        "## Incident intake (POST /api/v1/incidents)", "",
+        f"gunicorn {WORKERS} sync workers on loopback; {STREAMS} ApacheBench streams side by side (16 grids, "
+        f"{len(CATEGORIES)} categories), {len(times):,} posts after a warm-up; PostgreSQL on the same 2 cores.", "",
+        "| measure | wangge | target (issue #4) |", "| --- | ---: | ---: |",
+        f"| posts per second | {rps:,.0f} | ≥ 500 |",
+        f"| p50 latency | {p50:.1f} ms | |",
+        f"| p99 latency | {p99:.1f} ms | < 50 ms |",
+        f"| non-2xx answers | {len(bad)} streams | 0 |",
+        f"| incidents stored, located | {stored[0]:,}, {stored[1]:,} | all |", "",
+        f"The run {verdict} the target.", "",
+    ]
+
+
+if __name__ == "__main__":
+    print("\n".join(run()))
