@@ -406,20 +406,29 @@ def assets_cmd() -> None:
 
 
 @main.command("map", help="导出地图 Write a map page (works offline: its libraries are copied beside it).")
-@click.argument("kind", type=click.Choice(["grids", "board"]))
+@click.argument("kind", type=click.Choice(["grids", "board", "heat"]))
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="输出 FILE.html")
 @click.option("--base", default=None, help="底图 none (default), osm, local, tianditu, amap.")
-def map_cmd(kind, out, base) -> None:
-    from api.map_service import render_map
+@click.option("--from", "since", help="起 Incident maps: period start, ISO date (default: 90 days before --to).")
+@click.option("--to", "until", help="止 Incident maps: period end, ISO date (default: now).")
+@click.option("--category", help="类别 Incident maps: category codes, comma-separated.")
+@click.option("--tier", help="级别 Incident maps: tiers A,B,C,D.")
+@click.option("--channel", help="渠道 Incident maps: channels, comma-separated.")
+@click.option("--status", help="状态 Incident maps: statuses, comma-separated.")
+@click.option("--step", type=click.Choice(["day", "week"]), help="时间步 Heat map time slider step (default day).")
+@click.option("--markers", help="标记数 Heat map: most recent reports drawn as markers (default 1000).")
+def map_cmd(kind, out, base, **filters) -> None:
+    from api.map_service import MapRequestError, render_map
     from maps.assets import AssetError, export_page
     from maps.basemaps import BaseMapError, base_map
 
+    params = {{"since": "from", "until": "to"}.get(k, k): v for k, v in filters.items() if v}
     try:
         chosen = base_map(base)
         with db.get_engine().connect() as conn:
-            fmap = render_map(conn, kind, chosen)
+            fmap = render_map(conn, kind, chosen, params)
         export_page(fmap.get_root().render(), out)
-    except (BaseMapError, AssetError) as exc:
+    except (BaseMapError, AssetError, MapRequestError) as exc:
         _fail(f"地图导出失败 map failed: {exc}", 2)
     click.echo(f"地图已写入 / map written: {out} (底图 base: {chosen.label})")
 

@@ -2,22 +2,151 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import folium
+import pandas as pd
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
+from api.auth import Principal
+from api.incident_service import visibility
+from geo.heat import STEPS
+from geo.models import CHANNELS, STATUSES, TIERS
 from geo.queries import read_table
 from geo.settings import get_settings
 from maps.basemaps import BaseMap
 from maps.board import board_map
-from maps.grids import grids_map
+from maps.grids import GridMeasure, grids_map
+from maps.heat import HeatOptions, incident_heat_map
 
-MAP_KINDS = ("grids", "board")
+MAP_KINDS = ("grids", "board", "heat")
+MEASURES = ("households", "incidents", "score")
+PRIVATE_KINDS = ("heat",)  # incident maps show where people reported what: admins only
+DEFAULT_DAYS = 90
+MAX_MARKERS = 5000
 
 
-def render_map(conn: Connection, kind: str, base: BaseMap) -> folium.Map:
-    """Build map ``kind`` from the stored hierarchy, stamped with the database and the time read."""
+class MapRequestError(ValueError):
+    """A filter or option the map cannot take; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class IncidentFilter:
+    since: datetime
+    until: datetime
+    categories: tuple[str, ...] = ()
+    tiers: tuple[str, ...] = ()
+    channels: tuple[str, ...] = ()
+    statuses: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        parts = [f"{self.since:%Y-%m-%d} – {self.until:%Y-%m-%d}"]
+        for label, values in (("类别 category", self.categories), ("级别 tier", self.tiers),
+                              ("渠道 channel", self.channels), ("状态 status", self.statuses)):
+            if values:
+                parts.append(f"{label}: {', '.join(values)}")
+        return "; ".join(parts)
+
+
+def _listed(params: Mapping[str, str], name: str, allowed: tuple[str, ...] | None) -> tuple[str, ...]:
+    values = tuple(v.strip() for v in (params.get(name) or "").split(",") if v.strip())
+    bad = [v for v in values if allowed is not None and v not in allowed]
+    if bad:
+        raise MapRequestError(f"{name} {bad[0]!r} is not one of {', '.join(allowed)}")
+    return values
+
+
+def _time(params: Mapping[str, str], name: str) -> datetime | None:
+    raw = params.get(name)
+    if not raw:
+        return None
+    try:
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise MapRequestError(f"{name} {raw!r} is not an ISO 8601 date or time (e.g. 2026-11-01)") from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def incident_filter(params: Mapping[str, str], categories: tuple[str, ...], now: datetime) -> IncidentFilter:
+    """Filters from query parameters (comma lists); the period defaults to the last 90 days."""
+    until = _time(params, "to") or now
+    since = _time(params, "from") or until - timedelta(days=DEFAULT_DAYS)
+    if until <= since:
+        raise MapRequestError(f"to ({until.isoformat()}) must be after from ({since.isoformat()})")
+    return IncidentFilter(since, until, _listed(params, "category", categories), _listed(params, "tier", TIERS),
+                          _listed(params, "channel", CHANNELS), _listed(params, "status", STATUSES))
+
+
+def heat_options(params: Mapping[str, str], note: str) -> HeatOptions:
+    step = params.get("step") or "day"
+    if step not in STEPS:
+        raise MapRequestError(f"step {step!r} is not one of {', '.join(STEPS)}")
+    raw = params.get("markers") or "1000"
+    if not raw.isdigit() or int(raw) > MAX_MARKERS:
+        raise MapRequestError(f"markers {raw!r} must be a whole number from 0 to {MAX_MARKERS}")
+    return HeatOptions(step=step, markers=int(raw), note=note)
+
+
+_ASSIGNEE_LABELS = {"street": "街道指挥中心 street centre", "community": "社区 community",
+                    "district": "区指挥中心 district centre", "city": "市指挥中心 city centre"}
+
+
+def incident_points(conn: Connection, f: IncidentFilter, principal: Principal | None) -> pd.DataFrame:
+    """The filtered incidents a principal may see (all, for the CLI), one row each, WGS-84."""
+    where, params = visibility(principal) if principal is not None else ("true", {})
+    sql = text(f"""
+        SELECT i.id, ST_X(i.geom) AS lon, ST_Y(i.geom) AS lat, i.tier, i.reported_at, c.name_zh AS category,
+               i.status, i.grid_id, g.name AS grid, i.assignee_kind, p.name AS person
+        FROM incidents i JOIN categories c ON c.code = i.category_code
+        LEFT JOIN grids g ON g.id = i.grid_id
+        LEFT JOIN people p ON i.assignee_kind = 'person' AND p.id = i.assignee_id
+        WHERE i.reported_at >= :since AND i.reported_at < :until AND {where}
+          AND (cardinality(CAST(:cats AS text[])) = 0 OR i.category_code = ANY(CAST(:cats AS text[])))
+          AND (cardinality(CAST(:tiers AS text[])) = 0 OR i.tier = ANY(CAST(:tiers AS text[])))
+          AND (cardinality(CAST(:channels AS text[])) = 0 OR i.channel = ANY(CAST(:channels AS text[])))
+          AND (cardinality(CAST(:statuses AS text[])) = 0 OR i.status = ANY(CAST(:statuses AS text[])))""")  # noqa: S608
+    frame = pd.read_sql(sql, conn, params={
+        **params, "since": f.since, "until": f.until, "cats": list(f.categories), "tiers": list(f.tiers),
+        "channels": list(f.channels), "statuses": list(f.statuses)})
+    frame["assignee"] = frame["person"].fillna(frame["assignee_kind"].map(_ASSIGNEE_LABELS))
+    frame["reported_at"] = pd.to_datetime(frame["reported_at"], utc=True)
+    return frame
+
+
+def grid_measure(conn: Connection, params: Mapping[str, str], buildings: pd.DataFrame,
+                 principal: Principal | None, now: datetime) -> GridMeasure | None:
+    """What ``?measure=`` asks the grid map to shade by (households, the default, needs nothing)."""
+    from api.scores import scores
+
+    key = params.get("measure") or "households"
+    if key not in MEASURES:
+        raise MapRequestError(f"measure {key!r} is not one of {', '.join(MEASURES)}")
+    if key == "households":
+        return None
+    codes = tuple(conn.execute(text("SELECT code FROM categories ORDER BY code")).scalars())
+    f = incident_filter(params, codes, now)
+    if key == "incidents":
+        counts = incident_points(conn, f, principal).groupby("grid_id")["id"].count()
+        households = buildings.groupby("grid_id")["households"].sum()
+        values = {g: float(counts.get(g, 0)) * 1000.0 / hh for g, hh in households.items() if hh > 0}
+        return GridMeasure("incidents", "每千户事件数 Incidents per 1,000 households", "每千户事件 per 1,000 hh",
+                           values, True, f.describe())
+    scope = None if principal is None or principal.role == "district_admin" else (
+        principal.role.removesuffix("_admin"), principal.scope_id)
+    ranking = scores(conn, "grid", since=f.since, until=f.until, now=now, scope=scope)
+    values = {r["id"]: r["score"] for r in ranking}
+    return GridMeasure("score", "三率得分 Three-rate score (响应10% 办结40% 满意50%)", "得分 score", values, False,
+                       f.describe())
+
+
+def render_map(conn: Connection, kind: str, base: BaseMap, params: Mapping[str, str] | None = None,
+               principal: Principal | None = None, now: datetime | None = None) -> folium.Map:
+    """Build map ``kind`` from the stored data, stamped with the database and the time read."""
+    params = params or {}
+    now = now or datetime.now(UTC)
     layers = {
         "streets": read_table(conn, "streets", ["id", "name"]),
         "communities": read_table(conn, "communities", ["id", "name"]),
@@ -26,11 +155,19 @@ def render_map(conn: Connection, kind: str, base: BaseMap) -> folium.Map:
                                               "duties"]),
     }
     source = f"Wangge 数据库 database {conn.engine.url.database}"
-    now = datetime.now()
+    local_now = now.astimezone().replace(tzinfo=None)
     if kind == "grids":
         layers["buildings"] = read_table(conn, "buildings", ["id", "grid_id", "households"])
-        return grids_map(layers, get_settings().households_band, base, source=source, data_time=now)
+        measure = grid_measure(conn, params, layers["buildings"], principal, now)
+        return grids_map(layers, get_settings().households_band, base, source=source, data_time=local_now,
+                         measure=measure)
     if kind == "board":
         layers["road_segments"] = read_table(conn, "road_segments", ["id", "name", "from_desc", "to_desc"])
-        return board_map(layers, base, source=source, data_time=now)
+        return board_map(layers, base, source=source, data_time=local_now)
+    if kind == "heat":
+        codes = tuple(conn.execute(text("SELECT code FROM categories ORDER BY code")).scalars())
+        f = incident_filter(params, codes, now)
+        options = heat_options(params, f.describe())
+        return incident_heat_map(incident_points(conn, f, principal), layers, base, options=options,
+                                 source=source, data_time=local_now)
     raise KeyError(kind)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import folium
 from flask import Blueprint, Response, request, send_from_directory
 
-from api.app import connection
+from api.app import connection, now, principal
 from api.errors import ApiProblem
-from api.map_service import MAP_KINDS, render_map
+from api.map_service import MAP_KINDS, PRIVATE_KINDS, MapRequestError, render_map
 from maps.assets import STATIC_PREFIX, AssetError, localise, vendor_dir
 from maps.basemaps import BaseMapError, base_map
 
@@ -29,13 +29,26 @@ def vendor(path: str):
     return send_from_directory(vendor_dir(), path, max_age=86400)
 
 
+@bp.get("/favicon.ico")
+def favicon():
+    """Browsers ask for it on every page; no icon is better than a 404 in the console."""
+    return Response(status=204)
+
+
 @bp.get("/maps/<kind>")
 def show(kind: str):
-    """A map page: ``?base=none|osm|local|tianditu|amap`` chooses the base map."""
+    """A map page: ``?base=none|osm|local|tianditu|amap`` chooses the base map; incident maps take filters
+    (``category``, ``tier``, ``channel``, ``status`` as comma lists, ``from``, ``to``, ``step``, ``markers``)."""
     if kind not in MAP_KINDS:
         raise ApiProblem(404, f"未知地图 unknown map {kind!r}; maps: {', '.join(MAP_KINDS)}")
+    who = None
+    if kind in PRIVATE_KINDS or request.args.get("measure", "households") != "households":
+        who = principal()
+        if not who.is_admin:
+            raise ApiProblem(403, "incident maps are for community, street and district admins")
     try:
         base = base_map(request.args.get("base"))
-    except BaseMapError as exc:
+        fmap = render_map(connection(), kind, base, request.args, principal=who, now=now())
+    except (BaseMapError, MapRequestError) as exc:
         raise ApiProblem(400, str(exc)) from None
-    return page(render_map(connection(), kind, base))
+    return page(fmap)

@@ -11,11 +11,12 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
+import heat_bench  # noqa: E402
 import intake_bench  # noqa: E402
 import locate_bench  # noqa: E402
 import partition_bench  # noqa: E402
 
-SECTIONS = (locate_bench, partition_bench, intake_bench)
+SECTIONS = (locate_bench, partition_bench, intake_bench, heat_bench)
 
 
 def main() -> None:

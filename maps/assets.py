@@ -36,6 +36,12 @@ _OTHER = {
 UNUSED = ("https://netdna.bootstrapcdn.com/bootstrap/3.0.0/css/bootstrap-glyphicons.css",
           "https://cdn.jsdelivr.net/gh/python-visualization/folium/folium/templates/leaflet.awesome.rotate.min.css")
 _EXTERNAL = re.compile(r"(?:src|href)=[\"'](https?://[^\"']+)[\"']")
+# Stylesheets that load fonts from a CDN themselves: the package whose fonts they need, and the prefix to
+# rewrite (the time slider's play and pause buttons are Glyphicons).
+FONT_DEPENDENCIES = {
+    "leaflet-timedimension": ("bootstrap", "3.4.1", "//netdna.bootstrapcdn.com/bootstrap/3.0.0/fonts/",
+                              "dist/fonts/"),
+}
 
 
 class AssetError(RuntimeError):
@@ -106,7 +112,7 @@ def export_page(html: str, out: Path) -> Path:
     files = f"{out.stem}_files"
     html = localise(html, prefix=files, used=used)
     out.parent.mkdir(parents=True, exist_ok=True)
-    for folder in sorted({a.folder for a in used}):
+    for folder in sorted({a.folder for a in used} | {dep for a in used for dep in _font_folders(a.package)}):
         src = vendor_dir() / folder
         if not src.exists():
             raise AssetError(f"{src} is missing: run `wangge assets`")
@@ -137,6 +143,47 @@ def needed_assets() -> list[Asset]:
     return [asset_for(u) for u in urls]
 
 
+def _font_folders(package: str) -> list[str]:
+    dep = FONT_DEPENDENCIES.get(package)
+    return [f"{dep[0]}@{dep[1]}"] if dep else []
+
+
+def _npm_unpack(pkg: str, ver: str, dest: Path, keep: str | None = None) -> None:
+    """``npm pack`` a package and unpack it (or only its ``keep`` folder) into ``dest``."""
+    npm = shutil.which("npm")
+    if npm is None:
+        raise AssetError("npm is needed to fetch the map libraries: apt-get install -y npm")
+    with tempfile.TemporaryDirectory() as tmp:
+        proc = subprocess.run([npm, "pack", "--silent", f"{pkg}@{ver}"], cwd=tmp, capture_output=True, text=True)
+        tgz = next(Path(tmp).glob("*.tgz"), None)
+        if proc.returncode != 0 or tgz is None:
+            raise AssetError(f"npm pack {pkg}@{ver} failed: {proc.stderr.strip()[-500:]}")
+        with tarfile.open(tgz) as tar:
+            tar.extractall(tmp, filter="data")
+        src = Path(tmp) / "package"
+        if keep:
+            shutil.copytree(src / keep, dest / keep)
+        else:
+            shutil.copytree(src, dest)
+
+
+def _local_fonts(target: Path, package_dir: Path, progress) -> None:
+    """Give a stylesheet that loads fonts from a CDN a local copy, and point it there (idempotent)."""
+    dep = FONT_DEPENDENCIES.get(package_dir.name.rsplit("@", 1)[0])
+    if dep is None:
+        return
+    pkg, ver, remote, local = dep
+    fonts = target / f"{pkg}@{ver}"
+    if not (fonts / local).exists():
+        _npm_unpack(pkg, ver, fonts, keep=local)
+        progress(f"{pkg}@{ver} ({local})")
+    for css in package_dir.rglob("*.css"):
+        text = css.read_text(encoding="utf-8")
+        if remote in text:
+            depth = len(css.relative_to(target).parts) - 1
+            css.write_text(text.replace(remote, "../" * depth + f"{pkg}@{ver}/{local}"), encoding="utf-8")
+
+
 def install(target: Path | None = None, progress=print) -> list[Path]:
     """Fetch every needed asset into ``target`` (whole npm packages: CSS finds its fonts and images)."""
     target = target or vendor_dir()
@@ -145,25 +192,14 @@ def install(target: Path | None = None, progress=print) -> list[Path]:
     packages = sorted({(a.source, a.package, a.version) for a in needed_assets()})
     for source, pkg, ver in packages:
         dest = target / f"{pkg}@{ver}"
-        if dest.exists():
-            continue
-        if source == "folium":
-            shutil.copytree(Path(folium.__file__).parent / "templates", dest)
-        else:
-            npm = shutil.which("npm")
-            if npm is None:
-                raise AssetError("npm is needed to fetch the map libraries: apt-get install -y npm")
-            with tempfile.TemporaryDirectory() as tmp:
-                proc = subprocess.run([npm, "pack", "--silent", f"{pkg}@{ver}"], cwd=tmp, capture_output=True,
-                                      text=True)
-                tgz = next(Path(tmp).glob("*.tgz"), None)
-                if proc.returncode != 0 or tgz is None:
-                    raise AssetError(f"npm pack {pkg}@{ver} failed: {proc.stderr.strip()[-500:]}")
-                with tarfile.open(tgz) as tar:
-                    tar.extractall(tmp, filter="data")
-                shutil.copytree(Path(tmp) / "package", dest)
-        progress(f"{pkg}@{ver}")
-        written.append(dest)
+        if not dest.exists():
+            if source == "folium":
+                shutil.copytree(Path(folium.__file__).parent / "templates", dest)
+            else:
+                _npm_unpack(pkg, ver, dest)
+            progress(f"{pkg}@{ver}")
+            written.append(dest)
+        _local_fonts(target, dest, progress)
     missing = [a for a in needed_assets() if not (target / f"{a.package}@{a.version}" / a.path).exists()]
     if missing:
         raise AssetError("installed packages lack " + ", ".join(f"{a.package}@{a.version}/{a.path}" for a in missing))

@@ -66,7 +66,8 @@ def new_map(base: BaseMap, bounds: tuple[float, float, float, float]) -> folium.
     minx, miny, maxx, maxy = bounds
     if base.crs == "gcj02":
         (minx, maxx), (miny, maxy) = from_wgs84([minx, maxx], [miny, maxy], "gcj02")
-    fmap = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], tiles=None, control_scale=True)
+    # A max zoom of its own: clustering needs one even when there are no tiles to say it.
+    fmap = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], tiles=None, control_scale=True, maxZoom=19)
     # Our maps need Leaflet (and jQuery for popups); Bootstrap and icon fonts would only make pages heavier.
     fmap.default_js = [(k, v) for k, v in fmap.default_js if k in ("leaflet", "jquery")]  # popups use $
     fmap.default_css = [(k, v) for k, v in fmap.default_css if k == "leaflet_css"]

@@ -49,9 +49,11 @@ def chromium() -> Iterator:
             browser.close()
 
 
-def visit(browser, base: str, path: str, screenshot: str) -> tuple[object, PageVisit]:
+def visit(browser, base: str, path: str, screenshot: str, token: str | None = None) -> tuple[object, PageVisit]:
     """Open ``path`` and wait until the map is drawn; record errors and any request leaving the machine."""
     page = browser.new_page(viewport={"width": 1200, "height": 800})
+    if token:
+        page.set_extra_http_headers({"Authorization": f"Bearer {token}"})
     seen = PageVisit()
     page.on("console", lambda m: seen.errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: seen.errors.append(str(e)))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 from click.testing import CliRunner
@@ -94,6 +95,25 @@ def district_url(admin_url: str, district_template: str) -> str:
     url = _copy(admin_url, district_template, "wangge_test_district")
     yield url
     _drop(admin_url, "wangge_test_district")
+
+
+HISTORY_END = datetime(2026, 10, 31, 16, 0, tzinfo=UTC)  # midnight, 1 November, in Panjin
+
+
+@pytest.fixture(scope="session")
+def history_url(admin_url: str, district_template: str, demo_layers) -> str:
+    """The demo district with a year of demo incidents up to HISTORY_END (read-only tests: maps)."""
+    from api.catalogue import list_categories, list_departments
+    from api.demo_incidents import load_history, make_history
+
+    url = _copy(admin_url, district_template, "wangge_test_history")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        incidents, events = make_history(demo_layers, list_categories(conn), end=HISTORY_END, n=4000, seed=DEMO_SEED)
+        load_history(conn, incidents, events, {d["code"]: d["report_limit_min"] for d in list_departments(conn)})
+    engine.dispose()
+    yield url
+    _drop(admin_url, "wangge_test_history")
 
 
 @pytest.fixture

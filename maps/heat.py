@@ -1,0 +1,116 @@
+"""The incident heat map: tier-weighted heat, a day or week time slider, clustered recent reports.
+
+Points are binned (``geo.heat``) before they reach the page, so a million incidents make a
+page of a few hundred kilobytes; the heat kernel is wider than a cell, so binning moves no
+hot spot. Markers are the most recent reports only, said so on the map.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from html import escape
+
+import folium
+import numpy as np
+import pandas as pd
+from folium import plugins
+
+from api.workflow import STATUS_LABELS
+from geo.coords import from_wgs84
+from geo.heat import bin_points, key_label, tier_weights, time_keys
+from maps.basemaps import BaseMap, for_display, new_map
+from maps.frame import add_panel
+
+GRADIENT = {0.2: "#2b83ba", 0.45: "#abdda4", 0.65: "#ffffbf", 0.85: "#fdae61", 1.0: "#d7191c"}
+HEAT_CELL_M = 12.0
+# The time slider holds one frame per day or week: its cells grow (never past a block) until the
+# frames fit a budget, so a long period at any volume still makes a small page.
+TIME_CELLS_M = (30.0, 45.0, 60.0, 90.0, 120.0)
+TIME_BUDGET = 50_000
+# Each marker popup is a short row; the clusterer builds markers in the browser from plain arrays.
+MARKER_JS = """function (row) {
+  var m = L.circleMarker(new L.LatLng(row[0], row[1]),
+                         {radius: 6, color: row[3], weight: 2, fillColor: row[3], fillOpacity: 0.7});
+  m.bindPopup(row[2]);
+  return m;
+}"""
+# Marker colours stay clear of the heat ramp, so a marker is never read as heat.
+TIER_COLOURS = {"A": "#1b9e77", "B": "#3288bd", "C": "#8e0152", "D": "#000000"}
+
+
+@dataclass(frozen=True)
+class HeatOptions:
+    step: str = "day"  # the time slider's step: day or week
+    markers: int = 1000  # the most recent reports drawn as clustered markers
+    note: str = ""  # the filters in force, said on the map
+
+
+def _display_xy(lon: np.ndarray, lat: np.ndarray, base: BaseMap) -> tuple[np.ndarray, np.ndarray]:
+    if base.crs == "gcj02" and len(lon):
+        return from_wgs84(lon, lat, "gcj02")
+    return lon, lat
+
+
+def _triples(frame: pd.DataFrame, scale: float, base: BaseMap) -> list[list[float]]:
+    lon, lat = _display_xy(frame["lon"].to_numpy(), frame["lat"].to_numpy(), base)
+    w = np.minimum(frame["weight"].to_numpy() / scale, 1.0)
+    # Six decimals is 0.1 m: enough for a heat map, and the page stays small.
+    return np.column_stack([np.round(lat, 6), np.round(lon, 6), np.round(w, 3)]).tolist()
+
+
+def _popup(r) -> str:
+    local = pd.Timestamp(r.reported_at).tz_convert("Asia/Shanghai")
+    return (f"<b>{escape(r.category)}</b><br>{escape(STATUS_LABELS.get(r.status, r.status))} · {r.tier}类<br>"
+            f"{local:%Y-%m-%d %H:%M}<br>网格 grid: {escape(r.grid or '-')}<br>"
+            f"处置 assignee: {escape(r.assignee or '-')}<br><small>#{r.id}</small>")
+
+
+def incident_heat_map(incidents: pd.DataFrame, context: dict[str, pd.DataFrame], base: BaseMap, *,
+                      options: HeatOptions, source: str, data_time: datetime) -> folium.Map:
+    """``incidents``: lon, lat, tier, reported_at, and for markers id, category, status, grid, assignee."""
+    grids = context["grids"]
+    fmap = new_map(base, tuple(grids.total_bounds))
+    lon, lat = incidents["lon"].to_numpy(float), incidents["lat"].to_numpy(float)
+    weight = tier_weights(incidents["tier"])
+    cells = bin_points(lon, lat, weight, cell_m=HEAT_CELL_M)
+    # Scale by a high percentile, not the single hottest cell, so one extreme cell does not wash out the rest.
+    scale = float(np.percentile(cells["weight"], 98)) if len(cells) else 1.0
+    heat = folium.FeatureGroup(name="事件热力 Incident heat (A1 B2 C3 D4)", show=True)
+    if len(cells):
+        plugins.HeatMap(_triples(cells, scale, base), radius=22, blur=18, min_opacity=0.25, max_zoom=18,
+                        gradient=GRADIENT).add_to(heat)
+    heat.add_to(fmap)
+    if len(incidents):
+        keys = time_keys(incidents["reported_at"], options.step)
+        for cell in TIME_CELLS_M:
+            frames = bin_points(lon, lat, weight, cell_m=cell, keys=keys)
+            if len(frames) <= TIME_BUDGET:
+                break
+        frames = frames.sort_values("key", kind="stable")
+        fscale = float(np.percentile(frames["weight"], 98))
+        order, starts = np.unique(frames["key"].to_numpy(), return_index=True)
+        rows = _triples(frames, fscale, base)
+        data = [rows[a:b] for a, b in zip(starts, [*starts[1:], len(rows)], strict=True)]
+        plugins.HeatMapWithTime(data, index=[key_label(k) for k in order], auto_play=False, radius=25,
+                                max_opacity=0.8, min_opacity=0.1, use_local_extrema=False, gradient=GRADIENT,
+                                name=f"按{'日' if options.step == 'day' else '周'}变化 by {options.step}",
+                                overlay=True, show=False).add_to(fmap)
+    recent = incidents.nlargest(options.markers, "reported_at") if options.markers else incidents.iloc[:0]
+    if len(recent):
+        rlon, rlat = _display_xy(recent["lon"].to_numpy(float), recent["lat"].to_numpy(float), base)
+        rows = [[round(float(y), 6), round(float(x), 6), _popup(r), TIER_COLOURS.get(r.tier, "#555")]
+                for x, y, r in zip(rlon, rlat, recent.itertuples(), strict=True)]
+        plugins.FastMarkerCluster(rows, callback=MARKER_JS,
+                                  name=f"最近 {len(recent):,} 件 most recent reports").add_to(fmap)
+    outline = folium.FeatureGroup(name="网格 Grids", show=True)
+    folium.GeoJson(for_display(grids[["id", "name", "geometry"]], base).__geo_interface__,
+                   style_function=lambda _f: {"fill": False, "color": "#666", "weight": 1},
+                   tooltip=folium.GeoJsonTooltip(["name"], aliases=["网格 grid"])).add_to(outline)
+    outline.add_to(fmap)
+    legend = [(GRADIENT[0.2], "热力 少 heat: fewer"), (GRADIENT[0.65], "热力 中 heat: some"),
+              (GRADIENT[1.0], "热力 多 heat: many")]
+    legend += [(c, f"标记 {t}类 marker: tier {t}") for t, c in TIER_COLOURS.items()]
+    note = f"{len(incidents):,} 件事件 incidents; 热力按级别加权 weighted by tier. {options.note}".strip()
+    add_panel(fmap, "事件热力图 Incident heat", legend, source=source, data_time=data_time, note=note)
+    return fmap
