@@ -25,7 +25,7 @@ DENSE_CELLS = 8_000_000
 
 def tier_weights(tiers: ArrayLike) -> np.ndarray:
     """Each tier's weight (an unknown tier weighs 1)."""
-    codes = pd.Categorical(tiers, categories=list(TIER_WEIGHTS)).codes
+    codes = pd.Index(list(TIER_WEIGHTS)).get_indexer(np.asarray(tiers, dtype=object))
     return np.append(np.array(list(TIER_WEIGHTS.values())), 1.0)[codes]
 
 
