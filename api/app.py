@@ -38,6 +38,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
             conn.close()
 
     register_error_handlers(app)
+    from api.grids import bp as grids_bp
     from api.health import bp as health_bp
     from api.incidents import bp as incidents_bp
     from api.layers import bp as layers_bp
@@ -45,7 +46,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from api.maps import bp as maps_bp
     from api.open311 import bp as open311_bp
 
-    for bp in (health_bp, locating_bp, layers_bp, maps_bp, incidents_bp, open311_bp):
+    for bp in (health_bp, locating_bp, grids_bp, layers_bp, maps_bp, incidents_bp, open311_bp):
         app.register_blueprint(bp)
 
     @app.get("/")

@@ -321,7 +321,9 @@ def _grid_options(command):
         click.option("--households-field", default="households", show_default=True, help="户数字段 Households field."),
         click.option("--target", default=500, show_default=True, type=int, help="每格户数 Households per grid."),
         click.option("--tolerance", default=0.1, show_default=True, type=float, help="容差 Allowed share off target."),
-        click.option("--out", required=True, type=click.Path(path_type=Path), help="网格输出 Grids file."),
+        click.option("--out", type=click.Path(path_type=Path), help="网格输出 Grids file (with files: required)."),
+        click.option("--community", help="社区 Work on this community in the database (a preview to apply)."),
+        click.option("--street", help="街道 Work on every community of this street in the database."),
         click.option("--assignments", type=click.Path(path_type=Path), help="楼栋输出 Buildings with their grid_id."),
     ]):
         command = option(command)
@@ -350,15 +352,22 @@ def _run_partition(action: str, buildings_file: Path, roads_file: Path | None, t
     return result.report
 
 
-@grids_group.command("draw", help="划分网格 Draw grids over a boundary from building files (no database needed).")
-@click.option("--buildings", "buildings_file", required=True, type=click.Path(path_type=Path), help="楼栋文件 Buildings.")
-@click.option("--boundary", "boundary_file", required=True, type=click.Path(path_type=Path), help="边界文件 Parent boundary.")
+@grids_group.command("draw", help="划分网格 Draw grids: on files (--buildings --boundary) or on the database "
+                                    "(--community/--street, a preview to apply).")
+@click.option("--buildings", "buildings_file", type=click.Path(path_type=Path), help="楼栋文件 Buildings.")
+@click.option("--boundary", "boundary_file", type=click.Path(path_type=Path), help="边界文件 Parent boundary.")
 @_grid_options
-def grids_draw(buildings_file, boundary_file, roads_file, households_field, target, tolerance, out, assignments) -> None:
+def grids_draw(buildings_file, boundary_file, roads_file, households_field, target, tolerance, out, assignments,
+               community, street) -> None:
     import geopandas as gpd
 
     from geo.partition import draw_grids
 
+    if community or street:
+        _db_preview("draw", community, street, target, tolerance, out)
+        return
+    if not (buildings_file and boundary_file and out):
+        _fail("say --buildings, --boundary and --out (files), or --community/--street (database)", 2)
     r = _run_partition("划分 drawing", buildings_file, roads_file, target, tolerance, out, assignments,
                        lambda b, roads: draw_grids(b, gpd.read_file(boundary_file), roads,
                                                    households_field=households_field, target=target,
@@ -370,18 +379,45 @@ def grids_draw(buildings_file, boundary_file, roads_file, households_field, targ
         click.echo(f"  {g['id']}: {g['households']} 户 households — {g['reason']}")
 
 
-@grids_group.command("resplit", help="调整网格 Re-split existing grids after buildings changed: only what is out of band.")
-@click.option("--buildings", "buildings_file", required=True, type=click.Path(path_type=Path), help="楼栋文件 Buildings now.")
-@click.option("--grids", "grids_file", required=True, type=click.Path(path_type=Path), help="现有网格 Existing grids (id).")
+def _db_preview(kind: str, community: str | None, street: str | None, target: int, tolerance: float,
+                out: Path | None) -> None:
+    """Compute a drawing or re-split on the database and store it as a preview (nothing changes yet)."""
+    from api.grid_service import GridError, make_preview, scope_communities
+
+    try:
+        with db.get_engine().begin() as conn:
+            communities = scope_communities(conn, community=community, street=street)
+            result = make_preview(conn, kind, communities, target=target, tolerance=tolerance,
+                                  actor=f"cli:{os.environ.get('USER', 'unknown')}")
+    except GridError as exc:
+        _fail(f"{kind} failed: {exc.detail}", 1 if exc.status == 404 else 2)
+    s = result["report"]["summary"]
+    if out:
+        Path(out).write_text(json.dumps(result["grids"], ensure_ascii=False), encoding="utf-8")
+    click.echo(f"预览 preview {result['preview_id']}: {s['n_grids']} grids ({s['n_new']} new, "
+               f"{s['n_unchanged']} unchanged), in band {s['in_band_share']:.0%}, buildings moved "
+               f"{s['buildings_moved']}, Polsby–Popper median {s['polsby_popper_median']:.2f}")
+    click.echo(f"应用 apply with: wangge grids apply {result['preview_id']}")
+
+
+@grids_group.command("resplit", help="调整网格 Re-split grids after buildings changed, only what is out of band: on "
+                                       "files (--buildings --grids) or on the database (--community/--street).")
+@click.option("--buildings", "buildings_file", type=click.Path(path_type=Path), help="楼栋文件 Buildings now.")
+@click.option("--grids", "grids_file", type=click.Path(path_type=Path), help="现有网格 Existing grids (id).")
 @_grid_options
 @click.option("--mapping", type=click.Path(path_type=Path), help="对应表 CSV old grid → new grid, households moved.")
 def grids_resplit(buildings_file, grids_file, roads_file, households_field, target, tolerance, out, assignments,
-                  mapping) -> None:
+                  community, street, mapping) -> None:
     import geopandas as gpd
     import pandas as pd
 
     from geo.partition import resplit_grids
 
+    if community or street:
+        _db_preview("resplit", community, street, target, tolerance, out)
+        return
+    if not (buildings_file and grids_file and out):
+        _fail("say --buildings, --grids and --out (files), or --community/--street (database)", 2)
     r = _run_partition("调整 re-split", buildings_file, roads_file, target, tolerance, out, assignments,
                        lambda b, roads: resplit_grids(b, gpd.read_file(grids_file), roads,
                                                       households_field=households_field, target=target,
@@ -391,6 +427,39 @@ def grids_resplit(buildings_file, grids_file, roads_file, households_field, targ
     click.echo(f"{r['n_grids']} 个网格 grids, in band {r['in_band_share']:.0%}; 楼栋保持 buildings kept "
                f"{r['buildings_kept_share']:.0%}, 网格未变 grids unchanged {r['grids_unchanged_share']:.0%}, "
                f"moves {len(r['moves'])}")
+
+
+@grids_group.command("apply", help="应用预览 Make a preview the current grids, in one transaction.")
+@click.argument("preview_id")
+def grids_apply(preview_id) -> None:
+    from api.grid_service import GridError, apply_preview
+
+    try:
+        with db.get_engine().begin() as conn:
+            r = apply_preview(conn, preview_id, actor=f"cli:{os.environ.get('USER', 'unknown')}")
+    except GridError as exc:
+        _fail(f"未应用 not applied, nothing changed: {exc.detail}", 1)
+    click.echo(f"已应用 applied {preview_id}: retired {len(r['retired'])}, created {len(r['created'])}, "
+               f"unchanged {len(r['unchanged'])}, buildings moved {r['buildings_moved']}, "
+               f"workers re-pointed {r['workers_repointed']}")
+
+
+@grids_group.command("history", help="网格沿革 A grid's versions: when it was valid, what it came from and became.")
+@click.argument("grid_id")
+def grids_history(grid_id) -> None:
+    from api.grid_service import GridError, grid_history
+
+    try:
+        with db.get_engine().connect() as conn:
+            h = grid_history(conn, grid_id)
+    except GridError as exc:
+        _fail(exc.detail, 1)
+    click.echo(f"{h['id']} {h['name']} ({h['households']} 户 households): {h['valid_from'][:16]} – "
+               f"{(h['valid_to'] or '至今 now')[:16]}")
+    for label, links in (("来自 came from", h["came_from"]), ("变为 became", h["became"])):
+        for link in links:
+            click.echo(f"  {label} {link['grid']} {link['name']}: {link['households']} 户 households "
+                       f"({link['share']:.0%}) on {link['changed_at'][:16]}")
 
 
 # -- map assets ----------------------------------------------------------------
@@ -406,7 +475,7 @@ def assets_cmd() -> None:
 
 
 @main.command("map", help="导出地图 Write a map page (works offline: its libraries are copied beside it).")
-@click.argument("kind", type=click.Choice(["grids", "board", "heat"]))
+@click.argument("kind", type=click.Choice(["grids", "board", "heat", "resplit"]))
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="输出 FILE.html")
 @click.option("--base", default=None, help="底图 none (default), osm, local, tianditu, amap.")
 @click.option("--from", "since", help="起 Incident maps: period start, ISO date (default: 90 days before --to).")
@@ -417,6 +486,9 @@ def assets_cmd() -> None:
 @click.option("--status", help="状态 Incident maps: statuses, comma-separated.")
 @click.option("--step", type=click.Choice(["day", "week"]), help="时间步 Heat map time slider step (default day).")
 @click.option("--markers", help="标记数 Heat map: most recent reports drawn as markers (default 1000).")
+@click.option("--preview", help="预览 Re-split map: the preview id to show.")
+@click.option("--measure", type=click.Choice(["households", "incidents", "score"]),
+              help="指标 Grid map: shade by households (default), incidents per 1,000 households, or score.")
 def map_cmd(kind, out, base, **filters) -> None:
     from api.map_service import MapRequestError, render_map
     from maps.assets import AssetError, export_page

@@ -443,7 +443,12 @@ def list_incidents(conn: Connection, p: Principal | None, *, filters: dict[str, 
         params["statuses"] = list(statuses)
     column = {"category": "category_code", "grid": "grid_id", "community": "community_id", "street": "street_id"}
     for name, value in filters.items():
-        clauses.append(f"i.{column.get(name, name)} = :f_{name}")
+        if name == "grid":
+            # Reported in this grid, or (after a re-split) lying inside it now: old incidents stay findable.
+            clauses.append("(i.grid_id = :f_grid OR EXISTS (SELECT 1 FROM grids ng WHERE ng.id = :f_grid "
+                           "AND ng.valid_to IS NULL AND ST_Covers(ng.geom, i.geom)))")
+        else:
+            clauses.append(f"i.{column.get(name, name)} = :f_{name}")
         params[f"f_{name}"] = value
     if since is not None:
         clauses.append("i.reported_at >= :since")

@@ -21,10 +21,11 @@ from maps.basemaps import BaseMap
 from maps.board import board_map
 from maps.grids import GridMeasure, grids_map
 from maps.heat import HeatOptions, incident_heat_map
+from maps.resplit import resplit_map
 
-MAP_KINDS = ("grids", "board", "heat")
+MAP_KINDS = ("grids", "board", "heat", "resplit")
 MEASURES = ("households", "incidents", "score")
-PRIVATE_KINDS = ("heat",)  # incident maps show where people reported what: admins only
+PRIVATE_KINDS = ("heat", "resplit")  # incident maps show where people reported what: admins only
 DEFAULT_DAYS = 90
 MAX_MARKERS = 5000
 
@@ -170,4 +171,36 @@ def render_map(conn: Connection, kind: str, base: BaseMap, params: Mapping[str, 
         options = heat_options(params, f.describe())
         return incident_heat_map(incident_points(conn, f, principal), layers, base, options=options,
                                  source=source, data_time=local_now)
+    if kind == "resplit":
+        return _resplit(conn, params, base, source, local_now)
     raise KeyError(kind)
+
+
+def _resplit(conn: Connection, params: Mapping[str, str], base: BaseMap, source: str, data_time: datetime):
+    """Grids as they were when the preview was made, the preview's grids, and the buildings it moves."""
+    import geopandas as gpd
+
+    from api.grid_service import GridError, get_preview
+
+    preview_id = params.get("preview")
+    if not preview_id:
+        raise MapRequestError("the re-split map needs preview=ID (from POST /api/v1/grids/resplit or draw)")
+    try:
+        row = get_preview(conn, preview_id)
+    except GridError as exc:
+        raise MapRequestError(exc.detail) from None
+    before = gpd.read_postgis(text("""
+        SELECT id, households, geom FROM grids WHERE community_id = ANY(:c) AND valid_from <= :t
+          AND (valid_to IS NULL OR valid_to > :t) ORDER BY id"""), conn, geom_col="geom",
+        params={"c": row["community_ids"], "t": row["created_at"]}).rename_geometry("geometry")
+    after = gpd.GeoDataFrame.from_features(row["grids"]["features"], crs=4326)
+    buildings = gpd.read_postgis(text("SELECT id, households, geom FROM buildings WHERE id = ANY(:ids)"), conn,
+                                 geom_col="geom", params={"ids": list(row["assignments"])}).rename_geometry("geometry")
+    # A re-split lists the buildings it moves; a drawing from scratch renews every grid, so none are marked.
+    old_of = {m["building"]: (m["from"], m["to"]) for report in row["report"]["communities"].values()
+              for m in report.get("moves", [])}
+    moved = buildings[buildings["id"].isin(old_of)].assign(
+        from_grid=lambda f: f["id"].map(lambda b: old_of[b][0]), to_grid=lambda f: f["id"].map(lambda b: old_of[b][1]))
+    summary = {**row["report"]["summary"], "preview_id": preview_id}
+    return resplit_map(before, after, moved, get_settings().households_band, base, summary=summary, source=source,
+                       data_time=data_time)

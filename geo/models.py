@@ -14,6 +14,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     DateTime,
+    Float,
     ForeignKey,
     Integer,
     SmallInteger,
@@ -282,3 +283,41 @@ class Summons(Base):
     due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     reported_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     reported_by: Mapped[str | None] = mapped_column(String(100))
+
+
+# ---- Grid versions ------------------------------------------------------------------------------
+
+class GridPreview(Base):
+    """A drawing or re-split waiting to be applied: its grids, each building's grid, the quality report."""
+
+    __tablename__ = "grid_previews"
+    __table_args__ = (
+        CheckConstraint("kind IN ('draw', 'resplit')", name="grid_previews_kind"),
+        CheckConstraint("status IN ('preview', 'applied', 'stale')", name="grid_previews_status"),
+    )
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    community_ids: Mapped[list[str]] = mapped_column(ARRAY(String(32)))
+    status: Mapped[str] = mapped_column(String(10), default="preview")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(100))
+    applied_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    base_fingerprint: Mapped[str] = mapped_column(String(64))
+    target: Mapped[int] = mapped_column(Integer)
+    tolerance: Mapped[float] = mapped_column(Float)
+    report: Mapped[dict] = mapped_column(JSONB)
+    grids: Mapped[dict] = mapped_column(JSONB)  # GeoJSON FeatureCollection, EPSG:4326
+    assignments: Mapped[dict] = mapped_column(JSONB)  # building id -> grid id
+
+
+class GridLineage(Base):
+    """Old grid → new grid when grids change, with the households that moved: history stays traceable."""
+
+    __tablename__ = "grid_lineage"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    preview_id: Mapped[str] = mapped_column(ForeignKey("grid_previews.id"), index=True)
+    old_grid_id: Mapped[str] = mapped_column(ForeignKey("grids.id"), index=True)
+    new_grid_id: Mapped[str] = mapped_column(ForeignKey("grids.id"), index=True)
+    households: Mapped[int] = mapped_column(Integer)
+    share: Mapped[float] = mapped_column(Float)
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -540,8 +540,11 @@ def _next_codes(existing: list[str], n: int) -> list[str]:
 
 def resplit_grids(buildings: gpd.GeoDataFrame, grids: gpd.GeoDataFrame,
                   roads: gpd.GeoSeries | gpd.GeoDataFrame | None = None, *, boundary=None,
-                  households_field: str = "households", target: int = 500, tolerance: float = 0.1) -> Partition:
+                  households_field: str = "households", target: int = 500, tolerance: float = 0.1,
+                  current: pd.Series | None = None) -> Partition:
     """Change only what is out of band: split oversize grids, merge undersize ones, move boundary buildings.
+
+    ``current`` (building index → grid id), when known, says which grid each building is in now.
 
     In-band grids whose buildings do not change keep their codes; changed or new grids take the next free
     codes. The report adds stability (buildings and grids kept) and every building that moved.
@@ -562,8 +565,16 @@ def resplit_grids(buildings: gpd.GeoDataFrame, grids: gpd.GeoDataFrame,
     lost = np.flatnonzero(grid_of < 0)
     if len(lost):
         grid_of[lost] = shapely.STRtree(old.geometry.values).query_nearest(anchors[lost])[1][: len(lost)]
-    grid_of = _make_contiguous(grid_of, c.a, c.b, c.length)
+    if current is not None:
+        # Where the buildings' present grids are known (the database), they are the truth, not geometry.
+        position = {gid: i for i, gid in enumerate(old_ids)}
+        known = current.reindex(c.index).map(position).to_numpy()
+        built = np.flatnonzero(c.owner >= 0)
+        has = ~pd.isna(known[c.owner[built]])
+        grid_of[built[has]] = known[c.owner[built[has]]].astype(int)
+    # What each cell was before anything moved: a grid is unchanged only if it ends with exactly these cells.
     before = grid_of.copy()
+    grid_of = _make_contiguous(grid_of, c.a, c.b, c.length)
     bisector = _Bisector(c.xy, c.hh, c.a, c.b, c.length, c.off, target, tolerance)
     next_label = len(old)
     # First let boundary buildings move between neighbours; only then split what is still far too big.
@@ -628,6 +639,31 @@ def resplit_grids(buildings: gpd.GeoDataFrame, grids: gpd.GeoDataFrame,
         "mapping": mapping.to_dict("records"),
     })
     return result
+
+
+def _areal(geom):
+    """The polygons of a geometry (an intersection can add stray lines and points), as one geometry."""
+    parts = [p for p in shapely.get_parts(geom) if p.geom_type in ("Polygon", "MultiPolygon") and p.area > 0]
+    return shapely.union_all(parts) if parts else shapely.Polygon()
+
+
+def fit_around(kept: list, changed: list, parent) -> list:
+    """Shapes for ``changed`` grids that tile ``parent`` together with ``kept`` grids' stored shapes.
+
+    A re-split keeps unchanged grids as they are stored; the changed grids, drawn from the
+    tessellation, are clipped to the space the kept ones leave, and any sliver of that space
+    no changed grid covers goes to the changed grid it shares the longest edge with.
+    All in one metric CRS.
+    """
+    if not changed:
+        return []
+    free = parent.difference(shapely.union_all(kept)) if kept else parent
+    shapes = [_areal(g.intersection(free)) for g in changed]
+    for piece in shapely.get_parts(_areal(free.difference(shapely.union_all(shapes)))):
+        shared = [piece.boundary.intersection(s.boundary).length for s in shapes]
+        best = int(np.argmax(shared)) if max(shared) > 0 else int(np.argmin([s.distance(piece) for s in shapes]))
+        shapes[best] = _areal(shapes[best].union(piece))
+    return [_areal(shapely.make_valid(s)) for s in shapes]
 
 
 def _report(grids: gpd.GeoDataFrame, roads_m, lo: float, hi: float, hh: np.ndarray, assignment: np.ndarray,
