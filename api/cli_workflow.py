@@ -156,4 +156,57 @@ def scores_cmd(unit, since, until, as_json) -> None:
                   "score"])
 
 
-COMMANDS = (users_group, catalogue_group, incidents_group, scores_cmd)
+# -- patrols -------------------------------------------------------------------------------------
+@click.group("patrol", help="巡查 Patrol routes that walk every road of an area.")
+def patrol_group() -> None:
+    pass
+
+
+def _lonlat(raw: str | None) -> tuple[float, float] | None:
+    if not raw:
+        return None
+    try:
+        lon, lat = (float(v) for v in raw.split(","))
+    except ValueError:
+        raise click.BadParameter(f"{raw!r} is not LON,LAT") from None
+    return lon, lat
+
+
+@patrol_group.command("plan", help="规划路线 A closed walk over every road of the area (optimal when the roads "
+                                   "connect), as GeoJSON and GPX.")
+@click.option("--roads", "roads_file", type=click.Path(path_type=Path), help="道路文件 Road lines (with name).")
+@click.option("--area", "area_file", type=click.Path(path_type=Path), help="范围 Polygon: walk the roads in it.")
+@click.option("--grid", "grid_id", help="网格 Plan for this grid from the database (its street's roads).")
+@click.option("--start", help="起点 LON,LAT (WGS-84); default: the road nearest the middle of the area.")
+@click.option("--speed-kmh", default=4.0, show_default=True, type=float, help="步速 Walking speed.")
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="输出 ROUTE.geojson")
+@click.option("--gpx", "gpx_file", type=click.Path(path_type=Path), help="GPX 输出 For patrol phones.")
+def patrol_plan(roads_file, area_file, grid_id, start, speed_kmh, out, gpx_file) -> None:
+    import geopandas as gpd
+
+    from api.patrol_service import grid_inputs, plan, write_geojson, write_gpx
+    from geo.patrol import PatrolError
+
+    try:
+        if grid_id:
+            with db.get_engine().connect() as conn:
+                roads, area = grid_inputs(conn, grid_id)
+        elif roads_file:
+            roads = gpd.read_file(roads_file)
+            area = gpd.read_file(area_file).to_crs(4326).union_all() if area_file else None
+        else:
+            raise PatrolError("say --roads FILE (and --area FILE), or --grid ID")
+        network, route = plan(roads, area, _lonlat(start), speed_kmh=speed_kmh)
+    except (PatrolError, OSError, ValueError) as exc:
+        raise click.ClickException(f"无法规划 cannot plan: {exc}") from None
+    write_geojson(network, route, out)
+    if gpx_file:
+        write_gpx(network, route, gpx_file)
+    click.echo(f"路线 route {route.length_m:,.0f} m, {route.duration_min:.0f} min; roads to walk "
+               f"{route.required_length_m:,.0f} m, repeated {route.deadhead_length_m:,.0f} m; "
+               f"{'optimal' if route.optimal else 'heuristic (≤ 3/2 of optimal)'}")
+    for step in route.steps[:40]:
+        click.echo(f"  {step['text']}")
+
+
+COMMANDS = (users_group, catalogue_group, incidents_group, scores_cmd, patrol_group)

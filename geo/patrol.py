@@ -1,0 +1,199 @@
+"""Patrol routes over a road network: walk every required road and come back, with the least repetition.
+
+* Required edges that form one connected piece containing the start: the route is optimal
+  (the undirected Chinese postman: odd nodes paired by a minimum-weight perfect matching of
+  shortest-path distances through the whole network, then an Euler circuit). Edges outside
+  the area may be used to connect, which is still optimal for a connected required set.
+* Required edges in several pieces (the rural postman, NP-hard): the pieces are joined by a
+  minimum spanning tree of shortest paths before the matching (Frederickson's heuristic,
+  at most 3/2 of the optimum when distances obey the triangle inequality, as walking ones do).
+Pure: takes a ``RoadNetwork``, returns a ``Route``; no database.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from itertools import combinations
+
+import geopandas as gpd
+import networkx as nx
+import shapely
+
+from geo.network import RoadNetwork, edge_geometry
+
+WALK_KMH = 4.0
+
+
+class PatrolError(ValueError):
+    """A route that cannot be planned: no required road, a start far from any road, a bad budget."""
+
+
+@dataclass
+class Route:
+    """An ordered walk: ``edges`` are (u, v, key) in walking order; lengths in metres."""
+
+    edges: list[tuple[int, int, int]]
+    required: set[tuple[int, int, int]]
+    length_m: float
+    required_length_m: float
+    deadhead_length_m: float
+    duration_min: float
+    optimal: bool
+    steps: list[dict] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def _key(u: int, v: int, k: int) -> tuple[int, int, int]:
+    return (u, v, k) if u <= v else (v, u, k)
+
+
+def required_edges(network: RoadNetwork, area=None, *, min_share: float = 0.5,
+                   margin_m: float = 20.0) -> set[tuple[int, int, int]]:
+    """Edges with at least ``min_share`` of their length within ``margin_m`` of ``area`` (WGS-84 polygon).
+
+    The margin takes in the streets that bound a grid (grids are drawn along roads); no area: every edge.
+    """
+    g = network.graph
+    if area is None:
+        return {_key(u, v, k) for u, v, k in g.edges(keys=True)}
+    metric = gpd.GeoSeries([area], crs=4326).to_crs(network.epsg).iloc[0].buffer(margin_m)
+    out = set()
+    for u, v, k, d in g.edges(keys=True, data=True):
+        if d["geometry"].intersection(metric).length >= min_share * d["length_m"]:
+            out.add(_key(u, v, k))
+    return out
+
+
+def _shortest(g: nx.MultiGraph, sources: list[int]) -> dict:
+    return {s: nx.single_source_dijkstra(g, s, weight="length_m") for s in sources}
+
+
+def _path_edges(g: nx.MultiGraph, path: list[int]) -> list[tuple[int, int, int]]:
+    """The shortest edge between each consecutive pair of a node path."""
+    out = []
+    for a, b in zip(path, path[1:], strict=False):
+        k = min(g[a][b], key=lambda key: g[a][b][key]["length_m"])
+        out.append((a, b, k))
+    return out
+
+
+def coverage_route(network: RoadNetwork, required: set[tuple[int, int, int]], start: int, *,
+                   speed_kmh: float = WALK_KMH) -> Route:
+    """A closed walk from ``start`` over every required edge (see the module notes for optimality)."""
+    g = network.graph
+    if not required:
+        raise PatrolError("there is no road to walk in the area")
+    if speed_kmh <= 0:
+        raise PatrolError(f"walking speed must be positive, got {speed_kmh}")
+    walk = nx.MultiGraph()
+    walk.add_nodes_from(g.nodes)
+    for u, v, k in required:
+        walk.add_edge(u, v, key=k, length_m=g.edges[u, v, k]["length_m"], base=(u, v, k))
+    pieces = [c for c in nx.connected_components(walk) if walk.degree(next(iter(c))) > 0 or start in c]
+    if not any(start in c for c in pieces):
+        pieces.append({start})
+    optimal = len(pieces) == 1
+    notes = []
+    if len(pieces) > 1:
+        # Join the pieces: a spanning tree over the shortest walks between them.
+        notes.append(f"the roads to walk are in {len(pieces)} pieces: joined by the shortest connections "
+                     "(heuristic, at most 3/2 of the optimum)")
+        reps = [sorted(p) for p in pieces]
+        meta = nx.Graph()
+        for i, j in combinations(range(len(reps)), 2):
+            lengths, paths = nx.multi_source_dijkstra(g, set(reps[i]), weight="length_m")
+            target = min(reps[j], key=lambda n: lengths.get(n, math.inf))
+            if target not in lengths:
+                raise PatrolError("some roads to walk cannot be reached from the others on this network")
+            meta.add_edge(i, j, weight=lengths[target], path=paths[target])
+        for _i, _j, d in nx.minimum_spanning_edges(meta, data=True):
+            for a, b, k in _path_edges(g, d["path"]):
+                walk.add_edge(a, b, length_m=g.edges[a, b, k]["length_m"], base=(a, b, k))
+    odd = [n for n in walk.nodes if walk.degree(n) % 2]
+    if odd:
+        paths = _shortest(g, odd)
+        pairs = nx.Graph()
+        for a, b in combinations(odd, 2):
+            lengths, routes = paths[a]
+            if b not in lengths:
+                raise PatrolError("some roads to walk cannot be reached from the others on this network")
+            pairs.add_edge(a, b, weight=lengths[b])
+        for a, b in nx.min_weight_matching(pairs):
+            for x, y, k in _path_edges(g, paths[a][1][b]):
+                walk.add_edge(x, y, length_m=g.edges[x, y, k]["length_m"], base=(x, y, k))
+    walk.remove_nodes_from([n for n in list(walk.nodes) if walk.degree(n) == 0 and n != start])
+    if walk.number_of_edges() == 0:
+        raise PatrolError("there is no road to walk in the area")
+    circuit = list(nx.eulerian_circuit(walk, source=start, keys=True))
+    # Each walked edge is a copy of a network edge: keep the network's key, in walking direction.
+    edges = [(u, v, walk.edges[u, v, k]["base"][2]) for u, v, k in circuit]
+    length = sum(g.edges[u, v, k]["length_m"] for u, v, k in edges)
+    required_length = sum(g.edges[e]["length_m"] for e in required)
+    route = Route(edges, required, length, required_length, length - required_length,
+                  length / 1000.0 / speed_kmh * 60.0, optimal, notes=notes)
+    route.steps = steps(network, edges)
+    return route
+
+
+def _bearing(line) -> tuple[float, float]:
+    (x0, y0), (x1, y1) = line.coords[0], line.coords[1]
+    (x2, y2), (x3, y3) = line.coords[-2], line.coords[-1]
+    return math.atan2(y1 - y0, x1 - x0), math.atan2(y3 - y2, x3 - x2)
+
+
+def _turn(before: float, after: float) -> str:
+    delta = math.degrees((after - before + math.pi) % (2 * math.pi) - math.pi)
+    if abs(delta) < 30:
+        return "直行 straight on"
+    if abs(delta) > 150:
+        return "掉头 turn back"
+    return "左转 turn left" if delta > 0 else "右转 turn right"
+
+
+def steps(network: RoadNetwork, edges: list[tuple[int, int, int]]) -> list[dict]:
+    """Turn-by-turn: consecutive edges on the same road make one step."""
+    out: list[dict] = []
+    last_heading = None
+    for u, v, k in edges:
+        line = edge_geometry(network, u, v, k)
+        name = network.graph.edges[u, v, k]["name"] or "无名路 unnamed road"
+        head, tail = _bearing(line)
+        if out and out[-1]["road"] == name:
+            out[-1]["length_m"] += line.length
+        else:
+            turn = "出发 start" if last_heading is None else _turn(last_heading, head)
+            out.append({"turn": turn, "road": name, "length_m": line.length})
+        last_heading = tail
+    for s in out:
+        s["length_m"] = round(s["length_m"], 1)
+        s["text"] = f"{s['turn']}，沿{s['road']}走 {s['length_m']:.0f} 米 / along {s['road']} for {s['length_m']:.0f} m"
+    return out
+
+
+def route_line(network: RoadNetwork, route: Route) -> shapely.LineString:
+    """The walk as one WGS-84 line (consecutive edges really join)."""
+    coords: list[tuple[float, float]] = []
+    for u, v, k in route.edges:
+        part = list(edge_geometry(network, u, v, k).coords)
+        coords += part if not coords else part[1:]
+    line = shapely.LineString(coords)
+    return gpd.GeoSeries([line], crs=network.epsg).to_crs(4326).iloc[0]
+
+
+def route_feature(network: RoadNetwork, route: Route) -> dict:
+    """The route as a GeoJSON Feature with its figures and steps."""
+    return {"type": "Feature", "geometry": shapely.geometry.mapping(route_line(network, route)),
+            "properties": {"length_m": round(route.length_m, 1), "duration_min": round(route.duration_min, 1),
+                           "required_length_m": round(route.required_length_m, 1),
+                           "deadhead_length_m": round(route.deadhead_length_m, 1), "optimal": route.optimal,
+                           "edges": len(route.edges), "steps": route.steps, "notes": route.notes}}
+
+
+def covered(route: Route) -> bool:
+    """Every required edge is walked, and each edge starts where the previous one ended."""
+    walked = {_key(*e) for e in route.edges}
+    joined = all(a[1] == b[0] for a, b in zip(route.edges, route.edges[1:], strict=False))
+    closed = bool(route.edges) and route.edges[0][0] == route.edges[-1][1]
+    return route.required <= walked and joined and closed
+

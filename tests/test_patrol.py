@@ -1,0 +1,104 @@
+"""Patrol routes: the postman's optimum where it is polynomial, real connections, GPX and GeoJSON out."""
+
+from __future__ import annotations
+
+import json
+
+import geopandas as gpd
+import gpxpy
+import pytest
+import shapely
+
+from api.patrol_service import plan
+from geo.network import build_network
+from geo.patrol import PatrolError, coverage_route, covered, required_edges
+
+E0, N0 = 600_000, 4_552_000
+
+
+def lattice(gap: float = 0.0, extra: list | None = None) -> gpd.GeoDataFrame:
+    """Two by two blocks of 100 m; ``gap`` leaves each east-west street short of the east edge."""
+    lines = []
+    for i in range(3):
+        lines.append(shapely.LineString([(E0, N0 + 100 * i), (E0 + 200 - (gap if i == 1 else 0), N0 + 100 * i)]))
+        lines.append(shapely.LineString([(E0 + 100 * i, N0), (E0 + 100 * i, N0 + 200)]))
+    lines += extra or []
+    return gpd.GeoDataFrame({"name": [f"第{i}路" for i in range(len(lines))]}, geometry=lines,
+                            crs=32651).to_crs(4326)
+
+
+def test_a_lattice_is_walked_in_the_postmans_optimum():
+    network = build_network(lattice())
+    assert network.report == {"nodes": 9, "edges": 12, "length_m": 1200.0, "components": 1,
+                              "detached_length_m": 0, "dead_ends": 0, "stubs": 0}
+    centre, _ = network.nearest_node(*lattice().union_all().centroid.coords[0])
+    route = coverage_route(network, required_edges(network), centre)
+    # Four odd junctions (the middle of each side), paired at 200 m each: 1,200 + 400 m, and no shorter walk exists.
+    assert route.length_m == pytest.approx(1600, abs=0.01) and route.deadhead_length_m == pytest.approx(400, abs=0.01)
+    assert route.optimal and covered(route)
+    assert route.edges[0][0] == centre and route.edges[-1][1] == centre
+    assert route.duration_min == pytest.approx(1.6 / 4 * 60)
+
+
+def test_an_undershooting_street_still_meets_the_cross_street():
+    network = build_network(lattice(gap=0.4))
+    assert network.report["edges"] == 12 and network.report["dead_ends"] == 0
+
+
+def test_pieces_apart_are_joined_and_reported():
+    far = shapely.LineString([(E0 + 600, N0), (E0 + 700, N0)])
+    network = build_network(lattice(extra=[far]))
+    assert network.report["components"] == 2 and network.report["detached_length_m"] == pytest.approx(100, abs=0.01)
+    # Two separate streets of one piece to walk, joined through the lattice: the rural postman's heuristic.
+    area = gpd.GeoSeries([shapely.box(E0 - 5, N0 - 5, E0 + 105, N0 + 5).union(
+        shapely.box(E0 + 95, N0 + 195, E0 + 205, N0 + 205))], crs=32651).to_crs(4326).iloc[0]
+    required = required_edges(network, area, margin_m=0)
+    assert len(required) == 2
+    start = next(iter(required))[0]
+    route = coverage_route(network, required, start)
+    assert covered(route) and not route.optimal and "pieces" in route.notes[0]
+    # 100 + 100 walked, 200 up the middle street between them, and 400 home from the far corner.
+    assert route.length_m == pytest.approx(800, abs=0.01)
+
+
+def test_bad_plans_get_clear_errors():
+    roads = lattice()
+    with pytest.raises(PatrolError, match="from the nearest road"):
+        plan(roads, start=(122.5, 41.5))
+    empty = gpd.GeoSeries([shapely.box(E0 + 5000, N0, E0 + 5100, N0 + 100)], crs=32651).to_crs(4326).iloc[0]
+    with pytest.raises(PatrolError, match="no roads in the area"):
+        plan(roads, empty)
+    with pytest.raises(PatrolError, match="speed"):
+        plan(roads, speed_kmh=0)
+    with pytest.raises(PatrolError, match="must be lines"):
+        plan(gpd.GeoDataFrame({"name": ["x"]}, geometry=[shapely.Point(E0, N0)], crs=32651))
+
+
+def test_cli_plans_a_demo_grid_from_files_and_from_the_database(cli, demo_layers, district_url, tmp_path):
+    roads, grids = tmp_path / "roads.gpkg", tmp_path / "grid.geojson"
+    demo_layers["roads"].to_file(roads, layer="roads")
+    grid = demo_layers["grids"].iloc[[10]]
+    grid.to_file(grids)
+    out, gpx_out = tmp_path / "route.geojson", tmp_path / "route.gpx"
+    r = cli(None, "patrol", "plan", "--roads", str(roads), "--area", str(grids), "--out", str(out),
+            "--gpx", str(gpx_out))
+    assert r.exit_code == 0, r.output
+    assert "出发 start" in r.output
+    feature = json.loads(out.read_text(encoding="utf-8"))["features"][0]
+    props = feature["properties"]
+    assert {"length_m", "duration_min", "required_length_m", "deadhead_length_m", "steps"} <= set(props)
+    assert props["length_m"] == pytest.approx(props["required_length_m"] + props["deadhead_length_m"], abs=0.2)
+    line = shapely.geometry.shape(feature["geometry"])
+    assert line.coords[0] == pytest.approx(line.coords[-1])  # a closed walk
+    metres = gpd.GeoSeries([line], crs=4326).to_crs(32651).length.iloc[0]
+    assert metres == pytest.approx(props["length_m"], rel=0.01)  # the line really is the route walked
+    points = gpxpy.parse(gpx_out.read_text(encoding="utf-8")).tracks[0].segments[0].points
+    assert len(points) == len(line.coords) and points[0].latitude == pytest.approx(line.coords[0][1])
+    db_out = tmp_path / "db.geojson"
+    r = cli(district_url, "patrol", "plan", "--grid", grid["id"].iloc[0], "--out", str(db_out))
+    assert r.exit_code == 0, r.output
+    assert json.loads(db_out.read_text(encoding="utf-8"))["features"][0]["properties"]["required_length_m"] > 0
+    bad = cli(district_url, "patrol", "plan", "--grid", "NOPE", "--out", str(db_out))
+    assert bad.exit_code == 1 and "no current grid" in bad.output
+    far = cli(None, "patrol", "plan", "--roads", str(roads), "--start", "100,20", "--out", str(db_out))
+    assert far.exit_code == 1 and "from the nearest road" in far.output
