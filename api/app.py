@@ -45,8 +45,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from api.locating import bp as locating_bp
     from api.maps import bp as maps_bp
     from api.open311 import bp as open311_bp
+    from api.patrols import bp as patrols_bp
 
-    for bp in (health_bp, locating_bp, grids_bp, layers_bp, maps_bp, incidents_bp, open311_bp):
+    for bp in (health_bp, locating_bp, grids_bp, layers_bp, maps_bp, incidents_bp, open311_bp, patrols_bp):
         app.register_blueprint(bp)
 
     @app.get("/")

@@ -177,36 +177,44 @@ def _lonlat(raw: str | None) -> tuple[float, float] | None:
 @click.option("--roads", "roads_file", type=click.Path(path_type=Path), help="道路文件 Road lines (with name).")
 @click.option("--area", "area_file", type=click.Path(path_type=Path), help="范围 Polygon: walk the roads in it.")
 @click.option("--grid", "grid_id", help="网格 Plan for this grid from the database (its street's roads).")
+@click.option("--street", "street_id", help="街道 Plan for a whole street from the database.")
+@click.option("--chief", "chief_id", help="街长 Plan a street chief's walk of their responsible segment.")
+@click.option("--patrollers", default=1, show_default=True, type=int, help="人数 Share the roads among K patrollers.")
 @click.option("--start", help="起点 LON,LAT (WGS-84); default: the road nearest the middle of the area.")
 @click.option("--speed-kmh", default=4.0, show_default=True, type=float, help="步速 Walking speed.")
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="输出 ROUTE.geojson")
 @click.option("--gpx", "gpx_file", type=click.Path(path_type=Path), help="GPX 输出 For patrol phones.")
-def patrol_plan(roads_file, area_file, grid_id, start, speed_kmh, out, gpx_file) -> None:
+def patrol_plan(roads_file, area_file, grid_id, street_id, chief_id, patrollers, start, speed_kmh, out,
+                gpx_file) -> None:
     import geopandas as gpd
 
-    from api.patrol_service import grid_inputs, plan, write_geojson, write_gpx
-    from geo.patrol import PatrolError
+    from api.patrol_service import area_inputs, plan, write_geojson, write_gpx
+    from geo.patrol import PatrolError, balance
 
     try:
-        if grid_id:
+        if grid_id or street_id or chief_id:
             with db.get_engine().connect() as conn:
-                roads, area = grid_inputs(conn, grid_id)
+                roads, area = area_inputs(conn, grid=grid_id, street=street_id, chief=chief_id)
         elif roads_file:
             roads = gpd.read_file(roads_file)
             area = gpd.read_file(area_file).to_crs(4326).union_all() if area_file else None
         else:
             raise PatrolError("say --roads FILE (and --area FILE), or --grid ID")
-        network, route = plan(roads, area, _lonlat(start), speed_kmh=speed_kmh)
+        network, routes = plan(roads, area, _lonlat(start), speed_kmh=speed_kmh, patrollers=patrollers)
     except (PatrolError, OSError, ValueError) as exc:
         raise click.ClickException(f"无法规划 cannot plan: {exc}") from None
-    write_geojson(network, route, out)
+    write_geojson(network, routes, out)
     if gpx_file:
-        write_gpx(network, route, gpx_file)
-    click.echo(f"路线 route {route.length_m:,.0f} m, {route.duration_min:.0f} min; roads to walk "
-               f"{route.required_length_m:,.0f} m, repeated {route.deadhead_length_m:,.0f} m; "
-               f"{'optimal' if route.optimal else 'heuristic (≤ 3/2 of optimal)'}")
-    for step in route.steps[:40]:
-        click.echo(f"  {step['text']}")
+        write_gpx(network, routes, gpx_file)
+    for i, route in enumerate(routes, start=1):
+        click.echo(f"路线 route {i}: {route.length_m:,.0f} m, {route.duration_min:.0f} min; roads to walk "
+                   f"{route.required_length_m:,.0f} m, repeated {route.deadhead_length_m:,.0f} m; "
+                   f"{'optimal' if route.optimal else 'heuristic'}")
+    if len(routes) > 1:
+        click.echo(f"均衡 balance (longest ÷ average): {balance(routes):.3f}")
+    else:
+        for step in routes[0].steps[:40]:
+            click.echo(f"  {step['text']}")
 
 
 COMMANDS = (users_group, catalogue_group, incidents_group, scores_cmd, patrol_group)

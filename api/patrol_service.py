@@ -12,7 +12,16 @@ import shapely
 from sqlalchemy import Connection, text
 
 from geo.network import NetworkError, RoadNetwork, build_network
-from geo.patrol import PatrolError, Route, coverage_route, required_edges, route_feature, route_line
+from geo.patrol import (
+    PatrolError,
+    Route,
+    balance,
+    coverage_route,
+    required_edges,
+    route_feature,
+    route_line,
+    split_route,
+)
 
 MAX_START_M = 200.0
 
@@ -32,8 +41,10 @@ def _start(network: RoadNetwork, required: set, start: tuple[float, float] | Non
 
 
 def plan(roads: gpd.GeoDataFrame, area=None, start: tuple[float, float] | None = None, *,
-         speed_kmh: float = 4.0) -> tuple[RoadNetwork, Route]:
-    """A full-coverage route over the roads (those of ``area`` when given, a WGS-84 polygon)."""
+         speed_kmh: float = 4.0, patrollers: int = 1) -> tuple[RoadNetwork, list[Route]]:
+    """Full-coverage routes over the roads (those of ``area`` when given, WGS-84), shared by ``patrollers``."""
+    if patrollers < 1 or patrollers > 50:
+        raise PatrolError(f"patrollers must be 1 to 50, got {patrollers}")
     try:
         network = build_network(roads)
     except NetworkError as exc:
@@ -41,33 +52,57 @@ def plan(roads: gpd.GeoDataFrame, area=None, start: tuple[float, float] | None =
     required = required_edges(network, area)
     if not required:
         raise PatrolError("there are no roads in the area to walk")
-    return network, coverage_route(network, required, _start(network, required, start), speed_kmh=speed_kmh)
+    depot = _start(network, required, start)
+    route = coverage_route(network, required, depot, speed_kmh=speed_kmh)
+    return network, split_route(network, route, patrollers, depot)
 
 
-def grid_inputs(conn: Connection, grid_id: str) -> tuple[gpd.GeoDataFrame, object]:
-    """The roads of a grid's street and the grid's outline, from the database."""
-    row = conn.execute(text("""
-        SELECT ST_AsBinary(g.geom) AS geom, c.street_id FROM grids g JOIN communities c ON c.id = g.community_id
-        WHERE g.id = :g AND g.valid_to IS NULL"""), {"g": grid_id}).first()
+def _street_roads(conn: Connection, street_id: str) -> gpd.GeoDataFrame:
+    return gpd.read_postgis(text("SELECT name, geom FROM roads WHERE street_id = :s"), conn, geom_col="geom",
+                            params={"s": street_id})
+
+
+def area_inputs(conn: Connection, *, grid: str | None = None, street: str | None = None,
+                chief: str | None = None) -> tuple[gpd.GeoDataFrame, object]:
+    """The street's roads and what to walk: a grid's outline, a street's, or a chief's responsible segment."""
+    if sum(bool(x) for x in (grid, street, chief)) != 1:
+        raise PatrolError("say exactly one of grid, street or chief")
+    if grid:
+        sql, key, what = ("SELECT ST_AsBinary(g.geom), c.street_id FROM grids g JOIN communities c "
+                          "ON c.id = g.community_id WHERE g.id = :k AND g.valid_to IS NULL", grid, "current grid")
+    elif street:
+        sql, key, what = "SELECT ST_AsBinary(geom), id FROM streets WHERE id = :k", street, "street"
+    else:
+        sql, key, what = ("SELECT ST_AsBinary(s.geom), s.street_id FROM people p JOIN road_segments s "
+                          "ON s.id = p.segment_id WHERE p.id = :k AND p.role = 'street_chief'", chief, "street chief")
+    row = conn.execute(text(sql), {"k": key}).first()
     if row is None:
-        raise PatrolError(f"no current grid {grid_id!r}")
-    roads = gpd.read_postgis(text("SELECT name, geom FROM roads WHERE street_id = :s"), conn, geom_col="geom",
-                             params={"s": row.street_id})
-    return roads, shapely.from_wkb(row.geom)
+        raise PatrolError(f"no {what} {key!r}")
+    return _street_roads(conn, row[1]), shapely.from_wkb(row[0])
 
 
-def write_geojson(network: RoadNetwork, route: Route, path: Path) -> None:
-    feature = route_feature(network, route)
-    path.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}, ensure_ascii=False),
-                    encoding="utf-8")
+def routes_geojson(network: RoadNetwork, routes: list[Route]) -> dict:
+    features = [route_feature(network, r) for r in routes]
+    for i, f in enumerate(features, start=1):
+        f["properties"]["patroller"] = i
+    return {"type": "FeatureCollection", "features": features,
+            "properties": {"patrollers": len(routes), "balance": round(balance(routes), 3),
+                           "network": network.report}}
 
 
-def write_gpx(network: RoadNetwork, route: Route, path: Path, name: str = "巡查路线 patrol route") -> None:
+def write_geojson(network: RoadNetwork, routes: list[Route], path: Path) -> None:
+    path.write_text(json.dumps(routes_geojson(network, routes), ensure_ascii=False), encoding="utf-8")
+
+
+def write_gpx(network: RoadNetwork, routes: list[Route], path: Path) -> None:
+    """One track per patroller."""
     gpx = gpxpy.gpx.GPX()
-    track = gpxpy.gpx.GPXTrack(name=name)
-    track.description = f"{route.length_m:.0f} m, {route.duration_min:.0f} min"
-    segment = gpxpy.gpx.GPXTrackSegment()
-    segment.points = [gpxpy.gpx.GPXTrackPoint(latitude=y, longitude=x) for x, y in route_line(network, route).coords]
-    track.segments.append(segment)
-    gpx.tracks.append(track)
+    for i, route in enumerate(routes, start=1):
+        track = gpxpy.gpx.GPXTrack(name=f"巡查路线 patrol route {i}")
+        track.description = f"{route.length_m:.0f} m, {route.duration_min:.0f} min"
+        segment = gpxpy.gpx.GPXTrackSegment()
+        segment.points = [gpxpy.gpx.GPXTrackPoint(latitude=y, longitude=x)
+                          for x, y in route_line(network, route).coords]
+        track.segments.append(segment)
+        gpx.tracks.append(track)
     path.write_text(gpx.to_xml(), encoding="utf-8")

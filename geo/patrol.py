@@ -197,3 +197,60 @@ def covered(route: Route) -> bool:
     closed = bool(route.edges) and route.edges[0][0] == route.edges[-1][1]
     return route.required <= walked and joined and closed
 
+
+
+def split_route(network: RoadNetwork, route: Route, k: int, depot: int) -> list[Route]:
+    """Share one route among ``k`` patrollers, each leaving from and returning to ``depot``.
+
+    Route first, cluster second (Frederickson, Hecht and Kim): the single tour is cut into k
+    consecutive stretches, each walked from the depot and back; the cuts are the ones that make
+    the longest walk shortest, found by a binary search over that length with a greedy cut.
+    """
+    if k < 1:
+        raise PatrolError(f"patrollers must be 1 or more, got {k}")
+    if k == 1:
+        return [route]
+    g = network.graph
+    dist, paths = nx.single_source_dijkstra(g, depot, weight="length_m")
+    lengths = [g.edges[e]["length_m"] for e in route.edges]
+
+    def cuts(bound: float) -> list[int] | None:
+        out, start, walked = [], 0, 0.0
+        for i, (u, v, _k) in enumerate(route.edges):
+            first = route.edges[start][0]
+            if walked and dist[first] + walked + lengths[i] + dist[v] > bound:
+                out.append(i)
+                start, walked = i, 0.0
+                if dist[u] + lengths[i] + dist[v] > bound:
+                    return None
+            walked += lengths[i]
+        return out if len(out) < k else None
+
+    lo, hi = max(lengths), route.length_m + 2 * max(dist.values())
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        lo, hi = (lo, mid) if cuts(mid) is not None else (mid, hi)
+    bounds = [0, *cuts(hi), len(route.edges)]
+    routes, seen = [], set()
+    for a, b in zip(bounds, bounds[1:], strict=False):
+        piece = route.edges[a:b]
+        there = _path_edges(g, paths[piece[0][0]])
+        back = [(y, x, kk) for x, y, kk in reversed(_path_edges(g, paths[piece[-1][1]]))]
+        edges = there + piece + back
+        # A road the tour walks twice belongs to the first patroller who walks it.
+        walked = ({_key(*e) for e in piece} & route.required) - seen
+        seen |= walked
+        length = sum(g.edges[e]["length_m"] for e in edges)
+        required_length = sum(g.edges[e]["length_m"] for e in walked)
+        sub = Route(edges, walked, length, required_length, length - required_length,
+                    route.duration_min * length / route.length_m, False,
+                    notes=[f"patroller {len(routes) + 1} of {k}"])
+        sub.steps = steps(network, edges)
+        routes.append(sub)
+    return routes
+
+
+def balance(routes: list[Route]) -> float:
+    """Longest route ÷ (total ÷ k): 1.0 is a perfectly even share."""
+    total = sum(r.length_m for r in routes)
+    return max(r.length_m for r in routes) / (total / len(routes)) if total else 1.0

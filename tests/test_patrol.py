@@ -98,7 +98,55 @@ def test_cli_plans_a_demo_grid_from_files_and_from_the_database(cli, demo_layers
     r = cli(district_url, "patrol", "plan", "--grid", grid["id"].iloc[0], "--out", str(db_out))
     assert r.exit_code == 0, r.output
     assert json.loads(db_out.read_text(encoding="utf-8"))["features"][0]["properties"]["required_length_m"] > 0
+    chief = demo_layers["people"].query("role == 'street_chief'").iloc[0]
+    r = cli(district_url, "patrol", "plan", "--chief", chief["id"], "--out", str(db_out))
+    assert r.exit_code == 0, r.output
+    segment = demo_layers["road_segments"].set_index("id").geometry[chief["segment_id"]]
+    walked = json.loads(db_out.read_text(encoding="utf-8"))["features"][0]["properties"]["required_length_m"]
+    seg_m = gpd.GeoSeries([segment], crs=4326).to_crs(32651).length.iloc[0]
+    assert 0.8 * seg_m <= walked <= 1.6 * seg_m  # the chief walks their segment (edges cut at junctions)
     bad = cli(district_url, "patrol", "plan", "--grid", "NOPE", "--out", str(db_out))
     assert bad.exit_code == 1 and "no current grid" in bad.output
     far = cli(None, "patrol", "plan", "--roads", str(roads), "--start", "100,20", "--out", str(db_out))
     assert far.exit_code == 1 and "from the nearest road" in far.output
+
+
+def test_a_street_shared_among_patrollers_is_balanced(cli, district_url, tmp_path):
+    out, gpx_out = tmp_path / "street.geojson", tmp_path / "street.gpx"
+    r = cli(district_url, "patrol", "plan", "--street", "211103001", "--patrollers", "3", "--out", str(out),
+            "--gpx", str(gpx_out))
+    assert r.exit_code == 0, r.output
+    collection = json.loads(out.read_text(encoding="utf-8"))
+    assert len(collection["features"]) == 3 and collection["properties"]["balance"] < 1.15
+    lines = [shapely.geometry.shape(f["geometry"]) for f in collection["features"]]
+    assert len({line.coords[0] for line in lines}) == 1  # all leave from the same place
+    assert all(line.coords[0] == pytest.approx(line.coords[-1]) for line in lines)  # and come back
+    assert len(gpxpy.parse(gpx_out.read_text(encoding="utf-8")).tracks) == 3
+    one = cli(district_url, "patrol", "plan", "--street", "211103001", "--out", str(out))
+    single = json.loads(out.read_text(encoding="utf-8"))["features"][0]["properties"]
+    # Every road is in some patroller's share: the shares' roads add up to the whole street's.
+    assert sum(f["properties"]["required_length_m"] for f in collection["features"]) == pytest.approx(
+        single["required_length_m"], rel=1e-6)
+    assert one.exit_code == 0
+    assert cli(district_url, "patrol", "plan", "--street", "x", "--patrollers", "0", "--out", str(out)).exit_code == 1
+
+
+def test_patrol_api_plans_for_whom_it_may(world):
+    grid = world.places[0]
+    worker = world.user("网格员", "grid_worker", person=grid.worker_id)
+    r = world.post("/api/v1/patrols/plan", worker, {"grid": grid.grid_id, "patrollers": 2})
+    assert r.status_code == 200, r.get_json()
+    body = r.get_json()
+    assert len(body["features"]) == 2 and body["properties"]["balance"] >= 1.0
+    assert all(f["properties"]["steps"][0]["turn"] == "出发 start" for f in body["features"])
+    other = world.places[20].grid_id
+    assert world.post("/api/v1/patrols/plan", worker, {"grid": other}).status_code == 403
+    assert world.post("/api/v1/patrols/plan", None, {"grid": other}).status_code == 401
+    for payload, status, words in (({"grid": "NOPE"}, 404, "no current grid"),
+                                   ({"grid": grid.grid_id, "start": [0, 0]}, 422, "from the nearest road"),
+                                   ({"grid": grid.grid_id, "start": "here"}, 400, "start must be"),
+                                   ({"grid": grid.grid_id, "speed_kmh": 0}, 422, "speed"),
+                                   ({"grid": grid.grid_id, "street": world.street_id}, 422, "exactly one"),
+                                   ({"grid": grid.grid_id, "color": 1}, 400, "unknown field")):
+        r = world.post("/api/v1/patrols/plan", world.district, payload)
+        assert r.status_code == status and words in r.get_json()["detail"], (payload, r.get_json())
