@@ -144,7 +144,8 @@ def _roles_of(p: Principal, inc: dict) -> set[str]:
 
 # Degree boxes and planar degree distances (cheap, conservative) narrow each list before the exact
 # metric test, which needs a transform of the candidate polygon; OFFSET 0 keeps the planner from
-# reordering that. Duplicates are points (cheap to transform): the newest 20 are enough to show.
+# reordering that. Duplicates are points (cheap to transform), read by category and time (the last
+# 48 hours), never by place: a busy market has years of reports; the newest 20 are enough to show.
 # The same CTEs serve a move (alone) and intake (inside the insert, saving a round trip).
 _NEARBY_CTES = """
 box AS (SELECT p.g, ST_Expand(p.g, :dlon, :dlat) AS b, ST_Transform(p.g, :srid) AS m
@@ -170,7 +171,7 @@ near AS (
   (SELECT coalesce(jsonb_agg(d.id ORDER BY d.id), '[]') AS ids FROM (
     SELECT i.id FROM incidents i, box
     WHERE i.category_code = :category AND i.status <> 'merged' AND i.reported_at BETWEEN :since AND :now
-      AND i.geom && ST_Expand(box.g, :dlon_d, :dlat_d) AND ST_DWithin(ST_Transform(i.geom, :srid), box.m, :dup)
+      AND ST_DWithin(ST_Transform(i.geom, :srid), box.m, :dup)  -- by time first: see migration 0004
     ORDER BY i.reported_at DESC LIMIT 20) d) nd)
 """
 _NEARBY_SQL = text(f"WITH {_NEARBY_CTES} SELECT candidates, duplicates FROM near")  # noqa: S608 (our SQL)
@@ -183,9 +184,9 @@ def _degrees(metres: float, lat: float) -> tuple[float, float]:
 
 def _nearby_params(x: float, y: float, category: dict, now: datetime, settings: Settings, srid: int) -> dict:
     near, search, dup = settings.near_boundary_m, settings.segment_search_m, settings.duplicate_radius_m
-    (dlon, dlat), (dlon_s, dlat_s), (dlon_d, dlat_d) = (_degrees(m, y) for m in (near, search, dup))
+    (dlon, dlat), (dlon_s, dlat_s) = (_degrees(m, y) for m in (near, search))
     return {"x": x, "y": y, "srid": srid, "near": near, "search": search, "dup": dup, "dlon": dlon, "dlat": dlat,
-            "dlon_s": dlon_s, "dlat_s": dlat_s, "dlon_d": dlon_d, "dlat_d": dlat_d, "category": category["code"],
+            "dlon_s": dlon_s, "dlat_s": dlat_s, "category": category["code"],
             "road": bool(category["road_related"]), "since": now - timedelta(hours=settings.duplicate_window_h),
             "now": now}
 

@@ -33,8 +33,8 @@ from geo import db
 
 BENCH_DB = "wangge_bench_intake"
 N_POSTS = int(os.environ.get("BENCH_INTAKE_POSTS", 20_000))
-STREAMS = int(os.environ.get("BENCH_INTAKE_STREAMS", 16))
-WORKERS = int(os.environ.get("BENCH_INTAKE_WORKERS", 4))
+STREAMS = int(os.environ.get("BENCH_INTAKE_STREAMS", 8))
+WORKERS = int(os.environ.get("BENCH_INTAKE_WORKERS", 3))
 CATEGORIES = ("A01", "A02", "A06", "A07", "A09", "A10", "B01", "B03")
 
 
