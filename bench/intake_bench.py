@@ -2,7 +2,7 @@
 
 Each request is a full intake: token check, catalogue, locating in PostGIS, boundary and
 duplicate checks, the insert and its event, in one transaction. ab cannot vary a body, so
-16 ab processes run side by side, each posting its own point and category (16 grids);
+8 ab processes run side by side, each posting its own point and category (one grid each);
 every request's time comes from ab's ``-g`` log, so p50/p99 are over all requests.
 Target (issue #4): at least 500 posts/s with p99 under 50 ms on this 2-core machine.
 """
@@ -131,7 +131,7 @@ def run() -> list[str]:
     verdict = "meets" if rps >= 500 and p99 < 50 else "misses"
     return [
         "## Incident intake (POST /api/v1/incidents)", "",
-        f"gunicorn {WORKERS} sync workers on loopback; {STREAMS} ApacheBench streams side by side (16 grids, "
+        f"gunicorn {WORKERS} sync workers on loopback; {STREAMS} ApacheBench streams side by side (one grid each, "
         f"{len(CATEGORIES)} categories), {len(times):,} posts after a warm-up; PostgreSQL on the same 2 cores.", "",
         "| measure | wangge | target (issue #4) |", "| --- | ---: | ---: |",
         f"| posts per second | {rps:,.0f} | ≥ 500 |",
