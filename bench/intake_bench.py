@@ -1,7 +1,7 @@
 """Intake benchmark: POST /api/v1/incidents through gunicorn on loopback, driven by ApacheBench.
 
 Each request is a full intake: token check, catalogue, locating in PostGIS, boundary and
-duplicate checks, the insert and its event, in one transaction. ab cannot vary a body, so
+duplicate checks, the insert and its event in one statement. ab cannot vary a body, so
 8 ab processes run side by side, each posting its own point and category (one grid each);
 every request's time comes from ab's ``-g`` log, so p50/p99 are over all requests.
 Target (issue #4): at least 500 posts/s with p99 under 50 ms on this 2-core machine.
