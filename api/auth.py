@@ -15,15 +15,6 @@ from sqlalchemy import Connection, text
 
 from geo.models import TOKEN_ROLES
 
-ROLE_LABELS = {
-    "citizen": "居民 citizen",
-    "grid_worker": "网格员 grid worker",
-    "street_chief": "街长 street chief",
-    "community_admin": "社区管理员 community admin",
-    "street_admin": "街道指挥中心 street command centre",
-    "district_admin": "区指挥中心 district command centre",
-    "department": "职能部门 department",
-}
 ADMIN_ROLES = ("community_admin", "street_admin", "district_admin")
 # What a role's scope_id names; person roles also carry person_id.
 SCOPE_OF = {"grid_worker": "grid", "street_chief": "segment", "community_admin": "community",
@@ -48,6 +39,11 @@ class Principal:
     @property
     def is_admin(self) -> bool:
         return self.role in ADMIN_ROLES
+
+    @property
+    def area(self) -> tuple[str, str | None] | None:
+        """An admin's area as (street|community, id); None for the district, which sees all."""
+        return None if self.role == "district_admin" else (self.role.removesuffix("_admin"), self.scope_id)
 
     @property
     def actor(self) -> str:

@@ -490,7 +490,8 @@ def assets_cmd() -> None:
 @click.option("--measure", type=click.Choice(["households", "incidents", "score"]),
               help="指标 Grid map: shade by households (default), incidents per 1,000 households, or score.")
 def map_cmd(kind, out, base, **filters) -> None:
-    from api.map_service import MapRequestError, render_map
+    from api.map_service import render_map
+    from api.params import ParamError
     from maps.assets import AssetError, export_page
     from maps.basemaps import BaseMapError, base_map
 
@@ -500,7 +501,7 @@ def map_cmd(kind, out, base, **filters) -> None:
         with db.get_engine().connect() as conn:
             fmap = render_map(conn, kind, chosen, params)
         export_page(fmap.get_root().render(), out)
-    except (BaseMapError, AssetError, MapRequestError) as exc:
+    except (BaseMapError, AssetError, ParamError) as exc:
         _fail(f"地图导出失败 map failed: {exc}", 2)
     click.echo(f"地图已写入 / map written: {out} (底图 base: {chosen.label})")
 

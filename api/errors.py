@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask import Flask, Response, json
 from werkzeug.exceptions import HTTPException
 
+from api.params import ParamError
+
 PROBLEM_TYPE = "application/problem+json"
 TITLES = {
     400: "请求有误 Bad request",
@@ -38,6 +40,10 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ApiProblem)
     def _api_problem(exc: ApiProblem) -> Response:
         return problem_response(exc.status, exc.detail, exc.title, **exc.extra)
+
+    @app.errorhandler(ParamError)
+    def _param(exc: ParamError) -> Response:
+        return problem_response(400, str(exc))
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Response:

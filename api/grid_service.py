@@ -19,17 +19,14 @@ import pandas as pd
 import shapely
 from sqlalchemy import Connection, text
 
+from api.errors import ApiProblem
 from boundaries.checks import polygonal
 from geo.partition import PartitionError, draw_grids, fit_around, resplit_grids
 from geo.queries import metric_epsg
 
 
-class GridError(Exception):
+class GridError(ApiProblem):
     """A refusal with its HTTP status (400 bad request, 404 unknown, 409 stale or applied, 422 cannot draw)."""
-
-    def __init__(self, status: int, detail: str):
-        super().__init__(detail)
-        self.status, self.detail = status, detail
 
 
 def scope_communities(conn: Connection, *, community: str | None = None, street: str | None = None) -> list[str]:

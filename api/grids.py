@@ -8,7 +8,6 @@ from sqlalchemy import text
 from api.app import connection, principal, transaction
 from api.errors import ApiProblem
 from api.grid_service import (
-    GridError,
     apply_preview,
     get_preview,
     grid_history,
@@ -17,13 +16,6 @@ from api.grid_service import (
 )
 
 bp = Blueprint("grids", __name__, url_prefix="/api/v1/grids")
-
-
-@bp.errorhandler(GridError)
-def _refused(exc: GridError):
-    from api.errors import problem_response
-
-    return problem_response(exc.status, exc.detail)
 
 
 def _admin_for(communities: list[str]):

@@ -2,7 +2,7 @@
 
 Framework-free so the API, the CLI and the demo share it: every function takes a
 connection inside the caller's transaction, the caller's principal and ``now``
-(the injectable clock), and raises ``IncidentError`` with an HTTP status.
+(the injectable clock), and raises ``IncidentError`` (a problem with its HTTP status).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sqlalchemy import Connection, text
 
 from api.auth import Principal
+from api.errors import ApiProblem
 from api.people import mask_phone, public_person
 from api.workflow import (
     ACTIONS,
@@ -37,12 +38,8 @@ from geo.queries import locate_point
 from geo.settings import Settings
 
 
-class IncidentError(Exception):
+class IncidentError(ApiProblem):
     """A refusal with the HTTP status that says why (400, 403, 404, 409, 422)."""
-
-    def __init__(self, status: int, detail: str, **extra: object):
-        super().__init__(detail)
-        self.status, self.detail, self.extra = status, detail, extra
 
 
 # Channels a citizen's own token may report through; the others are staff channels.

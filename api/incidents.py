@@ -18,7 +18,6 @@ from api.catalogue import (
 from api.errors import ApiProblem
 from api.incident_service import (
     LIST_FILTERS,
-    IncidentError,
     act,
     forget_categories,
     incident_events,
@@ -26,17 +25,11 @@ from api.incident_service import (
     intake,
     list_incidents,
 )
+from api.params import iso_time, whole_number
 from api.scores import UNITS, WEIGHTS, scores
 
 bp = Blueprint("incidents", __name__, url_prefix="/api/v1")
 MAX_INCIDENT_BYTES = 64 * 1024
-
-
-@bp.errorhandler(IncidentError)
-def _refused(exc: IncidentError):
-    from api.errors import problem_response
-
-    return problem_response(exc.status, exc.detail, exc.extra.pop("title", None), **exc.extra)
 
 
 def _json_body() -> dict:
@@ -48,27 +41,9 @@ def _json_body() -> dict:
     return body
 
 
-def parse_time(name: str, raw: str | None) -> datetime | None:
-    """ISO 8601 date or time from a query; naive values are taken as UTC."""
-    if raw is None or raw == "":
-        return None
-    try:
-        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        raise ApiProblem(400, f"{name} {raw!r} is not an ISO 8601 date or time (e.g. 2026-11-01)") from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def _page() -> tuple[int, int]:
-    try:
-        limit = int(request.args.get("limit", 100))
-        offset = int(request.args.get("offset", 0))
-    except ValueError:
-        raise ApiProblem(400, "limit and offset must be integers") from None
-    top = current_app.config["MAX_PAGE_SIZE"]
-    if not (1 <= limit <= top) or offset < 0:
-        raise ApiProblem(400, f"limit must be 1..{top} and offset ≥ 0")
-    return limit, offset
+    return (whole_number("limit", request.args.get("limit"), 100, 1, current_app.config["MAX_PAGE_SIZE"]),
+            whole_number("offset", request.args.get("offset"), 0, 0, 10**9))
 
 
 @bp.get("/categories")
@@ -115,8 +90,8 @@ def incidents():
     p = principal()
     filters = {k: request.args[k] for k in LIST_FILTERS if request.args.get(k)}
     limit, offset = _page()
-    rows = list_incidents(connection(), p, filters=filters, since=parse_time("from", request.args.get("from")),
-                          until=parse_time("to", request.args.get("to")), limit=limit, offset=offset)
+    rows = list_incidents(connection(), p, filters=filters, since=iso_time("from", request.args.get("from")),
+                          until=iso_time("to", request.args.get("to")), limit=limit, offset=offset)
     return jsonify({"incidents": rows, "limit": limit, "offset": offset})
 
 
@@ -150,12 +125,11 @@ def ranking():
     unit = request.args.get("unit", "grid")
     if unit not in UNITS:
         raise ApiProblem(400, f"unit {unit!r} is not one of {', '.join(UNITS)}")
-    since = parse_time("from", request.args.get("from")) or datetime(1970, 1, 1, tzinfo=UTC)
-    until = parse_time("to", request.args.get("to")) or now()
+    since = iso_time("from", request.args.get("from")) or datetime(1970, 1, 1, tzinfo=UTC)
+    until = iso_time("to", request.args.get("to")) or now()
     if until <= since:
         raise ApiProblem(400, f"to ({until.isoformat()}) must be after from ({since.isoformat()})")
-    scope = None if p.role == "district_admin" else (p.role.removesuffix("_admin"), p.scope_id)
-    rows = scores(connection(), unit, since=since, until=until, now=now(), scope=scope)
+    rows = scores(connection(), unit, since=since, until=until, now=now(), scope=p.area)
     return jsonify({"unit": unit, "from": since.isoformat(), "to": until.isoformat(),
                     "weights": WEIGHTS,
                     "ranking": rows})

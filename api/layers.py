@@ -12,6 +12,7 @@ from flask import Blueprint, current_app, jsonify, request
 
 from api.app import LAYER_ROUTES, connection
 from api.errors import ApiProblem
+from api.params import whole_number
 from geo.queries import get_feature, read_table
 
 bp = Blueprint("layers", __name__, url_prefix="/api/v1")
@@ -35,19 +36,6 @@ def _features(frame: gpd.GeoDataFrame) -> list[dict]:
     props = frame.drop(columns="geometry").to_dict("records")
     return [{"type": "Feature", "id": p["id"], "properties": {k: _plain(v) for k, v in p.items()},
              "geometry": shapely.geometry.mapping(geom)} for p, geom in zip(props, geoms, strict=True)]
-
-
-def _int_arg(name: str, default: int, lo: int, hi: int) -> int:
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ApiProblem(400, f"{name} {raw!r} is not a whole number") from None
-    if not lo <= value <= hi:
-        raise ApiProblem(400, f"{name} {value} is outside {lo}..{hi}")
-    return value
 
 
 def _bbox() -> list[float] | None:
@@ -74,8 +62,8 @@ def _layer(layer: str) -> str:
 @bp.get("/<layer>")
 def collection(layer: str):
     layer = _layer(layer)
-    limit = _int_arg("limit", 1000, 1, current_app.config["MAX_PAGE_SIZE"])
-    offset = _int_arg("offset", 0, 0, 10**9)
+    limit = whole_number("limit", request.args.get("limit"), 1000, 1, current_app.config["MAX_PAGE_SIZE"])
+    offset = whole_number("offset", request.args.get("offset"), 0, 0, 10**9)
     history = request.args.get("history", "false").lower() in ("1", "true", "yes")
     frame = read_table(connection(), layer, include_history=history, bbox=_bbox(), limit=limit, offset=offset)
     body = {"type": "FeatureCollection", "features": _features(frame), "numberReturned": len(frame),

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import math
-
 from flask import Blueprint, current_app, jsonify, request
 
 from api.app import connection, metric_srid
 from api.errors import ApiProblem
+from api.params import finite_number
 from api.people import public_person
 from geo.coords import COORD_SYSTEMS, CoordinateError, to_wgs84
 from geo.queries import locate_point
@@ -16,15 +15,9 @@ bp = Blueprint("locating", __name__, url_prefix="/api/v1")
 
 
 def _coordinate(name: str) -> float:
-    raw = request.args.get(name)
-    if raw is None or raw.strip() == "":
+    value = finite_number(name, request.args.get(name))
+    if value is None:
         raise ApiProblem(400, f"缺少参数 missing query parameter {name!r}")
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ApiProblem(400, f"{name} {raw!r} is not a number") from None
-    if not math.isfinite(value):
-        raise ApiProblem(400, f"{name} {raw!r} is not a finite number")
     return value
 
 

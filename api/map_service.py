@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection
 
 from api.auth import Principal
 from api.incident_service import visibility
+from api.params import ParamError, iso_time
 from geo.heat import STEPS
 from geo.models import CHANNELS, STATUSES, TIERS
 from geo.queries import read_table
@@ -25,12 +26,20 @@ from maps.resplit import resplit_map
 
 MAP_KINDS = ("grids", "board", "heat", "resplit")
 MEASURES = ("households", "incidents", "score")
+# What each map reads of the stored layers (the re-split map reads its preview instead).
+COLUMNS = {
+    "streets": ["id", "name"], "communities": ["id", "name"], "grids": ["id", "name", "community_id"],
+    "buildings": ["id", "grid_id", "households"], "road_segments": ["id", "name", "from_desc", "to_desc"],
+    "people": ["id", "name", "role", "chief_kind", "phone", "grid_id", "segment_id", "duties"],
+}
+LAYERS_OF = {"grids": ("streets", "communities", "grids", "buildings", "people"),
+             "board": ("streets", "grids", "road_segments", "people"), "heat": ("grids",), "resplit": ()}
 PRIVATE_KINDS = ("heat", "resplit")  # incident maps show where people reported what: admins only
 DEFAULT_DAYS = 90
 MAX_MARKERS = 5000
 
 
-class MapRequestError(ValueError):
+class MapRequestError(ParamError):
     """A filter or option the map cannot take; the message says which and why."""
 
 
@@ -60,21 +69,10 @@ def _listed(params: Mapping[str, str], name: str, allowed: tuple[str, ...] | Non
     return values
 
 
-def _time(params: Mapping[str, str], name: str) -> datetime | None:
-    raw = params.get(name)
-    if not raw:
-        return None
-    try:
-        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        raise MapRequestError(f"{name} {raw!r} is not an ISO 8601 date or time (e.g. 2026-11-01)") from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def incident_filter(params: Mapping[str, str], categories: tuple[str, ...], now: datetime) -> IncidentFilter:
     """Filters from query parameters (comma lists); the period defaults to the last 90 days."""
-    until = _time(params, "to") or now
-    since = _time(params, "from") or until - timedelta(days=DEFAULT_DAYS)
+    until = iso_time("to", params.get("to")) or now
+    since = iso_time("from", params.get("from")) or until - timedelta(days=DEFAULT_DAYS)
     if until <= since:
         raise MapRequestError(f"to ({until.isoformat()}) must be after from ({since.isoformat()})")
     return IncidentFilter(since, until, _listed(params, "category", categories), _listed(params, "tier", TIERS),
@@ -127,20 +125,22 @@ def grid_measure(conn: Connection, params: Mapping[str, str], buildings: pd.Data
         raise MapRequestError(f"measure {key!r} is not one of {', '.join(MEASURES)}")
     if key == "households":
         return None
-    codes = tuple(conn.execute(text("SELECT code FROM categories ORDER BY code")).scalars())
-    f = incident_filter(params, codes, now)
+    f = incident_filter(params, _category_codes(conn), now)
     if key == "incidents":
         counts = incident_points(conn, f, principal).groupby("grid_id")["id"].count()
         households = buildings.groupby("grid_id")["households"].sum()
         values = {g: float(counts.get(g, 0)) * 1000.0 / hh for g, hh in households.items() if hh > 0}
         return GridMeasure("incidents", "每千户事件数 Incidents per 1,000 households", "每千户事件 per 1,000 hh",
                            values, True, f.describe())
-    scope = None if principal is None or principal.role == "district_admin" else (
-        principal.role.removesuffix("_admin"), principal.scope_id)
+    scope = None if principal is None else principal.area
     ranking = scores(conn, "grid", since=f.since, until=f.until, now=now, scope=scope)
     values = {r["id"]: r["score"] for r in ranking}
     return GridMeasure("score", "三率得分 Three-rate score (响应10% 办结40% 满意50%)", "得分 score", values, False,
                        f.describe())
+
+
+def _category_codes(conn: Connection) -> tuple[str, ...]:
+    return tuple(conn.execute(text("SELECT code FROM categories ORDER BY code")).scalars())
 
 
 def render_map(conn: Connection, kind: str, base: BaseMap, params: Mapping[str, str] | None = None,
@@ -148,32 +148,23 @@ def render_map(conn: Connection, kind: str, base: BaseMap, params: Mapping[str, 
     """Build map ``kind`` from the stored data, stamped with the database and the time read."""
     params = params or {}
     now = now or datetime.now(UTC)
-    layers = {
-        "streets": read_table(conn, "streets", ["id", "name"]),
-        "communities": read_table(conn, "communities", ["id", "name"]),
-        "grids": read_table(conn, "grids", ["id", "name", "community_id"]),
-        "people": read_table(conn, "people", ["id", "name", "role", "chief_kind", "phone", "grid_id", "segment_id",
-                                              "duties"]),
-    }
+    if kind not in MAP_KINDS:
+        raise KeyError(kind)
+    layers = {name: read_table(conn, name, COLUMNS[name]) for name in LAYERS_OF[kind]}
     source = f"Wangge 数据库 database {conn.engine.url.database}"
     local_now = now.astimezone().replace(tzinfo=None)
     if kind == "grids":
-        layers["buildings"] = read_table(conn, "buildings", ["id", "grid_id", "households"])
         measure = grid_measure(conn, params, layers["buildings"], principal, now)
         return grids_map(layers, get_settings().households_band, base, source=source, data_time=local_now,
                          measure=measure)
     if kind == "board":
-        layers["road_segments"] = read_table(conn, "road_segments", ["id", "name", "from_desc", "to_desc"])
         return board_map(layers, base, source=source, data_time=local_now)
     if kind == "heat":
-        codes = tuple(conn.execute(text("SELECT code FROM categories ORDER BY code")).scalars())
-        f = incident_filter(params, codes, now)
+        f = incident_filter(params, _category_codes(conn), now)
         options = heat_options(params, f.describe())
         return incident_heat_map(incident_points(conn, f, principal), layers, base, options=options,
                                  source=source, data_time=local_now)
-    if kind == "resplit":
-        return _resplit(conn, params, base, source, local_now)
-    raise KeyError(kind)
+    return _resplit(conn, params, base, source, local_now)
 
 
 def _resplit(conn: Connection, params: Mapping[str, str], base: BaseMap, source: str, data_time: datetime):

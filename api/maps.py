@@ -7,7 +7,8 @@ from flask import Blueprint, Response, request, send_from_directory
 
 from api.app import connection, now, principal
 from api.errors import ApiProblem
-from api.map_service import MAP_KINDS, PRIVATE_KINDS, MapRequestError, render_map
+from api.map_service import MAP_KINDS, PRIVATE_KINDS, render_map
+from api.params import ParamError
 from maps.assets import STATIC_PREFIX, AssetError, localise, vendor_dir
 from maps.basemaps import BaseMapError, base_map
 
@@ -49,6 +50,6 @@ def show(kind: str):
     try:
         base = base_map(request.args.get("base"))
         fmap = render_map(connection(), kind, base, request.args, principal=who, now=now())
-    except (BaseMapError, MapRequestError) as exc:
+    except (BaseMapError, ParamError) as exc:
         raise ApiProblem(400, str(exc)) from None
     return page(fmap)

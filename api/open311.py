@@ -8,7 +8,6 @@ reporter's name or phone; posting needs ``api_key``, a Wangge token.
 
 from __future__ import annotations
 
-import math
 from datetime import timedelta
 
 from flask import Blueprint, Response, current_app, json, request
@@ -18,8 +17,8 @@ from api.app import connection, metric_srid, now, transaction
 from api.auth import principal_for
 from api.catalogue import list_categories
 from api.errors import ApiProblem
-from api.incident_service import IncidentError, intake, list_incidents
-from api.incidents import parse_time
+from api.incident_service import intake, list_incidents
+from api.params import ParamError, finite_number, iso_time
 from api.workflow import FINISHED, STATUS_LABELS
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
@@ -58,9 +57,9 @@ def _problem(exc: ApiProblem) -> Response:
     return _errors(exc.status, exc.detail)
 
 
-@bp.errorhandler(IncidentError)
-def _refused(exc: IncidentError) -> Response:
-    return _errors(exc.status, exc.detail)
+@bp.errorhandler(ParamError)
+def _param(exc: ParamError) -> Response:
+    return _errors(400, str(exc))
 
 
 def _format(fmt: str) -> None:
@@ -89,19 +88,6 @@ def service_definition(code: str, fmt: str):
     return _json({"service_code": code, "attributes": []})
 
 
-def _float(name: str) -> float | None:
-    raw = request.values.get(name)
-    if raw in (None, ""):
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        raise Open311Error(400, f"{name} {raw!r} is not a number") from None
-    if not math.isfinite(value):
-        raise Open311Error(400, f"{name} {raw!r} is not a finite number")
-    return value
-
-
 def _geocode(address: str) -> tuple[float, float]:
     """A building (by name, or compound + name) or a responsible segment (by name or road) in the district."""
     row = connection().execute(text("""
@@ -126,7 +112,7 @@ def create_request(fmt: str):
     code = request.values.get("service_code")
     if not code:
         raise Open311Error(400, "service_code is required")
-    lat, lon = _float("lat"), _float("long")
+    lat, lon = (finite_number(name, request.values.get(name)) for name in ("lat", "long"))
     if (lat is None) != (lon is None):
         raise Open311Error(400, "lat and long go together")
     if lat is None:
@@ -177,8 +163,8 @@ def requests_list(fmt: str):
     filters = {}
     if request.args.get("service_code"):
         filters["category"] = request.args["service_code"]
-    start = parse_time("start_date", request.args.get("start_date"))
-    end = parse_time("end_date", request.args.get("end_date")) or now()
+    start = iso_time("start_date", request.args.get("start_date"))
+    end = iso_time("end_date", request.args.get("end_date")) or now()
     start = start or end - timedelta(days=DEFAULT_DAYS)
     wanted = {s.strip() for s in request.args.get("status", "").split(",") if s.strip()}
     if wanted - {"open", "closed"}:

@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 from geo.models import TIERS
 
 FINISHED = ("resolved", "verified", "closed", "merged")
-TERMINAL = ("closed", "merged")
 OPEN = ("reported", "accepted", "dispatched", "in_progress", "returned", "escalated")
 # Who handles each tier when no person is named: A the grid (its worker), B the street's command centre,
 # C the district's, D the city's (seed 001).

@@ -33,10 +33,6 @@ class RoadNetwork:
     epsg: int
     report: dict = field(default_factory=dict)
 
-    def node_lonlat(self, node: int) -> tuple[float, float]:
-        x, y = self.graph.nodes[node]["xy"]
-        return tuple(gpd.GeoSeries([shapely.Point(x, y)], crs=self.epsg).to_crs(4326).iloc[0].coords[0])
-
     def nearest_node(self, lon: float, lat: float) -> tuple[int, float]:
         """The node nearest a WGS-84 point, and how far it is in metres."""
         p = gpd.GeoSeries([shapely.Point(lon, lat)], crs=4326).to_crs(self.epsg).iloc[0]
