@@ -224,7 +224,9 @@ def _hierarchy_layers(path: Path | None) -> dict:
 @click.option("--load", "load", is_flag=True, help="载入数据库 Also load it into the database (skipped if present).")
 @click.option("--incidents", "n_incidents", type=int, default=12_000, show_default=True,
               help="历史事件数 A year of incidents with their lifecycles, loaded with --load (0: none).")
-def demo_cmd(out_dir, seed, scale, load, n_incidents) -> None:
+@click.option("--track-days", type=int, default=7, show_default=True,
+              help="巡查轨迹天数 Days of patrol GPS logs up to today, loaded with --load (0: none).")
+def demo_cmd(out_dir, seed, scale, load, n_incidents, track_days) -> None:
     from sqlalchemy import select
 
     from boundaries.demo import make_district, write_district
@@ -237,6 +239,8 @@ def demo_cmd(out_dir, seed, scale, load, n_incidents) -> None:
         _fail(f"--scale must be 1 or more, got {scale}", 2)
     if n_incidents < 0:
         _fail(f"--incidents must be 0 or more, got {n_incidents}", 2)
+    if not 0 <= track_days <= 31:
+        _fail(f"--track-days must be 0 to 31, got {track_days}", 2)
     layers = make_district(seed=seed, scale=scale)
     if out_dir:
         path = write_district(layers, out_dir)
@@ -256,6 +260,8 @@ def demo_cmd(out_dir, seed, scale, load, n_incidents) -> None:
             click.echo("已载入 / loaded: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     if n_incidents:
         _demo_history(layers, seed, n_incidents)
+    if track_days:
+        _demo_tracks(layers, seed, track_days)
 
 
 def _demo_history(layers: dict, seed: int, n: int) -> None:
@@ -278,6 +284,24 @@ def _demo_history(layers: dict, seed: int, n: int) -> None:
         incidents, events = make_history(layers, categories, end=datetime.now(UTC), n=n, seed=seed)
         stored = load_history(conn, incidents, events, departments)
     click.echo(f"已载入事件 / incidents loaded: {stored:,} with {len(events):,} events")
+
+
+def _demo_tracks(layers: dict, seed: int, days: int) -> None:
+    """Patrol logs for the days up to today (Beijing midnight), once: a database with logs keeps them."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import text
+
+    from api.demo_tracks import load_tracks, make_tracks
+
+    with db.get_engine().begin() as conn:
+        if conn.execute(text("SELECT count(*) FROM patrol_tracks")).scalar_one():
+            click.echo("已有巡查轨迹 / patrol logs already present: demo tracks skipped")
+            return
+        beijing = datetime.now(UTC) + timedelta(hours=8)
+        end = datetime(beijing.year, beijing.month, beijing.day, tzinfo=UTC) + timedelta(days=1, hours=-8)
+        stored = load_tracks(conn, make_tracks(layers, end=end, days=days, seed=seed))
+    click.echo(f"已载入巡查轨迹 / patrol logs loaded: {stored:,} over {days} days")
 
 
 # -- locating --------------------------------------------------------------------
@@ -475,7 +499,7 @@ def assets_cmd() -> None:
 
 
 @main.command("map", help="导出地图 Write a map page (works offline: its libraries are copied beside it).")
-@click.argument("kind", type=click.Choice(["grids", "board", "heat", "resplit"]))
+@click.argument("kind", type=click.Choice(["grids", "board", "heat", "resplit", "coverage"]))
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="输出 FILE.html")
 @click.option("--base", default=None, help="底图 none (default), osm, local, tianditu, amap.")
 @click.option("--from", "since", help="起 Incident maps: period start, ISO date (default: 90 days before --to).")
@@ -487,6 +511,7 @@ def assets_cmd() -> None:
 @click.option("--step", type=click.Choice(["day", "week"]), help="时间步 Heat map time slider step (default day).")
 @click.option("--markers", help="标记数 Heat map: most recent reports drawn as markers (default 1000).")
 @click.option("--preview", help="预览 Re-split map: the preview id to show.")
+@click.option("--street", help="街道 Coverage map: the street (default: the only one; period default 7 days).")
 @click.option("--measure", type=click.Choice(["households", "incidents", "score"]),
               help="指标 Grid map: shade by households (default), incidents per 1,000 households, or score.")
 def map_cmd(kind, out, base, **filters) -> None:

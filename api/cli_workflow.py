@@ -157,7 +157,7 @@ def scores_cmd(unit, since, until, as_json) -> None:
 
 
 # -- patrols -------------------------------------------------------------------------------------
-@click.group("patrol", help="巡查 Patrol routes that walk every road of an area.")
+@click.group("patrol", help="巡查 Patrol routes that walk every road of an area, and what was walked.")
 def patrol_group() -> None:
     pass
 
@@ -184,8 +184,9 @@ def _lonlat(raw: str | None) -> tuple[float, float] | None:
 @click.option("--speed-kmh", default=4.0, show_default=True, type=float, help="步速 Walking speed.")
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="输出 ROUTE.geojson")
 @click.option("--gpx", "gpx_file", type=click.Path(path_type=Path), help="GPX 输出 For patrol phones.")
+@click.option("--both-sides", is_flag=True, help="两侧 Walk each street along both sides (shops on both sides).")
 def patrol_plan(roads_file, area_file, grid_id, street_id, chief_id, patrollers, start, speed_kmh, out,
-                gpx_file) -> None:
+                gpx_file, both_sides) -> None:
     import geopandas as gpd
 
     from api.patrol_service import area_inputs, plan, write_geojson, write_gpx
@@ -200,7 +201,8 @@ def patrol_plan(roads_file, area_file, grid_id, street_id, chief_id, patrollers,
             area = gpd.read_file(area_file).to_crs(4326).union_all() if area_file else None
         else:
             raise PatrolError("say --roads FILE (and --area FILE), or --grid ID")
-        network, routes = plan(roads, area, _lonlat(start), speed_kmh=speed_kmh, patrollers=patrollers)
+        network, routes = plan(roads, area, _lonlat(start), speed_kmh=speed_kmh, patrollers=patrollers,
+                               sides=both_sides)
     except (PatrolError, OSError, ValueError) as exc:
         raise click.ClickException(f"无法规划 cannot plan: {exc}") from None
     write_geojson(network, routes, out)
@@ -215,6 +217,61 @@ def patrol_plan(roads_file, area_file, grid_id, street_id, chief_id, patrollers,
     else:
         for step in routes[0].steps[:40]:
             click.echo(f"  {step['text']}")
+
+
+@patrol_group.command("coverage", help="巡查覆盖 Store GPS logs (GPX, GeoJSON, CSV), then report what was walked in "
+                                       "the period: roads, segments, grids, workers, chiefs, the twice-a-week rule.")
+@click.argument("tracks", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--person", help="人员 Whose logs TRACKS are (needed when TRACKS are given).")
+@click.option("--crs", type=click.Choice(["wgs84", "cgcs2000", "gcj02", "bd09"]), default="wgs84",
+              show_default=True, help="坐标系 Coordinates of TRACKS.")
+@click.option("--from", "since", help="起 Period start, ISO date (default: 7 days before --to).")
+@click.option("--to", "until", help="止 Period end, ISO date (default: now).")
+@click.option("--street", "street_id", help="街道 Street to report on (default: the only one).")
+@click.option("--within-m", default=20.0, show_default=True, type=float, help="距离 A road within this of a track "
+                                                                             "counts as walked.")
+@click.option("--json", "as_json", is_flag=True, help="JSON 输出 Print the whole report as JSON.")
+def patrol_coverage(tracks, person, crs, since, until, street_id, within_m, as_json) -> None:
+    from sqlalchemy import text
+
+    from api.coverage_service import street_coverage
+    from api.track_service import import_track
+    from geo.tracks import TrackError, guess_format
+
+    if tracks and not person:
+        raise click.UsageError("say whose logs these are: --person ID")
+    end = _now(until)
+    start = _now(since) if since else end - timedelta(days=7)
+    if start >= end:
+        raise click.BadParameter("--from must be before --to")
+    with db.get_engine().begin() as conn:
+        for path in tracks:
+            try:
+                stored = import_track(conn, person, path.read_bytes(), guess_format(path.name), crs,
+                                      uploaded_by="cli")
+            except TrackError as exc:
+                raise click.ClickException(f"无法导入 cannot import {path}: {exc}") from None
+            c = stored["cleaning"]
+            click.echo(f"已导入 stored {path.name} as log {stored['id']}: {c['kept']} of {c['points']} points kept "
+                       f"({c['jumps']} jumps, {c['gaps']} gaps, {c['too_fast_cuts']} too fast), "
+                       f"{c['length_m']:,.0f} m")
+        streets = [street_id] if street_id else conn.execute(text("SELECT id FROM streets ORDER BY id")).scalars().all()
+        reports = [street_coverage(conn, s, start, end, within_m=within_m) for s in streets]
+    if as_json:
+        click.echo(json.dumps(reports if len(reports) > 1 else reports[0], ensure_ascii=False, indent=1))
+        return
+    for r in reports:
+        roads = r["roads"]
+        click.echo(f"街道 street {r['street_id']}  {start:%Y-%m-%d} – {end:%Y-%m-%d}: {r['tracks']} logs; "
+                   f"roads walked {roads['walked_share']:.0%} of {roads['length_m']:,.0f} m; "
+                   f"nobody walked {roads['unwalked_length_m']:,.0f} m; "
+                   f"buildings not passed {len(r['buildings_not_passed'])}")
+        _table(r["grids"], ["id", "worker_id", "road_length_m", "walked_share", "worker_share", "buildings",
+                            "buildings_passed"])
+        late = [w for w in r["workers"] if any(wk["complete"] and not wk["ok"] for wk in w["weeks"])]
+        click.echo(f"{r['rule']}: {len(late)} of {len(r['workers'])} workers fell short in a complete week")
+        for f in r["unwalked"]["features"]:
+            click.echo(f"  无人巡查 not walked: {f['properties']['name']} {f['properties']['length_m']:.0f} m")
 
 
 COMMANDS = (users_group, catalogue_group, incidents_group, scores_cmd, patrol_group)

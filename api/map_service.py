@@ -20,11 +20,12 @@ from geo.queries import read_table
 from geo.settings import get_settings
 from maps.basemaps import BaseMap
 from maps.board import board_map
+from maps.coverage import coverage_map
 from maps.grids import GridMeasure, grids_map
 from maps.heat import HeatOptions, incident_heat_map
 from maps.resplit import resplit_map
 
-MAP_KINDS = ("grids", "board", "heat", "resplit")
+MAP_KINDS = ("grids", "board", "heat", "resplit", "coverage")
 MEASURES = ("households", "incidents", "score")
 # What each map reads of the stored layers (the re-split map reads its preview instead).
 COLUMNS = {
@@ -33,8 +34,10 @@ COLUMNS = {
     "people": ["id", "name", "role", "chief_kind", "phone", "grid_id", "segment_id", "duties"],
 }
 LAYERS_OF = {"grids": ("streets", "communities", "grids", "buildings", "people"),
-             "board": ("streets", "grids", "road_segments", "people"), "heat": ("grids",), "resplit": ()}
-PRIVATE_KINDS = ("heat", "resplit")  # incident maps show where people reported what: admins only
+             "board": ("streets", "grids", "road_segments", "people"), "heat": ("grids",), "resplit": (),
+             "coverage": ()}
+# Incident maps show where people reported what, the coverage map where staff walked: admins only.
+PRIVATE_KINDS = ("heat", "resplit", "coverage")
 DEFAULT_DAYS = 90
 MAX_MARKERS = 5000
 
@@ -164,7 +167,61 @@ def render_map(conn: Connection, kind: str, base: BaseMap, params: Mapping[str, 
         options = heat_options(params, f.describe())
         return incident_heat_map(incident_points(conn, f, principal), layers, base, options=options,
                                  source=source, data_time=local_now)
+    if kind == "coverage":
+        return _coverage(conn, params, base, source, local_now, now, principal)
     return _resplit(conn, params, base, source, local_now)
+
+
+def _coverage(conn: Connection, params: Mapping[str, str], base: BaseMap, source: str, data_time: datetime,
+              now: datetime, principal: Principal | None) -> folium.Map:
+    """A street's patrols in the period (default: the last 7 days), with its planned route beside them."""
+    import geopandas as gpd
+
+    from api.coverage_service import street_coverage, street_for, visible
+    from api.patrol_service import plan, routes_geojson
+    from api.track_service import tracks_between
+    from geo.patrol import PatrolError
+
+    until = iso_time("to", params.get("to")) or now
+    since = iso_time("from", params.get("from")) or until - timedelta(days=7)
+    if until <= since or until - since > timedelta(days=93):
+        raise MapRequestError("from must be before to, and the period at most 93 days")
+    street = street_for(conn, principal, params.get("street"))
+    if principal is not None and principal.area and principal.area[0] == "street" and street != principal.scope_id:
+        raise MapRequestError(f"no street {street!r} in your area")
+    outline = gpd.read_postgis(text("SELECT id, name, geom FROM streets WHERE id = :s"), conn, geom_col="geom",
+                               params={"s": street})
+    if outline.empty:
+        raise MapRequestError(f"no street {street!r}")
+    report = street_coverage(conn, street, since, until)
+    if principal is not None:
+        report = visible(report, principal)
+    frames = {"street": outline.rename_geometry("geometry")}
+    for name, sql in (
+        ("grids", "SELECT g.id, COALESCE(p.name, '无 none') AS worker, g.geom FROM grids g JOIN communities c "
+                  "ON c.id = g.community_id LEFT JOIN people p ON p.grid_id = g.id AND p.role = 'grid_worker' "
+                  "WHERE c.street_id = :s AND g.valid_to IS NULL AND g.id = ANY(:g) ORDER BY g.id"),
+        ("segments", "SELECT id, name, geom FROM road_segments WHERE street_id = :s AND id = ANY(:seg) ORDER BY id"),
+        ("buildings", "SELECT id, geom FROM buildings WHERE id = ANY(:b) ORDER BY id"),
+    ):
+        frames[name] = gpd.read_postgis(text(sql), conn, geom_col="geom", params={
+            "s": street, "g": [g["id"] for g in report["grids"]], "seg": [x["id"] for x in report["segments"]],
+            "b": [b["id"] for b in report["buildings_not_passed"]]}).rename_geometry("geometry")
+    frames["grids"] = frames["grids"].drop_duplicates("id")
+    logs = tracks_between(conn, since, until, outline.geometry.iloc[0].wkt)
+    names = dict(conn.execute(text("SELECT id, name FROM people WHERE id = ANY(:p)"),
+                              {"p": sorted({p for p, _, _ in logs})}).all())
+    frames["tracks"] = gpd.GeoDataFrame({"person": [p for p, _, _ in logs], "role": [r for _, r, _ in logs],
+                                         "name": [names.get(p, p) for p, _, _ in logs]},
+                                        geometry=[t.smoothed() for _, _, t in logs], crs=4326)
+    roads = gpd.read_postgis(text("SELECT name, geom FROM roads WHERE street_id = :s"), conn, geom_col="geom",
+                             params={"s": street})
+    try:
+        network, routes = plan(roads, outline.geometry.iloc[0])
+        route = routes_geojson(network, routes)
+    except PatrolError:
+        route = None
+    return coverage_map(report, frames, base, route=route, source=source, data_time=data_time)
 
 
 def _resplit(conn: Connection, params: Mapping[str, str], base: BaseMap, source: str, data_time: datetime):

@@ -8,15 +8,20 @@ from pathlib import Path
 
 import geopandas as gpd
 import gpxpy.gpx
+import numpy as np
 import shapely
 from sqlalchemy import Connection, text
 
+from geo.heat import tier_weights
+from geo.hotspots import hotspot_route
 from geo.network import NetworkError, RoadNetwork, build_network
 from geo.patrol import (
     PatrolError,
     Route,
     balance,
+    both_sides,
     coverage_route,
+    directed_route,
     required_edges,
     route_feature,
     route_line,
@@ -26,23 +31,30 @@ from geo.patrol import (
 MAX_START_M = 200.0
 
 
-def _start(network: RoadNetwork, required: set, start: tuple[float, float] | None) -> int:
-    if start is not None:
-        node, distance = network.nearest_node(*start)
-        if distance > MAX_START_M:
-            raise PatrolError(f"start {start[0]}, {start[1]} is {distance:.0f} m from the nearest road; "
-                              f"give a point within {MAX_START_M:.0f} m of one")
-        return node
-    # Default: the required road end nearest the middle of the roads to walk.
+def depot_node(network: RoadNetwork, required: set) -> int:
+    """The required road end nearest the middle of the roads to walk (the default start)."""
     nodes = sorted({n for e in required for n in e[:2]})
     xy = [network.graph.nodes[n]["xy"] for n in nodes]
     mid = shapely.MultiPoint(xy).centroid
     return min(nodes, key=lambda n: shapely.Point(network.graph.nodes[n]["xy"]).distance(mid))
 
 
+def _start(network: RoadNetwork, required: set, start: tuple[float, float] | None) -> int:
+    if start is None:
+        return depot_node(network, required)
+    node, distance = network.nearest_node(*start)
+    if distance > MAX_START_M:
+        raise PatrolError(f"start {start[0]}, {start[1]} is {distance:.0f} m from the nearest road; "
+                          f"give a point within {MAX_START_M:.0f} m of one")
+    return node
+
+
 def plan(roads: gpd.GeoDataFrame, area=None, start: tuple[float, float] | None = None, *,
-         speed_kmh: float = 4.0, patrollers: int = 1) -> tuple[RoadNetwork, list[Route]]:
-    """Full-coverage routes over the roads (those of ``area`` when given, WGS-84), shared by ``patrollers``."""
+         speed_kmh: float = 4.0, patrollers: int = 1, sides: bool = False, budget_min: float | None = None,
+         incidents: gpd.GeoDataFrame | None = None) -> tuple[RoadNetwork, list[Route]]:
+    """Full-coverage routes over the roads (those of ``area`` when given, WGS-84), shared by ``patrollers``;
+    ``sides``: walk each street along both sides (shops on both sides of a main road); ``budget_min``: a
+    hot-spot route in that time instead, weighted by ``incidents`` (points, with ``tier`` when known)."""
     if patrollers < 1 or patrollers > 50:
         raise PatrolError(f"patrollers must be 1 to 50, got {patrollers}")
     try:
@@ -53,8 +65,35 @@ def plan(roads: gpd.GeoDataFrame, area=None, start: tuple[float, float] | None =
     if not required:
         raise PatrolError("there are no roads in the area to walk")
     depot = _start(network, required, start)
-    route = coverage_route(network, required, depot, speed_kmh=speed_kmh)
+    if budget_min is not None:
+        if patrollers != 1 or sides:
+            raise PatrolError("a hot-spot route (budget) is for one patroller on one side of the street")
+        points, weights = _incident_points(incidents, network.epsg)
+        return network, [hotspot_route(network, required, depot, budget_min, points=points, weights=weights,
+                                       speed_kmh=speed_kmh).route]
+    if sides:
+        route = directed_route(network, both_sides(required), depot, speed_kmh=speed_kmh)
+    else:
+        route = coverage_route(network, required, depot, speed_kmh=speed_kmh)
     return network, split_route(network, route, patrollers, depot)
+
+
+def _incident_points(incidents: gpd.GeoDataFrame | None, epsg: int) -> tuple[np.ndarray, np.ndarray | None]:
+    if incidents is None or len(incidents) == 0:
+        return np.empty((0, 2)), None
+    metric = incidents.to_crs(epsg)
+    weights = tier_weights(metric["tier"]) if "tier" in metric.columns else None
+    return shapely.get_coordinates(metric.geometry.values), weights
+
+
+def recent_incidents(conn: Connection, area, days: int = 90, until=None) -> gpd.GeoDataFrame:
+    """Incidents of the last ``days`` near the area (within 300 m), with their tier: what a hot-spot patrol
+    weighs."""
+    return gpd.read_postgis(text(
+        "SELECT tier, geom FROM incidents WHERE reported_at >= COALESCE(CAST(:u AS timestamptz), now()) - "
+        "make_interval(days => :d) AND reported_at < COALESCE(CAST(:u AS timestamptz), now()) "
+        "AND ST_DWithin(geom::geography, ST_GeomFromText(:a, 4326)::geography, 300)"), conn, geom_col="geom",
+        params={"d": days, "a": area.wkt, "u": until})
 
 
 def _street_roads(conn: Connection, street_id: str) -> gpd.GeoDataFrame:

@@ -321,3 +321,22 @@ class GridLineage(Base):
     households: Mapped[int] = mapped_column(Integer)
     share: Mapped[float] = mapped_column(Float)
     changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+# ---- Patrol logs ---------------------------------------------------------------------------------
+
+class PatrolTrack(Base):
+    """One uploaded GPS log after cleaning: its pieces, a time per vertex, and what cleaning did; kept forever."""
+
+    __tablename__ = "patrol_tracks"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    person_id: Mapped[str] = mapped_column(ForeignKey("people.id"))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    source_format: Mapped[str] = mapped_column(String(10))
+    source_crs: Mapped[str] = mapped_column(String(10))
+    geom = mapped_column(_geom("MULTILINESTRING"), nullable=False)
+    times: Mapped[list[float]] = mapped_column(ARRAY(Float))  # epoch seconds, one per vertex of geom
+    report: Mapped[dict] = mapped_column(JSONB)
+    uploaded_by: Mapped[str] = mapped_column(String(100))
+    uploaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

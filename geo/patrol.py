@@ -42,6 +42,13 @@ class Route:
     optimal: bool
     steps: list[dict] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    directed: bool = False  # required are arcs (u walked to v): each side of a street is its own arc
+    extra: dict = field(default_factory=dict)  # what a kind of route adds to its report (hot-spot stops)
+
+    def required_of(self, edges: list[tuple[int, int, int]]) -> set[tuple[int, int, int]]:
+        """The required edges (or arcs) among ``edges`` as walked."""
+        walked = set(edges) if self.directed else {_key(*e) for e in edges}
+        return walked & self.required
 
 
 def _key(u: int, v: int, k: int) -> tuple[int, int, int]:
@@ -136,6 +143,90 @@ def coverage_route(network: RoadNetwork, required: set[tuple[int, int, int]], st
     return route
 
 
+def both_sides(required: set[tuple[int, int, int]]) -> set[tuple[int, int, int]]:
+    """Each required street as two arcs, one per side: walked up one side and back down the other."""
+    return {a for u, v, k in required for a in ((u, v, k), (v, u, k))}
+
+
+def directed_route(network: RoadNetwork, required: set[tuple[int, int, int]], start: int, *,
+                   travel: set[tuple[int, int, int]] | None = None, speed_kmh: float = WALK_KMH) -> Route:
+    """A closed walk from ``start`` over every required arc (u walked towards v), the directed postman.
+
+    ``travel`` are the arcs one may walk (default: every street either way). Nodes that more required arcs
+    enter than leave are joined to those with the opposite surplus by a minimum-cost flow over shortest
+    walks, then an Euler circuit is taken: optimal when the required arcs and ``start`` form one strongly
+    connected piece. Pieces apart are joined there and back along shortest walks, and the route says so.
+    """
+    g = network.graph
+    if not required:
+        raise PatrolError("there is no road to walk in the area")
+    if speed_kmh <= 0:
+        raise PatrolError(f"walking speed must be positive, got {speed_kmh}")
+    arcs = nx.MultiDiGraph()
+    for u, v, k in travel if travel is not None else both_sides({_key(*e) for e in g.edges(keys=True)}):
+        length = g.edges[u, v, k]["length_m"]
+        if not arcs.has_edge(u, v) or length < min(d["length_m"] for d in arcs[u][v].values()):
+            arcs.add_edge(u, v, key=0, length_m=length, base=k)
+    walk = nx.MultiDiGraph()
+    walk.add_node(start)
+    for u, v, k in required:
+        walk.add_edge(u, v, length_m=g.edges[u, v, k]["length_m"], base=k)
+
+    def add_path(path: list[int]) -> None:
+        for a, b in zip(path, path[1:], strict=False):
+            walk.add_edge(a, b, length_m=arcs[a][b][0]["length_m"], base=arcs[a][b][0]["base"])
+
+    notes, optimal = [], True
+    pieces = list(nx.weakly_connected_components(walk))
+    if len(pieces) > 1:
+        optimal = False
+        notes.append(f"the sides to walk are in {len(pieces)} pieces: joined there and back by the shortest walks "
+                     "(heuristic)")
+        meta = nx.Graph()
+        for i, j in combinations(range(len(pieces)), 2):
+            lengths, paths = nx.multi_source_dijkstra(arcs, pieces[i], weight="length_m")
+            target = min(pieces[j], key=lambda n: lengths.get(n, math.inf))
+            if target not in lengths:
+                raise PatrolError("some roads to walk cannot be reached from the others on this network")
+            meta.add_edge(i, j, weight=lengths[target], path=paths[target])
+        for _i, _j, d in nx.minimum_spanning_edges(meta, data=True):
+            there = d["path"]
+            back = nx.shortest_path(arcs, there[-1], there[0], weight="length_m")
+            add_path(there)
+            add_path(back)
+    surplus = {n: walk.in_degree(n) - walk.out_degree(n) for n in walk.nodes}
+    sources = [n for n, s in surplus.items() if s > 0]
+    sinks = [n for n, s in surplus.items() if s < 0]
+    if sources:
+        flow = nx.DiGraph()
+        paths = {}
+        for a in sources:
+            lengths, routes = nx.single_source_dijkstra(arcs, a, weight="length_m")
+            for b in sinks:
+                if b not in lengths:
+                    raise PatrolError("a one-way street leads where the walk cannot come back from")
+                # Whole centimetres: the network simplex wants integer costs.
+                flow.add_edge(a, b, weight=round(lengths[b] * 100), capacity=len(required))
+                paths[a, b] = routes[b]
+        for n, s in surplus.items():
+            if s:
+                flow.add_node(n, demand=-s)
+        for a, targets in nx.min_cost_flow(flow).items():
+            for b, times in targets.items():
+                for _ in range(times):
+                    add_path(paths[a, b])
+    if not nx.is_strongly_connected(walk):
+        raise PatrolError("the sides to walk cannot all be reached and left again on this network")
+    circuit = list(nx.eulerian_circuit(walk, source=start, keys=True))
+    edges = [(u, v, walk.edges[u, v, k]["base"]) for u, v, k in circuit]
+    length = sum(g.edges[e]["length_m"] for e in edges)
+    required_length = sum(g.edges[e]["length_m"] for e in required)
+    route = Route(edges, set(required), length, required_length, length - required_length,
+                  length / 1000.0 / speed_kmh * 60.0, optimal, notes=notes, directed=True)
+    route.steps = steps(network, edges)
+    return route
+
+
 def _bearing(line) -> tuple[float, float]:
     (x0, y0), (x1, y1) = line.coords[0], line.coords[1]
     (x2, y2), (x3, y3) = line.coords[-2], line.coords[-1]
@@ -171,14 +262,18 @@ def steps(network: RoadNetwork, edges: list[tuple[int, int, int]]) -> list[dict]
     return out
 
 
-def route_line(network: RoadNetwork, route: Route) -> shapely.LineString:
-    """The walk as one WGS-84 line (consecutive edges really join)."""
+def walk_line(network: RoadNetwork, route: Route) -> shapely.LineString:
+    """The walk as one metric line (consecutive edges really join)."""
     coords: list[tuple[float, float]] = []
     for u, v, k in route.edges:
         part = list(edge_geometry(network, u, v, k).coords)
         coords += part if not coords else part[1:]
-    line = shapely.LineString(coords)
-    return gpd.GeoSeries([line], crs=network.epsg).to_crs(4326).iloc[0]
+    return shapely.LineString(coords)
+
+
+def route_line(network: RoadNetwork, route: Route) -> shapely.LineString:
+    """The walk as one WGS-84 line."""
+    return gpd.GeoSeries([walk_line(network, route)], crs=network.epsg).to_crs(4326).iloc[0]
 
 
 def route_feature(network: RoadNetwork, route: Route) -> dict:
@@ -187,12 +282,12 @@ def route_feature(network: RoadNetwork, route: Route) -> dict:
             "properties": {"length_m": round(route.length_m, 1), "duration_min": round(route.duration_min, 1),
                            "required_length_m": round(route.required_length_m, 1),
                            "deadhead_length_m": round(route.deadhead_length_m, 1), "optimal": route.optimal,
-                           "edges": len(route.edges), "steps": route.steps, "notes": route.notes}}
+                           "edges": len(route.edges), "steps": route.steps, "notes": route.notes, **route.extra}}
 
 
 def covered(route: Route) -> bool:
-    """Every required edge is walked, and each edge starts where the previous one ended."""
-    walked = {_key(*e) for e in route.edges}
+    """Every required edge (or side) is walked, and each edge starts where the previous one ended."""
+    walked = set(route.edges) if route.directed else {_key(*e) for e in route.edges}
     joined = all(a[1] == b[0] for a, b in zip(route.edges, route.edges[1:], strict=False))
     closed = bool(route.edges) and route.edges[0][0] == route.edges[-1][1]
     return route.required <= walked and joined and closed
@@ -238,13 +333,13 @@ def split_route(network: RoadNetwork, route: Route, k: int, depot: int) -> list[
         back = [(y, x, kk) for x, y, kk in reversed(_path_edges(g, paths[piece[-1][1]]))]
         edges = there + piece + back
         # A road the tour walks twice belongs to the first patroller who walks it.
-        walked = ({_key(*e) for e in piece} & route.required) - seen
+        walked = route.required_of(piece) - seen
         seen |= walked
         length = sum(g.edges[e]["length_m"] for e in edges)
         required_length = sum(g.edges[e]["length_m"] for e in walked)
         sub = Route(edges, walked, length, required_length, length - required_length,
                     route.duration_min * length / route.length_m, False,
-                    notes=[f"patroller {len(routes) + 1} of {k}"])
+                    notes=[f"patroller {len(routes) + 1} of {k}"], directed=route.directed)
         sub.steps = steps(network, edges)
         routes.append(sub)
     return routes

@@ -42,6 +42,8 @@ class Settings:
     # What a level gets when an incident is escalated to it: (response limit in minutes, completion in hours).
     tier_limits: dict[str, tuple[int, int]] = field(
         default_factory=lambda: {"A": (30, 24), "B": (60, 72), "C": (120, 168), "D": (240, 360)})
+    # Patrols: a road counts as walked where a track passed within this (the 20 m).
+    patrol_within_m: float = field(default_factory=lambda: _float("WANGGE_PATROL_WITHIN_M", 20.0))
     # API guard rails.
     max_page_size: int = 5000
     max_request_bytes: int = 1_000_000

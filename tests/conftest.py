@@ -116,6 +116,23 @@ def history_url(admin_url: str, district_template: str, demo_layers) -> str:
     _drop(admin_url, "wangge_test_history")
 
 
+TRACKS_END = datetime(2026, 11, 1, 16, 0, tzinfo=UTC)  # midnight starting Monday 2 November, in Panjin
+
+
+@pytest.fixture(scope="session")
+def tracks_url(admin_url: str, district_template: str, demo_layers) -> str:
+    """The demo district with the demo week of patrol logs, Monday 26 October to Sunday 1 November (Beijing)."""
+    from api.demo_tracks import load_tracks, make_tracks
+
+    url = _copy(admin_url, district_template, "wangge_test_tracks")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        load_tracks(conn, make_tracks(demo_layers, end=TRACKS_END, days=7, seed=DEMO_SEED))
+    engine.dispose()
+    yield url
+    _drop(admin_url, "wangge_test_tracks")
+
+
 @pytest.fixture
 def workflow_url(admin_url: str, district_template: str):
     """A private copy of the demo district for one test that commits (the incident workflow)."""

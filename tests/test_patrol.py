@@ -6,12 +6,15 @@ import json
 
 import geopandas as gpd
 import gpxpy
+import networkx as nx
+import numpy as np
 import pytest
 import shapely
+from sqlalchemy import text
 
 from api.patrol_service import plan
 from geo.network import build_network
-from geo.patrol import PatrolError, coverage_route, covered, required_edges
+from geo.patrol import PatrolError, both_sides, coverage_route, covered, directed_route, required_edges
 
 E0, N0 = 600_000, 4_552_000
 
@@ -150,3 +153,105 @@ def test_patrol_api_plans_for_whom_it_may(world):
                                    ({"grid": grid.grid_id, "color": 1}, 400, "unknown field")):
         r = world.post("/api/v1/patrols/plan", world.district, payload)
         assert r.status_code == status and words in r.get_json()["detail"], (payload, r.get_json())
+
+
+# -- optimality against independent answers ------------------------------------------------------------
+
+def _brute_force_postman(network) -> float:
+    """The undirected postman's optimum by trying every pairing of odd junctions (small graphs only)."""
+    g = network.graph
+    odd = [n for n in g.nodes if g.degree(n) % 2]
+    dist = dict(nx.all_pairs_dijkstra_path_length(g, weight="length_m"))
+
+    def best(nodes: tuple) -> float:
+        if not nodes:
+            return 0.0
+        first, rest = nodes[0], nodes[1:]
+        return min(dist[first][other] + best(rest[:i] + rest[i + 1:]) for i, other in enumerate(rest))
+
+    return sum(d["length_m"] for *_, d in g.edges(data=True)) + best(tuple(odd))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_routes_equal_the_brute_force_optimum_on_small_random_networks(seed):
+    rng = np.random.default_rng(seed)
+    # A jittered 3 × 3 lattice with a few streets left out (kept connected) and a diagonal or two.
+    pts = {(i, j): (E0 + 100 * i + rng.uniform(-20, 20), N0 + 100 * j + rng.uniform(-20, 20))
+           for i in range(3) for j in range(3)}
+    pairs = [((i, j), (i + 1, j)) for i in range(2) for j in range(3)] + \
+            [((i, j), (i, j + 1)) for i in range(3) for j in range(2)]
+    pairs = [p for p in pairs if rng.random() > 0.2] + [((0, 0), (1, 1))] * int(rng.random() > 0.5)
+    lines = gpd.GeoDataFrame({"name": [f"路{i}" for i in range(len(pairs))]},
+                             geometry=[shapely.LineString([pts[a], pts[b]]) for a, b in pairs], crs=32651)
+    network = build_network(lines.to_crs(4326))
+    biggest = max(nx.connected_components(network.graph), key=len)
+    network.graph.remove_nodes_from([n for n in list(network.graph) if n not in biggest])
+    route = coverage_route(network, required_edges(network), min(biggest))
+    assert covered(route) and route.optimal
+    assert route.length_m == pytest.approx(_brute_force_postman(network), abs=1e-6)
+
+
+def _pgr_cost(conn, network, arcs: set) -> float:
+    """pgRouting's directed postman on the same arcs: each street as cost and/or reverse cost."""
+    rows = {}
+    for u, v, k in arcs:
+        a, b = min(u, v), max(u, v)
+        row = rows.setdefault((a, b, k), [-1.0, -1.0])
+        row[0 if (u, v) == (a, b) else 1] = network.graph.edges[u, v, k]["length_m"]
+    conn.execute(text("CREATE TEMP TABLE IF NOT EXISTS pgr_arcs (id int, source bigint, target bigint, cost float8, "
+                      "reverse_cost float8) ON COMMIT DROP"))
+    conn.execute(text("TRUNCATE pgr_arcs"))
+    conn.execute(text("INSERT INTO pgr_arcs VALUES (:i, :a, :b, :c, :r)"),
+                 [{"i": i, "a": a, "b": b, "c": c, "r": r} for i, ((a, b, _), (c, r)) in enumerate(rows.items(), 1)])
+    return conn.execute(text("SELECT pgr_chinesePostmanCost("
+                             "'SELECT id, source, target, cost, reverse_cost FROM pgr_arcs')")).scalar_one()
+
+
+def test_both_sides_equals_pgrouting_on_a_lattice_and_on_the_demo_street(conn, demo_layers):
+    for roads in (lattice(), demo_layers["roads"]):
+        network = build_network(roads)
+        required = both_sides(required_edges(network))
+        start = min(network.graph)
+        route = directed_route(network, required, start)
+        assert covered(route) and route.optimal and route.directed
+        # Both sides of every street: each arc once, nothing repeated, exactly twice the street length.
+        assert route.length_m == pytest.approx(2 * network.report["length_m"], abs=0.5)
+        assert route.length_m == pytest.approx(_pgr_cost(conn, network, required), abs=1e-6)
+
+
+def test_one_way_streets_equal_pgrouting_and_beat_nothing(conn):
+    """An unbalanced directed problem (some streets one way): the minimum-cost flow must match pgRouting."""
+    network = build_network(lattice())
+
+    def one_way(seed: int) -> set:
+        rng, arcs = np.random.default_rng(seed), set()
+        for u, v, k in sorted(required_edges(network)):
+            choice = rng.integers(3)
+            arcs |= {(u, v, k)} if choice == 0 else {(v, u, k)} if choice == 1 else {(u, v, k), (v, u, k)}
+        return arcs
+
+    # The first few seeds whose one-way streets still let one come back from everywhere.
+    cases = [a for a in map(one_way, range(40)) if nx.is_strongly_connected(nx.DiGraph([(u, v) for u, v, _ in a]))]
+    assert len(cases) >= 3
+    for arcs in cases[:3]:
+        _one_way_case(conn, network, arcs)
+
+
+def _one_way_case(conn, network, arcs: set) -> None:
+    route = directed_route(network, arcs, min(network.graph), travel=arcs)
+    assert covered(route) and set(route.edges) <= arcs
+    assert route.length_m == pytest.approx(_pgr_cost(conn, network, arcs), abs=1e-6)
+    assert route.length_m > sum(network.graph.edges[a]["length_m"] for a in arcs)  # it had to repeat some
+
+
+def test_both_sides_through_the_cli_and_the_api(cli, district_url, tmp_path, world):
+    out = tmp_path / "sides.geojson"
+    r = cli(district_url, "patrol", "plan", "--street", "211103001", "--both-sides", "--out", str(out))
+    assert r.exit_code == 0, r.output
+    props = json.loads(out.read_text(encoding="utf-8"))["features"][0]["properties"]
+    assert props["deadhead_length_m"] == pytest.approx(0, abs=0.5) and props["optimal"]
+    grid = world.places[0]
+    body = world.post("/api/v1/patrols/plan", world.district, {"grid": grid.grid_id, "both_sides": True}).get_json()
+    one = world.post("/api/v1/patrols/plan", world.district, {"grid": grid.grid_id}).get_json()
+    sides = body["features"][0]["properties"]
+    assert sides["required_length_m"] == pytest.approx(2 * one["features"][0]["properties"]["required_length_m"], abs=0.2)
