@@ -185,24 +185,31 @@ def _lonlat(raw: str | None) -> tuple[float, float] | None:
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="输出 ROUTE.geojson")
 @click.option("--gpx", "gpx_file", type=click.Path(path_type=Path), help="GPX 输出 For patrol phones.")
 @click.option("--both-sides", is_flag=True, help="两侧 Walk each street along both sides (shops on both sides).")
+@click.option("--budget", "budget_min", type=float, help="时长 Minutes: a hot-spot route that fits them, stopping "
+                                                         "12 min at the top hot spots, instead of every road.")
+@click.option("--incidents", "incidents_file", type=click.Path(exists=True, path_type=Path),
+              help="事件点 Points (with tier) weighing a --budget route; default from the database: last 90 days.")
 def patrol_plan(roads_file, area_file, grid_id, street_id, chief_id, patrollers, start, speed_kmh, out,
-                gpx_file, both_sides) -> None:
+                gpx_file, both_sides, budget_min, incidents_file) -> None:
     import geopandas as gpd
 
-    from api.patrol_service import area_inputs, plan, write_geojson, write_gpx
+    from api.patrol_service import area_inputs, plan, recent_incidents, write_geojson, write_gpx
     from geo.patrol import PatrolError, balance
 
     try:
+        incidents = gpd.read_file(incidents_file) if incidents_file else None
         if grid_id or street_id or chief_id:
             with db.get_engine().connect() as conn:
                 roads, area = area_inputs(conn, grid=grid_id, street=street_id, chief=chief_id)
+                if budget_min is not None and incidents is None:
+                    incidents = recent_incidents(conn, area)
         elif roads_file:
             roads = gpd.read_file(roads_file)
             area = gpd.read_file(area_file).to_crs(4326).union_all() if area_file else None
         else:
             raise PatrolError("say --roads FILE (and --area FILE), or --grid ID")
         network, routes = plan(roads, area, _lonlat(start), speed_kmh=speed_kmh, patrollers=patrollers,
-                               sides=both_sides)
+                               sides=both_sides, budget_min=budget_min, incidents=incidents)
     except (PatrolError, OSError, ValueError) as exc:
         raise click.ClickException(f"无法规划 cannot plan: {exc}") from None
     write_geojson(network, routes, out)
@@ -212,6 +219,11 @@ def patrol_plan(roads_file, area_file, grid_id, street_id, chief_id, patrollers,
         click.echo(f"路线 route {i}: {route.length_m:,.0f} m, {route.duration_min:.0f} min; roads to walk "
                    f"{route.required_length_m:,.0f} m, repeated {route.deadhead_length_m:,.0f} m; "
                    f"{'optimal' if route.optimal else 'heuristic'}")
+    extra = routes[0].extra
+    if extra:
+        click.echo(f"热点 hot spots: covered {extra['weight_share']:.0%} of the incident weight, used "
+                   f"{extra['budget_share']:.0%} of {extra['budget_min']:g} min; stops: "
+                   + ", ".join(f"{d['lon']:.5f},{d['lat']:.5f} ({d['minutes']:g} min)" for d in extra["dwell"]))
     if len(routes) > 1:
         click.echo(f"均衡 balance (longest ÷ average): {balance(routes):.3f}")
     else:

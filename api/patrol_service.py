@@ -91,7 +91,7 @@ def recent_incidents(conn: Connection, area, days: int = 90, until=None) -> gpd.
     weighs."""
     return gpd.read_postgis(text(
         "SELECT tier, geom FROM incidents WHERE reported_at >= COALESCE(CAST(:u AS timestamptz), now()) - "
-        "make_interval(days => :d) AND reported_at < COALESCE(CAST(:u AS timestamptz), now()) "
+        "make_interval(days => :d) AND reported_at <= COALESCE(CAST(:u AS timestamptz), now()) "
         "AND ST_DWithin(geom::geography, ST_GeomFromText(:a, 4326)::geography, 300)"), conn, geom_col="geom",
         params={"d": days, "a": area.wkt, "u": until})
 

@@ -13,13 +13,13 @@ from api.app import connection, now, principal, transaction
 from api.coverage_service import street_coverage, street_for, visible
 from api.errors import ApiProblem
 from api.params import ParamError, finite_number, iso_time
-from api.patrol_service import area_inputs, plan, routes_geojson
+from api.patrol_service import area_inputs, plan, recent_incidents, routes_geojson
 from api.track_service import import_track
 from geo.patrol import PatrolError
 from geo.tracks import FORMATS, TrackError
 
 bp = Blueprint("patrols", __name__, url_prefix="/api/v1/patrols")
-FIELDS = {"grid", "street", "chief", "start", "patrollers", "speed_kmh", "both_sides"}
+FIELDS = {"grid", "street", "chief", "start", "patrollers", "speed_kmh", "both_sides", "budget_min"}
 
 
 def _may_plan(body: dict) -> None:
@@ -54,8 +54,12 @@ def plan_route():
     try:
         roads, area = area_inputs(connection(), grid=body.get("grid"), street=body.get("street"),
                                   chief=body.get("chief"))
+        budget = body.get("budget_min")
+        if budget is not None and (not isinstance(budget, int | float) or isinstance(budget, bool)):
+            raise ApiProblem(400, "budget_min must be a number of minutes")
+        incidents = recent_incidents(connection(), area, until=now()) if budget is not None else None
         network, routes = plan(roads, area, tuple(start) if start else None, speed_kmh=speed, patrollers=patrollers,
-                               sides=body.get("both_sides") is True)
+                               sides=body.get("both_sides") is True, budget_min=budget, incidents=incidents)
     except PatrolError as exc:
         status = 404 if str(exc).startswith("no ") else 422
         raise ApiProblem(status, str(exc)) from None
