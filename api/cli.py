@@ -357,16 +357,16 @@ def _grid_options(command):
 def _run_partition(action: str, buildings_file: Path, roads_file: Path | None, target: int, tolerance: float,
                    out: Path, assignments: Path | None, compute):
     """Read the files, run ``compute(buildings, roads)``, write grids and assignments; exit 2 on bad input."""
-    import geopandas as gpd
 
     from boundaries.load import write_frame
+    from boundaries.osm import read_buildings_or_osm, read_lines_or_osm
     from geo.partition import PartitionError
 
     if target <= 0 or not 0 < tolerance < 1:
         _fail(f"--target must be positive and --tolerance between 0 and 1 (got {target}, {tolerance})", 2)
     try:
-        buildings = gpd.read_file(buildings_file)
-        roads = gpd.read_file(roads_file) if roads_file else None
+        buildings = read_buildings_or_osm(buildings_file)
+        roads = read_lines_or_osm(roads_file) if roads_file else None
         result = compute(buildings, roads)
     except (PartitionError, OSError, ValueError) as exc:
         _fail(f"{action} failed: {exc}", 2)

@@ -174,7 +174,8 @@ def _lonlat(raw: str | None) -> tuple[float, float] | None:
 
 @patrol_group.command("plan", help="规划路线 A closed walk over every road of the area (optimal when the roads "
                                    "connect), as GeoJSON and GPX.")
-@click.option("--roads", "roads_file", type=click.Path(path_type=Path), help="道路文件 Road lines (with name).")
+@click.option("--roads", "roads_file", type=click.Path(path_type=Path),
+              help="道路文件 Road lines (with name), or an OSM extract (.osm.pbf).")
 @click.option("--area", "area_file", type=click.Path(path_type=Path), help="范围 Polygon: walk the roads in it.")
 @click.option("--grid", "grid_id", help="网格 Plan for this grid from the database (its street's roads).")
 @click.option("--street", "street_id", help="街道 Plan for a whole street from the database.")
@@ -194,6 +195,7 @@ def patrol_plan(roads_file, area_file, grid_id, street_id, chief_id, patrollers,
     import geopandas as gpd
 
     from api.patrol_service import area_inputs, plan, recent_incidents, write_geojson, write_gpx
+    from boundaries.osm import read_lines_or_osm
     from geo.patrol import PatrolError, balance
 
     try:
@@ -204,7 +206,7 @@ def patrol_plan(roads_file, area_file, grid_id, street_id, chief_id, patrollers,
                 if budget_min is not None and incidents is None:
                     incidents = recent_incidents(conn, area)
         elif roads_file:
-            roads = gpd.read_file(roads_file)
+            roads = read_lines_or_osm(roads_file)
             area = gpd.read_file(area_file).to_crs(4326).union_all() if area_file else None
         else:
             raise PatrolError("say --roads FILE (and --area FILE), or --grid ID")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import gpxpy.gpx
+import networkx as nx
 import numpy as np
 import shapely
 from sqlalchemy import Connection, text
@@ -65,17 +66,34 @@ def plan(roads: gpd.GeoDataFrame, area=None, start: tuple[float, float] | None =
     if not required:
         raise PatrolError("there are no roads in the area to walk")
     depot = _start(network, required, start)
+    # Roads in pieces the start cannot reach are left out and said so, rather than failing the whole plan.
+    reachable = nx.node_connected_component(network.graph, depot)
+    cut_off = {e for e in required if e[0] not in reachable}
+    required -= cut_off
+    if not required:
+        raise PatrolError("no road to walk can be reached from the start")
+    unreached = ([f"{sum(network.graph.edges[e]['length_m'] for e in cut_off):,.0f} m of road in pieces the start "
+                  "cannot reach on this network are not in the route"] if cut_off else [])
+    routes = _routes(network, required, depot, speed_kmh=speed_kmh, patrollers=patrollers,
+                                       sides=sides, budget_min=budget_min, incidents=incidents)
+    for route in routes:
+        route.notes += unreached
+    return network, routes
+
+
+def _routes(network: RoadNetwork, required: set, depot: int, *, speed_kmh: float, patrollers: int, sides: bool,
+            budget_min: float | None, incidents: gpd.GeoDataFrame | None) -> list[Route]:
     if budget_min is not None:
         if patrollers != 1 or sides:
             raise PatrolError("a hot-spot route (budget) is for one patroller on one side of the street")
         points, weights = _incident_points(incidents, network.epsg)
-        return network, [hotspot_route(network, required, depot, budget_min, points=points, weights=weights,
-                                       speed_kmh=speed_kmh).route]
+        return [hotspot_route(network, required, depot, budget_min, points=points, weights=weights,
+                              speed_kmh=speed_kmh).route]
     if sides:
         route = directed_route(network, both_sides(required), depot, speed_kmh=speed_kmh)
     else:
         route = coverage_route(network, required, depot, speed_kmh=speed_kmh)
-    return network, split_route(network, route, patrollers, depot)
+    return split_route(network, route, patrollers, depot)
 
 
 def _incident_points(incidents: gpd.GeoDataFrame | None, epsg: int) -> tuple[np.ndarray, np.ndarray | None]:

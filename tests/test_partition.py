@@ -18,14 +18,14 @@ def synthetic(n: int = 1200, seed: int = 0):
     return lattice_buildings(n, seed)
 
 
-def check_tiling(grids: gpd.GeoDataFrame, boundary, buildings, assignments):
-    g = grids.to_crs(32651)
-    parent = shapely.union_all(boundary.to_crs(32651).geometry.values)
+def check_tiling(grids: gpd.GeoDataFrame, boundary, buildings, assignments, epsg: int = 32651):
+    g = grids.to_crs(epsg)
+    parent = shapely.union_all(boundary.to_crs(epsg).geometry.values)
     union = shapely.union_all(g.geometry.values)
     assert parent.symmetric_difference(union).area < 1.0  # union equals the parent within 1 m²
     assert abs(g.area.sum() - union.area) < 1.0  # no overlaps
     assert (g.geom_type == "Polygon").all()  # each grid one piece
-    fp = buildings.to_crs(32651).geometry.values
+    fp = buildings.to_crs(epsg).geometry.values
     owner = g.set_index("id").geometry
     for geom, gid in zip(fp, assignments, strict=True):
         assert owner[gid].buffer(0.01).covers(geom)  # every building wholly in its grid
