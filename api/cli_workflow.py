@@ -200,9 +200,10 @@ def patrol_plan(roads_file, area_file, grid_id, street_id, chief_id, patrollers,
 
     try:
         incidents = gpd.read_file(incidents_file) if incidents_file else None
+        labels = None
         if grid_id or street_id or chief_id:
             with db.get_engine().connect() as conn:
-                roads, area = area_inputs(conn, grid=grid_id, street=street_id, chief=chief_id)
+                roads, area, labels = area_inputs(conn, grid=grid_id, street=street_id, chief=chief_id)
                 if budget_min is not None and incidents is None:
                     incidents = recent_incidents(conn, area)
         elif roads_file:
@@ -211,7 +212,7 @@ def patrol_plan(roads_file, area_file, grid_id, street_id, chief_id, patrollers,
         else:
             raise PatrolError("say --roads FILE (and --area FILE), or --grid ID")
         network, routes = plan(roads, area, _lonlat(start), speed_kmh=speed_kmh, patrollers=patrollers,
-                               sides=both_sides, budget_min=budget_min, incidents=incidents)
+                               sides=both_sides, budget_min=budget_min, incidents=incidents, labels=labels)
     except (PatrolError, OSError, ValueError) as exc:
         raise click.ClickException(f"无法规划 cannot plan: {exc}") from None
     write_geojson(network, routes, out)

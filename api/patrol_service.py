@@ -15,7 +15,7 @@ from sqlalchemy import Connection, text
 
 from geo.heat import tier_weights
 from geo.hotspots import hotspot_route
-from geo.network import NetworkError, RoadNetwork, build_network
+from geo.network import NetworkError, RoadNetwork, build_network, label_edges
 from geo.patrol import (
     PatrolError,
     Route,
@@ -52,7 +52,7 @@ def _start(network: RoadNetwork, required: set, start: tuple[float, float] | Non
 
 def plan(roads: gpd.GeoDataFrame, area=None, start: tuple[float, float] | None = None, *,
          speed_kmh: float = 4.0, patrollers: int = 1, sides: bool = False, budget_min: float | None = None,
-         incidents: gpd.GeoDataFrame | None = None) -> tuple[RoadNetwork, list[Route]]:
+         incidents: gpd.GeoDataFrame | None = None, labels: dict | None = None) -> tuple[RoadNetwork, list[Route]]:
     """Full-coverage routes over the roads (those of ``area`` when given, WGS-84), shared by ``patrollers``;
     ``sides``: walk each street along both sides (shops on both sides of a main road); ``budget_min``: a
     hot-spot route in that time instead, weighted by ``incidents`` (points, with ``tier`` when known)."""
@@ -62,6 +62,8 @@ def plan(roads: gpd.GeoDataFrame, area=None, start: tuple[float, float] | None =
         network = build_network(roads)
     except NetworkError as exc:
         raise PatrolError(str(exc)) from None
+    if labels:
+        label_edges(network, **labels)
     required = required_edges(network, area)
     if not required:
         raise PatrolError("there are no roads in the area to walk")
@@ -120,8 +122,9 @@ def _street_roads(conn: Connection, street_id: str) -> gpd.GeoDataFrame:
 
 
 def area_inputs(conn: Connection, *, grid: str | None = None, street: str | None = None,
-                chief: str | None = None) -> tuple[gpd.GeoDataFrame, object]:
-    """The street's roads and what to walk: a grid's outline, a street's, or a chief's responsible segment."""
+                chief: str | None = None) -> tuple[gpd.GeoDataFrame, object, dict]:
+    """The street's roads, what to walk (a grid's outline, a street's, or a chief's responsible segment), and
+    the street's grids, communities and segments to label the network's edges with."""
     if sum(bool(x) for x in (grid, street, chief)) != 1:
         raise PatrolError("say exactly one of grid, street or chief")
     if grid:
@@ -135,7 +138,13 @@ def area_inputs(conn: Connection, *, grid: str | None = None, street: str | None
     row = conn.execute(text(sql), {"k": key}).first()
     if row is None:
         raise PatrolError(f"no {what} {key!r}")
-    return _street_roads(conn, row[1]), shapely.from_wkb(row[0])
+    street_id = row[1]
+    labels = {name: gpd.read_postgis(text(sql), conn, geom_col="geom", params={"s": street_id}) for name, sql in (
+        ("grids", "SELECT g.id, g.geom FROM grids g JOIN communities c ON c.id = g.community_id "
+                  "WHERE c.street_id = :s AND g.valid_to IS NULL"),
+        ("communities", "SELECT id, geom FROM communities WHERE street_id = :s"),
+        ("segments", "SELECT id, geom FROM road_segments WHERE street_id = :s"))}
+    return _street_roads(conn, street_id), shapely.from_wkb(row[0]), labels
 
 
 def routes_geojson(network: RoadNetwork, routes: list[Route]) -> dict:

@@ -52,14 +52,15 @@ def plan_route():
     except (TypeError, ValueError):
         raise ApiProblem(400, "patrollers must be an integer and speed_kmh a number") from None
     try:
-        roads, area = area_inputs(connection(), grid=body.get("grid"), street=body.get("street"),
+        roads, area, labels = area_inputs(connection(), grid=body.get("grid"), street=body.get("street"),
                                   chief=body.get("chief"))
         budget = body.get("budget_min")
         if budget is not None and (not isinstance(budget, int | float) or isinstance(budget, bool)):
             raise ApiProblem(400, "budget_min must be a number of minutes")
         incidents = recent_incidents(connection(), area, until=now()) if budget is not None else None
         network, routes = plan(roads, area, tuple(start) if start else None, speed_kmh=speed, patrollers=patrollers,
-                               sides=body.get("both_sides") is True, budget_min=budget, incidents=incidents)
+                               sides=body.get("both_sides") is True, budget_min=budget, incidents=incidents,
+                               labels=labels)
     except PatrolError as exc:
         status = 404 if str(exc).startswith("no ") else 422
         raise ApiProblem(status, str(exc)) from None

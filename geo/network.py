@@ -118,3 +118,37 @@ def edge_geometry(network: RoadNetwork, u: int, v: int, key: int) -> LineString:
             *(np.array(line.coords[-1]) - np.array(network.graph.nodes[u]["xy"]))):
         return shapely.reverse(line)
     return line
+
+
+def label_edges(network: RoadNetwork, *, grids: gpd.GeoDataFrame | None = None,
+                communities: gpd.GeoDataFrame | None = None, segments: gpd.GeoDataFrame | None = None,
+                within_m: float = 20.0) -> None:
+    """Give each edge the ``grids`` and ``communities`` it serves (within ``within_m``: a street on a boundary
+    serves both sides) and the responsible ``segment`` it runs along (most shared length within 5 m).
+
+    Frames are WGS-84 with an ``id`` column; edges keep empty lists or None where nothing is near.
+    """
+    g = network.graph
+    keys = list(g.edges(keys=True))
+    lines = np.array([g.edges[e]["geometry"] for e in keys], dtype=object)
+    for attr, frame in (("grids", grids), ("communities", communities)):
+        found: list[list[str]] = [[] for _ in keys]
+        if frame is not None and len(frame):
+            polys = frame.to_crs(network.epsg)
+            li, pi = shapely.STRtree(polys.geometry.values).query(lines, predicate="dwithin", distance=within_m)
+            ids = polys["id"].astype(str).to_numpy()
+            for line, poly in zip(li, pi, strict=True):
+                found[line].append(ids[poly])
+        for e, names in zip(keys, found, strict=True):
+            g.edges[e][attr] = sorted(set(names))
+    best: list[tuple[float, str | None]] = [(0.0, None)] * len(keys)
+    if segments is not None and len(segments):
+        segs = segments.to_crs(network.epsg)
+        li, si = shapely.STRtree(segs.geometry.values).query(lines, predicate="dwithin", distance=5.0)
+        shared = shapely.length(shapely.intersection(lines[li], shapely.buffer(segs.geometry.values[si], 5.0)))
+        ids = segs["id"].astype(str).to_numpy()
+        for line, seg, length in zip(li, si, shared, strict=True):
+            if length > max(best[line][0], 0.5 * shapely.length(lines[line])):
+                best[line] = (float(length), ids[seg])
+    for e, (_, seg) in zip(keys, best, strict=True):
+        g.edges[e]["segment"] = seg

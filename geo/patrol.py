@@ -250,11 +250,16 @@ def steps(network: RoadNetwork, edges: list[tuple[int, int, int]]) -> list[dict]
         line = edge_geometry(network, u, v, k)
         name = network.graph.edges[u, v, k]["name"] or "无名路 unnamed road"
         head, tail = _bearing(line)
+        data = network.graph.edges[u, v, k]
         if out and out[-1]["road"] == name:
             out[-1]["length_m"] += line.length
         else:
             turn = "出发 start" if last_heading is None else _turn(last_heading, head)
-            out.append({"turn": turn, "road": name, "length_m": line.length})
+            out.append({"turn": turn, "road": name, "length_m": line.length, "segments": [], "grids": []})
+        # Which responsible segments and grids the step walks (when the network is labelled).
+        if data.get("segment") and data["segment"] not in out[-1]["segments"]:
+            out[-1]["segments"].append(data["segment"])
+        out[-1]["grids"] += [gid for gid in data.get("grids", []) if gid not in out[-1]["grids"]]
         last_heading = tail
     for s in out:
         s["length_m"] = round(s["length_m"], 1)

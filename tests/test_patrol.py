@@ -255,3 +255,33 @@ def test_both_sides_through_the_cli_and_the_api(cli, district_url, tmp_path, wor
     one = world.post("/api/v1/patrols/plan", world.district, {"grid": grid.grid_id}).get_json()
     sides = body["features"][0]["properties"]
     assert sides["required_length_m"] == pytest.approx(2 * one["features"][0]["properties"]["required_length_m"], abs=0.2)
+
+
+def test_edges_know_their_grids_communities_and_segment(district_url, demo_layers):
+    from sqlalchemy import create_engine
+
+    from api.patrol_service import area_inputs
+
+    chief = demo_layers["people"].query("role == 'street_chief'").iloc[0]
+    engine = create_engine(district_url)
+    with engine.connect() as c:
+        roads, area, labels = area_inputs(c, chief=chief["id"])
+    engine.dispose()
+    network, [route] = plan(roads, area, labels=labels)
+    g = network.graph
+    # Every edge of the street is labelled; one along a segment carries that segment, computed here from geometry.
+    segs = demo_layers["road_segments"].to_crs(network.epsg).set_index("id").geometry
+    for u, v, k, d in g.edges(keys=True, data=True):
+        assert isinstance(d["grids"], list) and isinstance(d["communities"], list)
+        if d["segment"]:
+            assert d["geometry"].buffer(5.0).intersection(segs[d["segment"]]).length > 0.5 * d["length_m"]
+    assert sum(1 for *_, d in g.edges(data=True) if d["segment"]) > 0.9 * g.number_of_edges()
+    # The chief's route walks their own segment, and says so step by step.
+    walked = {s for step in route.steps for s in step["segments"]}
+    assert chief["segment_id"] in walked
+    own = [step for step in route.steps if chief["segment_id"] in step["segments"]]
+    assert sum(step["length_m"] for step in own) >= 0.8 * segs[chief["segment_id"]].length
+    # A grid's own streets are labelled with that grid.
+    grid = demo_layers["grids"].iloc[10]
+    required = required_edges(network, grid.geometry)
+    assert required and all(grid["id"] in g.edges[e]["grids"] for e in required)

@@ -60,7 +60,7 @@ def setting(workflow_url):
             "SELECT g.id, p.id FROM grids g JOIN people p ON p.grid_id = g.id AND p.role = 'grid_worker' "
             "ORDER BY g.id LIMIT 1")).one()
         street = c.execute(text("SELECT id FROM streets")).scalar_one()
-        roads, area = area_inputs(c, grid=grid)
+        roads, area, _ = area_inputs(c, grid=grid)
         tokens = {"worker": add_user(c, "w", "grid_worker", scope_id=grid, person_id=worker)[1],
                   "admin": add_user(c, "a", "street_admin", scope_id=street)[1],
                   "citizen": add_user(c, "c", "citizen")[1]}
