@@ -662,17 +662,20 @@ def resplit_grids(buildings: gpd.GeoDataFrame, grids: gpd.GeoDataFrame,
     new_codes = iter(_next_codes(old_ids, len(parts) - len(unchanged)))
     ids = [old_ids[g] if g in unchanged else next(new_codes) for g in labels]
     result = _finish(c, parts, ids, target, tolerance)
-    old_assignment = np.empty(len(c.building_hh), dtype=object)
-    has = c.owner >= 0
-    old_assignment[c.owner[has]] = [old_ids[g] for g in before[has]]
-    old_assignment = old_assignment[c.leader]
+    old_assignment = _old_grids(buildings, old, old_ids, c, current)
     moved = result.assignments.to_numpy() != old_assignment
     mapping = (pd.DataFrame({"old_grid": old_assignment, "new_grid": result.assignments.to_numpy(),
                              "households": c.building_hh})
                .groupby(["old_grid", "new_grid"])["households"].sum().reset_index())
     mapping["share"] = mapping["households"] / mapping.groupby("old_grid")["households"].transform("sum")
+    # A grid that changes becomes a new version under a new code; the new grid that took most of its
+    # households continues it. A building keeps its grid when it stays with that continuation.
+    successor = mapping.sort_values(["old_grid", "households", "new_grid"]).groupby("old_grid")["new_grid"].last()
+    had = pd.notna(old_assignment)
+    stayed = result.assignments.to_numpy()[had] == pd.Series(old_assignment[had]).map(successor).to_numpy()
     result.report.update({
-        "buildings_kept_share": float(1 - moved.mean()) if len(moved) else 1.0,
+        "buildings_kept_share": float(stayed.mean()) if had.any() else 1.0,
+        "buildings_same_code_share": float(1 - moved[had].mean()) if had.any() else 1.0,
         "grids_unchanged_share": len(unchanged) / max(len(old), 1),
         "unchanged": sorted(old_ids[g] for g in unchanged),
         "moves": [{"building": str(c.index[i]), "from": old_assignment[i], "to": result.assignments.iloc[i]}
@@ -680,6 +683,20 @@ def resplit_grids(buildings: gpd.GeoDataFrame, grids: gpd.GeoDataFrame,
         "mapping": mapping.to_dict("records"),
     })
     return result
+
+
+def _old_grids(buildings: gpd.GeoDataFrame, old: gpd.GeoDataFrame, old_ids: list[str], c: _Cells,
+               current: pd.Series | None) -> np.ndarray:
+    """Each building's grid before the re-split (None for a new one): the known one, else the old grid holding
+    its footprint (what moved is reported against this)."""
+    out = np.full(len(c.building_hh), None, dtype=object)
+    inside = shapely.point_on_surface(_metric(buildings.geometry, c.epsg).values)
+    bi, gi = shapely.STRtree(old.geometry.values).query(inside, predicate="intersects")
+    out[bi[::-1]] = np.asarray(old_ids, dtype=object)[gi[::-1]]  # the lowest grid where two share an edge
+    if current is not None:
+        known = current.reindex(c.index).to_numpy(dtype=object)
+        out = np.where(pd.notna(known), known, out)
+    return out
 
 
 def _areal(geom):

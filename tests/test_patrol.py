@@ -271,7 +271,7 @@ def test_edges_know_their_grids_communities_and_segment(district_url, demo_layer
     g = network.graph
     # Every edge of the street is labelled; one along a segment carries that segment, computed here from geometry.
     segs = demo_layers["road_segments"].to_crs(network.epsg).set_index("id").geometry
-    for u, v, k, d in g.edges(keys=True, data=True):
+    for *_, d in g.edges(data=True):
         assert isinstance(d["grids"], list) and isinstance(d["communities"], list)
         if d["segment"]:
             assert d["geometry"].buffer(5.0).intersection(segs[d["segment"]]).length > 0.5 * d["length_m"]
