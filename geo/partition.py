@@ -283,23 +283,28 @@ def _connected(mask: np.ndarray, a: np.ndarray, b: np.ndarray) -> bool:
 
 
 class _Bisector:
+    """Recursive bisection; each call works on its own cells and the edges among them only, so the whole
+    recursion costs about (cells + edges) × depth, not × number of grids."""
+
     def __init__(self, xy, hh, a, b, length, off, target, tolerance):
         self.xy, self.hh, self.a, self.b = xy, hh, a, b
         self.length, self.off = length, off
         self.target, self.tolerance = target, tolerance
+        self.rank = np.full(len(hh), -1)  # scratch: a cell's position in the order being tried
 
-    def split(self, members: np.ndarray, k: int) -> list[np.ndarray]:
+    def split(self, members: np.ndarray, k: int, edges: np.ndarray | None = None) -> list[np.ndarray]:
+        if edges is None:
+            inside = np.zeros(len(self.hh), dtype=bool)
+            inside[members] = True
+            edges = np.flatnonzero(inside[self.a] & inside[self.b])
         if k <= 1 or len(members) <= 1:
             return [members]
         k1 = k // 2
         total = self.hh[members].sum()
         ideal = total * k1 / k
         window = 0.5 * self.tolerance * self.target
-        mask = np.zeros(len(self.hh), dtype=bool)
-        mask[members] = True
-        inner = mask[self.a] & mask[self.b]
-        ea, eb, el, eo = self.a[inner], self.b[inner], self.length[inner], self.off[inner]
-        rank = np.full(len(self.hh), -1)
+        ea, eb, el, eo = self.a[edges], self.b[edges], self.length[edges], self.off[edges]
+        rank = self.rank
         options = []
         for theta in ANGLES:
             d = self.xy[members] @ np.array([math.cos(theta), math.sin(theta)])
@@ -320,14 +325,31 @@ class _Bisector:
                 options.append((imbalance[p] > window, offcut[p] + 0.25 * cut[p], imbalance[p], theta, p, order))
         options.sort(key=lambda o: (o[0], o[1] if not o[0] else o[2], o[2]))
         for _, _, _, _, p, order in options:
-            left = np.zeros(len(self.hh), dtype=bool)
-            left[order[:p + 1]] = True
-            right = mask & ~left
-            if _connected(left, self.a, self.b) and _connected(right, self.a, self.b):
-                return self.split(order[:p + 1], k1) + self.split(order[p + 1:], k - k1)
-        order = options[0][5]
-        p = options[0][4]
-        return self.split(order[:p + 1], k1) + self.split(order[p + 1:], k - k1)
+            halves = self._halves(order, p, edges)
+            if halves is not None:
+                return self._recurse(order, p, k, k1, *halves)
+        order, p = options[0][5], options[0][4]
+        rank[order] = np.arange(len(order))
+        left_edges = edges[(rank[ea] <= p) & (rank[eb] <= p)]
+        right_edges = edges[(rank[ea] > p) & (rank[eb] > p)]
+        return self._recurse(order, p, k, k1, left_edges, right_edges)
+
+    def _recurse(self, order, p, k, k1, left_edges, right_edges) -> list[np.ndarray]:
+        return self.split(order[:p + 1], k1, left_edges) + self.split(order[p + 1:], k - k1, right_edges)
+
+    def _halves(self, order: np.ndarray, p: int, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """The edges inside each half of ``order`` cut after position ``p``, or None if a half is in pieces."""
+        rank = self.rank
+        rank[order] = np.arange(len(order))
+        ra, rb = rank[self.a[edges]], rank[self.b[edges]]
+        left, right = (ra <= p) & (rb <= p), (ra > p) & (rb > p)
+        n_left, n_right = p + 1, len(order) - p - 1
+        for mask, offset, n in ((left, 0, n_left), (right, n_left, n_right)):
+            if n > 1:
+                g = coo_matrix((np.ones(mask.sum()), (ra[mask] - offset, rb[mask] - offset)), shape=(n, n))
+                if connected_components(g, directed=False)[0] != 1:
+                    return None
+        return edges[left], edges[right]
 
 
 def _penalty(h: np.ndarray, target: float, tolerance: float, near_weight: float = 1.0) -> np.ndarray:
@@ -343,6 +365,8 @@ def _refine(grid_of: np.ndarray, hh: np.ndarray, a: np.ndarray, b: np.ndarray, o
     grid_of = grid_of.copy()
     n_grids = grid_of.max() + 1
     tried: set[tuple[int, int]] = set()
+    graph = _Graph(len(grid_of), a, b)
+    members_of: dict[int, set[int]] = {}  # each grid's cells, kept as moves happen (built when first needed)
     for _ in range(max_moves):
         gh = np.bincount(grid_of, weights=hh, minlength=n_grids)
         cross = grid_of[a] != grid_of[b]
@@ -359,25 +383,58 @@ def _refine(grid_of: np.ndarray, hh: np.ndarray, a: np.ndarray, b: np.ndarray, o
             gain = np.where(breaks, -np.inf, gain)
         # Road-following as a tie-breaker: cutting off-road boundary costs a little.
         gain -= 2.0 * np.concatenate([off[cross], off[cross]])
-        moved = False
+        # Every grid takes part in at most one move per round, so each move's gain is exactly as computed:
+        # a round applies as many moves as there are disjoint pairs of grids that gain (the best first).
+        moved, busy = False, set()
         for i in np.argsort(-gain, kind="stable"):
             if gain[i] <= 1e-9:
                 break
             c, g_from, g_to = int(cell[i]), int(src[i]), int(dst[i])
-            if (c, g_to) in tried:
+            if g_from in busy or g_to in busy or (c, g_to) in tried:
                 continue
             tried.add((c, g_to))
-            donor = grid_of == g_from
-            donor[c] = False
-            if not donor.any() or not _connected(donor, a, b):
+            donor = members_of.get(g_from)
+            if donor is None:
+                donor = members_of[g_from] = set(np.flatnonzero(grid_of == g_from).tolist())
+            if len(donor) <= 1 or not graph.connected(donor - {c}):
                 continue
             grid_of[c] = g_to
+            donor.discard(c)
+            members_of.pop(g_to, None)
+            busy |= {g_from, g_to}
             moved = True
+        if moved:
             tried.clear()
+        elif not _swap(grid_of, hh, a, b, target, tolerance, near_weight):
             break
-        if not moved and not _swap(grid_of, hh, a, b, target, tolerance, near_weight):
-            break
+        else:
+            members_of.clear()
     return grid_of
+
+
+class _Graph:
+    """Cell adjacency as neighbour lists, for connectivity checks that touch only the cells concerned."""
+
+    def __init__(self, n: int, a: np.ndarray, b: np.ndarray):
+        ends = np.concatenate([a, b])
+        other = np.concatenate([b, a])
+        order = np.argsort(ends, kind="stable")
+        self.neighbours = other[order]
+        self.start = np.searchsorted(ends[order], np.arange(n + 1))
+
+    def connected(self, cells: set[int]) -> bool:
+        """Whether ``cells`` form one piece (a walk through them alone)."""
+        if len(cells) <= 1:
+            return True
+        first = next(iter(cells))
+        seen, stack = {first}, [first]
+        while stack:
+            u = stack.pop()
+            for v in self.neighbours[self.start[u]:self.start[u + 1]].tolist():
+                if v in cells and v not in seen:
+                    seen.add(v)
+                    stack.append(v)
+        return len(seen) == len(cells)
 
 
 def _swap(grid_of: np.ndarray, hh: np.ndarray, a: np.ndarray, b: np.ndarray, target: float,
