@@ -21,7 +21,7 @@ from pyproj import Transformer
 from scipy.spatial import cKDTree
 
 from geo.network import RoadNetwork
-from geo.patrol import WALK_KMH, PatrolError, Route, _key, _path_edges, steps
+from geo.patrol import WALK_KMH, PatrolError, Route, edge_key, path_edges, steps
 
 STEP_M = 10.0  # density is integrated along each edge at this spacing
 
@@ -40,7 +40,7 @@ def edge_weights(network: RoadNetwork, points: np.ndarray, weights: np.ndarray |
                  bandwidth_m: float = 100.0) -> dict[tuple[int, int, int], float]:
     """Kernel density of incidents (metric x, y) integrated along each edge (a uniform 1 per metre without any)."""
     g = network.graph
-    keys = [_key(u, v, k) for u, v, k in g.edges(keys=True)]
+    keys = [edge_key(u, v, k) for u, v, k in g.edges(keys=True)]
     lines = np.array([g.edges[e]["geometry"] for e in keys], dtype=object)
     counts = np.maximum(np.ceil(shapely.length(lines) / STEP_M).astype(int), 1)
     owner = np.repeat(np.arange(len(keys)), counts)
@@ -162,11 +162,11 @@ def _expand(g: nx.MultiGraph, tour: list[tuple[int, int, int | None]]) -> list[t
     """The tour's visits joined by shortest walks, as network edges in walking order."""
     edges: list[tuple[int, int, int]] = []
     for a, b in zip(tour, tour[1:] + tour[:1], strict=True):
-        edges += _path_edges(g, nx.shortest_path(g, a[1], b[0], weight="length_m"))
+        edges += path_edges(g, nx.shortest_path(g, a[1], b[0], weight="length_m"))
         if b[2] is not None:
             edges.append(b)
     return edges
 
 
 def _walked(g: nx.MultiGraph, tour: list) -> set[tuple[int, int, int]]:
-    return {_key(*e) for e in _expand(g, tour)}
+    return {edge_key(*e) for e in _expand(g, tour)}

@@ -47,11 +47,12 @@ class Route:
 
     def required_of(self, edges: list[tuple[int, int, int]]) -> set[tuple[int, int, int]]:
         """The required edges (or arcs) among ``edges`` as walked."""
-        walked = set(edges) if self.directed else {_key(*e) for e in edges}
+        walked = set(edges) if self.directed else {edge_key(*e) for e in edges}
         return walked & self.required
 
 
-def _key(u: int, v: int, k: int) -> tuple[int, int, int]:
+def edge_key(u: int, v: int, k: int) -> tuple[int, int, int]:
+    """An undirected edge's one name, whichever way it is walked."""
     return (u, v, k) if u <= v else (v, u, k)
 
 
@@ -63,12 +64,12 @@ def required_edges(network: RoadNetwork, area=None, *, min_share: float = 0.5,
     """
     g = network.graph
     if area is None:
-        return {_key(u, v, k) for u, v, k in g.edges(keys=True)}
+        return {edge_key(u, v, k) for u, v, k in g.edges(keys=True)}
     metric = gpd.GeoSeries([area], crs=4326).to_crs(network.epsg).iloc[0].buffer(margin_m)
     out = set()
     for u, v, k, d in g.edges(keys=True, data=True):
         if d["geometry"].intersection(metric).length >= min_share * d["length_m"]:
-            out.add(_key(u, v, k))
+            out.add(edge_key(u, v, k))
     return out
 
 
@@ -76,7 +77,7 @@ def _shortest(g: nx.MultiGraph, sources: list[int]) -> dict:
     return {s: nx.single_source_dijkstra(g, s, weight="length_m") for s in sources}
 
 
-def _path_edges(g: nx.MultiGraph, path: list[int]) -> list[tuple[int, int, int]]:
+def path_edges(g: nx.MultiGraph, path: list[int]) -> list[tuple[int, int, int]]:
     """The shortest edge between each consecutive pair of a node path."""
     out = []
     for a, b in zip(path, path[1:], strict=False):
@@ -115,7 +116,7 @@ def coverage_route(network: RoadNetwork, required: set[tuple[int, int, int]], st
                 raise PatrolError("some roads to walk cannot be reached from the others on this network")
             meta.add_edge(i, j, weight=lengths[target], path=paths[target])
         for _i, _j, d in nx.minimum_spanning_edges(meta, data=True):
-            for a, b, k in _path_edges(g, d["path"]):
+            for a, b, k in path_edges(g, d["path"]):
                 walk.add_edge(a, b, length_m=g.edges[a, b, k]["length_m"], base=(a, b, k))
     odd = [n for n in walk.nodes if walk.degree(n) % 2]
     if odd:
@@ -127,7 +128,7 @@ def coverage_route(network: RoadNetwork, required: set[tuple[int, int, int]], st
                 raise PatrolError("some roads to walk cannot be reached from the others on this network")
             pairs.add_edge(a, b, weight=lengths[b])
         for a, b in nx.min_weight_matching(pairs):
-            for x, y, k in _path_edges(g, paths[a][1][b]):
+            for x, y, k in path_edges(g, paths[a][1][b]):
                 walk.add_edge(x, y, length_m=g.edges[x, y, k]["length_m"], base=(x, y, k))
     walk.remove_nodes_from([n for n in list(walk.nodes) if walk.degree(n) == 0 and n != start])
     if walk.number_of_edges() == 0:
@@ -163,7 +164,7 @@ def directed_route(network: RoadNetwork, required: set[tuple[int, int, int]], st
     if speed_kmh <= 0:
         raise PatrolError(f"walking speed must be positive, got {speed_kmh}")
     arcs = nx.MultiDiGraph()
-    for u, v, k in travel if travel is not None else both_sides({_key(*e) for e in g.edges(keys=True)}):
+    for u, v, k in travel if travel is not None else both_sides({edge_key(*e) for e in g.edges(keys=True)}):
         length = g.edges[u, v, k]["length_m"]
         if not arcs.has_edge(u, v) or length < min(d["length_m"] for d in arcs[u][v].values()):
             arcs.add_edge(u, v, key=0, length_m=length, base=k)
@@ -292,7 +293,7 @@ def route_feature(network: RoadNetwork, route: Route) -> dict:
 
 def covered(route: Route) -> bool:
     """Every required edge (or side) is walked, and each edge starts where the previous one ended."""
-    walked = set(route.edges) if route.directed else {_key(*e) for e in route.edges}
+    walked = set(route.edges) if route.directed else {edge_key(*e) for e in route.edges}
     joined = all(a[1] == b[0] for a, b in zip(route.edges, route.edges[1:], strict=False))
     closed = bool(route.edges) and route.edges[0][0] == route.edges[-1][1]
     return route.required <= walked and joined and closed
@@ -334,8 +335,8 @@ def split_route(network: RoadNetwork, route: Route, k: int, depot: int) -> list[
     routes, seen = [], set()
     for a, b in zip(bounds, bounds[1:], strict=False):
         piece = route.edges[a:b]
-        there = _path_edges(g, paths[piece[0][0]])
-        back = [(y, x, kk) for x, y, kk in reversed(_path_edges(g, paths[piece[-1][1]]))]
+        there = path_edges(g, paths[piece[0][0]])
+        back = [(y, x, kk) for x, y, kk in reversed(path_edges(g, paths[piece[-1][1]]))]
         edges = there + piece + back
         # A road the tour walks twice belongs to the first patroller who walks it.
         walked = route.required_of(piece) - seen
