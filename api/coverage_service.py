@@ -65,9 +65,14 @@ def _weeks(start: datetime, end: datetime) -> list[tuple[int, bool]]:
 def _joint_days(worker: list[Track], officials: list[Track]) -> dict[int, set[int]]:
     """Week → the Beijing days on which an official walked with the worker."""
     out: dict[int, set[int]] = {}
+    if not worker or not officials:
+        return out
+    starts = np.array([t.started_at for t in officials])
+    ends = np.array([t.ended_at for t in officials])
     for mine in worker:
-        for theirs in officials:
-            for begin, _end in together(mine, theirs):
+        # Only the officials' logs that overlap this one in time can have walked with it.
+        for i in np.flatnonzero((starts < mine.ended_at) & (ends > mine.started_at)):
+            for begin, _end in together(mine, officials[i]):
                 stamp = np.array([np.datetime64(int(begin), "s")])
                 out.setdefault(int(time_keys(stamp, "week")[0]), set()).add(int(time_keys(stamp, "day")[0]))
     return out

@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from dataclasses import dataclass, field
 
 import gpxpy
@@ -31,6 +32,7 @@ FORMATS = ("gpx", "geojson", "csv")
 SAMPLE_M = 2.0
 JUNCTION_SCATTER_M = 10.0  # about two and a half standard deviations of phone GPS scatter
 LOCAL_TZ = "Asia/Shanghai"
+DEGREE_M = 111_320.0  # metres in a degree of latitude
 SMOOTH_S = 15.0  # positions are averaged over this long when measuring distance walked
 
 
@@ -57,9 +59,11 @@ class Track:
         """The pieces as one WGS-84 MultiLineString (what the database stores)."""
         return shapely.MultiLineString([p[:, 1:3] for p in self.pieces])
 
-    def smoothed(self) -> shapely.MultiLineString:
-        """The pieces with the GPS jitter averaged out (for drawing: a clean line simplifies to few vertices)."""
-        return shapely.MultiLineString([_smooth(p[:, 0], p[:, 1:3]) for p in self.pieces])
+    def smoothed(self, seconds: float = 30.0) -> shapely.MultiLineString:
+        """The pieces with the GPS jitter averaged out over ``seconds`` (for drawing: a clean line simplifies
+        to few vertices). Scatter is judged in metres: degrees scaled at the track's latitude."""
+        scale = np.array([DEGREE_M * math.cos(math.radians(float(self.pieces[0][0, 2]))), DEGREE_M])
+        return shapely.MultiLineString([_smooth(p[:, 0], p[:, 1:3] * scale, seconds) / scale for p in self.pieces])
 
     def times(self) -> list[float]:
         """Epoch seconds of every vertex of ``geometry()``, piece after piece."""
@@ -197,12 +201,12 @@ def _scatter_m(xy: np.ndarray) -> float:
     return float(np.median(second)) / np.sqrt(6)
 
 
-def _smooth(t: np.ndarray, xy: np.ndarray) -> np.ndarray:
-    """Positions averaged over about ``SMOOTH_S`` seconds of fixes when the fixes scatter (a clean log is kept
-    as it is: averaging also rounds its corners and turn-backs)."""
+def _smooth(t: np.ndarray, xy: np.ndarray, seconds: float = SMOOTH_S) -> np.ndarray:
+    """Positions averaged over about ``seconds`` of fixes when the fixes scatter (a clean log is kept as it is:
+    averaging also rounds its corners and turn-backs)."""
     if _scatter_m(xy) < 1.0:
         return xy
-    window = max(1, int(round(SMOOTH_S / max(float(np.median(np.diff(t))), 1e-9))) | 1)
+    window = max(1, int(round(seconds / max(float(np.median(np.diff(t))), 1e-9))) | 1)
     return uniform_filter1d(xy, window, axis=0, mode="nearest") if window > 1 else xy
 
 

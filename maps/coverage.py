@@ -19,8 +19,8 @@ UNWALKED, NOT_PASSED, ROUTE = "#7b0000", "#ff7f00", "#6a3d9a"
 TRACK_COLOURS = {"grid_worker": "#c62828", "street_chief": "#1565c0", "official": "#ef6c00", "grid_chief": "#6d4c41"}
 TRACK_LABELS = {"grid_worker": "网格员 grid worker", "street_chief": "街长 street chief", "official": "街道干部 official",
                 "grid_chief": "网格长 grid chief"}
-TRACK_SIMPLIFY_DEG = 0.00003  # about 3 m, on smoothed tracks: a walk along a road keeps only its corners
-MAX_TRACKS_DRAWN = 300  # the most recent; coverage itself counts every log of the period
+TRACK_SIMPLIFY_DEG = 0.00005  # about 5 m on tracks smoothed over 30 s: a walk along a road keeps its corners
+MAX_TRACKS_DRAWN = 200  # the most recent; coverage itself counts every log of the period
 
 
 def share_colour(share: float | None) -> str:
