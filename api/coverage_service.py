@@ -79,8 +79,10 @@ def _joint_days(worker: list[Track], officials: list[Track]) -> dict[int, set[in
 
 
 def street_coverage(conn: Connection, street_id: str, start: datetime, end: datetime, *,
-                    within_m: float = 20.0, passed_m: float = 30.0) -> dict:
-    """Everything the command centre asks of one street's patrols in [start, end)."""
+                    within_m: float = 20.0, passed_m: float = 30.0,
+                    tracks: list[tuple[str, str, Track]] | None = None) -> dict:
+    """Everything the command centre asks of one street's patrols in [start, end) (``tracks``: the logs of
+    that period on the street, when the caller has already read them)."""
     area = conn.execute(text("SELECT ST_AsText(geom) FROM streets WHERE id = :s"), {"s": street_id}).scalar_one()
     roads = _frame(conn, "SELECT name, geom FROM roads WHERE street_id = :s", {"s": street_id})
     network = build_network(roads)
@@ -88,7 +90,8 @@ def street_coverage(conn: Connection, street_id: str, start: datetime, end: date
     edges = list(network.graph.edges(keys=True, data=True))
     edge_lines = np.array([d["geometry"] for *_, d in edges], dtype=object)
     edge_len = np.array([d["length_m"] for *_, d in edges])
-    tracks = tracks_between(conn, start, end, area)
+    if tracks is None:
+        tracks = tracks_between(conn, start, end, area)
     owners = [p for p, _, _ in tracks]
     metric = _metric_tracks(tracks, epsg)
     # Junctions: where three or more roads meet (a bend in one road is not one).

@@ -20,7 +20,7 @@ from geo.queries import read_table
 from geo.settings import get_settings
 from maps.basemaps import BaseMap
 from maps.board import board_map
-from maps.coverage import coverage_map
+from maps.coverage import MAX_TRACKS_DRAWN, coverage_map
 from maps.grids import GridMeasure, grids_map
 from maps.heat import HeatOptions, incident_heat_map
 from maps.resplit import resplit_map
@@ -193,7 +193,8 @@ def _coverage(conn: Connection, params: Mapping[str, str], base: BaseMap, source
                                params={"s": street})
     if outline.empty:
         raise MapRequestError(f"no street {street!r}")
-    report = street_coverage(conn, street, since, until)
+    logs = tracks_between(conn, since, until, outline.geometry.iloc[0].wkt)
+    report = street_coverage(conn, street, since, until, tracks=logs)
     if principal is not None:
         report = visible(report, principal)
     frames = {"street": outline.rename_geometry("geometry")}
@@ -208,7 +209,7 @@ def _coverage(conn: Connection, params: Mapping[str, str], base: BaseMap, source
             "s": street, "g": [g["id"] for g in report["grids"]], "seg": [x["id"] for x in report["segments"]],
             "b": [b["id"] for b in report["buildings_not_passed"]]}).rename_geometry("geometry")
     frames["grids"] = frames["grids"].drop_duplicates("id")
-    logs = tracks_between(conn, since, until, outline.geometry.iloc[0].wkt)
+    logs = logs[-MAX_TRACKS_DRAWN:]  # only the most recent are drawn: smooth no more than those
     names = dict(conn.execute(text("SELECT id, name FROM people WHERE id = ANY(:p)"),
                               {"p": sorted({p for p, _, _ in logs})}).all())
     frames["tracks"] = gpd.GeoDataFrame({"person": [p for p, _, _ in logs], "role": [r for _, r, _ in logs],

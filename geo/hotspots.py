@@ -16,12 +16,12 @@ from dataclasses import dataclass
 
 import networkx as nx
 import numpy as np
-import shapely
 from pyproj import Transformer
 from scipy.spatial import cKDTree
 
 from geo.network import RoadNetwork
 from geo.patrol import WALK_KMH, PatrolError, Route, edge_key, path_edges, steps
+from geo.sampling import sample_lines
 
 STEP_M = 10.0  # density is integrated along each edge at this spacing
 
@@ -42,15 +42,10 @@ def edge_weights(network: RoadNetwork, points: np.ndarray, weights: np.ndarray |
     g = network.graph
     keys = [edge_key(u, v, k) for u, v, k in g.edges(keys=True)]
     lines = np.array([g.edges[e]["geometry"] for e in keys], dtype=object)
-    counts = np.maximum(np.ceil(shapely.length(lines) / STEP_M).astype(int), 1)
-    owner = np.repeat(np.arange(len(keys)), counts)
-    start = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    at = (np.arange(counts.sum()) - start[owner] + 0.5) / counts[owner]
-    samples = shapely.get_coordinates(shapely.line_interpolate_point(lines[owner], at, normalized=True))
-    step = shapely.length(lines)[owner] / counts[owner]
-    density = density_at(samples, points, weights, bandwidth_m=bandwidth_m) if len(points) else np.ones(len(samples))
-    totals = np.bincount(owner, weights=density * step, minlength=len(keys))
-    return dict(zip(keys, totals.tolist(), strict=True))
+    samples = sample_lines(lines, STEP_M)
+    density = (density_at(samples.xy, points, weights, bandwidth_m=bandwidth_m) if len(points)
+               else np.ones(len(samples.xy)))
+    return dict(zip(keys, samples.per_line(density * samples.length).tolist(), strict=True))
 
 
 def density_at(where: np.ndarray, points: np.ndarray, weights: np.ndarray | None = None, *,

@@ -27,10 +27,10 @@ import pandas as pd
 import shapely
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
-from scipy.spatial import cKDTree
 from shapely.ops import polygonize, unary_union
 
 from geo.coords import utm_epsg
+from geo.sampling import near, sample_lines, vertices
 
 ANGLES = np.deg2rad(np.arange(0, 180, 15))
 SAMPLE_M = 4.0  # spacing of points along a footprint for the tessellation
@@ -213,18 +213,9 @@ def near_road_length(lines: np.ndarray, roads_m: gpd.GeoSeries, within_m: float 
     Sampling against densified road vertices instead of buffering the union of the roads: a real road
     layer (thousands of OSM footways) takes seconds to buffer and this takes milliseconds.
     """
-    lines = np.asarray(lines, dtype=object)
-    lengths = shapely.length(lines)
-    counts = np.where(lengths > 0, np.maximum(np.ceil(lengths / step_m), 1), 0).astype(np.int64)
-    if counts.sum() == 0:
-        return np.zeros(len(lines))
-    owner = np.repeat(np.arange(len(lines)), counts)
-    start = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    at = (np.arange(counts.sum()) - start[owner] + 0.5) / counts[owner]
-    samples = shapely.get_coordinates(shapely.line_interpolate_point(lines[owner], at, normalized=True))
-    vertices = shapely.get_coordinates(shapely.segmentize(roads_m.values, step_m))
-    near = cKDTree(vertices).query_ball_point(samples, within_m, return_length=True) > 0
-    return np.bincount(owner, weights=near * (lengths[owner] / counts[owner]), minlength=len(lines))
+    samples = sample_lines(lines, step_m)
+    xy, _ = vertices(roads_m.values, step_m)
+    return samples.per_line(near(xy, samples.xy, within_m) * samples.length)
 
 
 def _make_contiguous(grid_of: np.ndarray, a: np.ndarray, b: np.ndarray, length: np.ndarray) -> np.ndarray:

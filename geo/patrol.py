@@ -86,14 +86,30 @@ def path_edges(g: nx.MultiGraph, path: list[int]) -> list[tuple[int, int, int]]:
     return out
 
 
-def coverage_route(network: RoadNetwork, required: set[tuple[int, int, int]], start: int, *,
-                   speed_kmh: float = WALK_KMH) -> Route:
-    """A closed walk from ``start`` over every required edge (see the module notes for optimality)."""
-    g = network.graph
+def _check(required: set, speed_kmh: float) -> None:
     if not required:
         raise PatrolError("there is no road to walk in the area")
     if speed_kmh <= 0:
         raise PatrolError(f"walking speed must be positive, got {speed_kmh}")
+
+
+def _joining_paths(graph: nx.Graph, pieces: list[set[int]]) -> list[list[int]]:
+    """Node paths that join the pieces: a minimum spanning tree over the shortest walks between them."""
+    meta = nx.Graph()
+    for i, j in combinations(range(len(pieces)), 2):
+        lengths, paths = nx.multi_source_dijkstra(graph, set(pieces[i]), weight="length_m")
+        target = min(sorted(pieces[j]), key=lambda n: lengths.get(n, math.inf))
+        if target not in lengths:
+            raise PatrolError("some roads to walk cannot be reached from the others on this network")
+        meta.add_edge(i, j, weight=lengths[target], path=paths[target])
+    return [d["path"] for _i, _j, d in nx.minimum_spanning_edges(meta, data=True)]
+
+
+def coverage_route(network: RoadNetwork, required: set[tuple[int, int, int]], start: int, *,
+                   speed_kmh: float = WALK_KMH) -> Route:
+    """A closed walk from ``start`` over every required edge (see the module notes for optimality)."""
+    g = network.graph
+    _check(required, speed_kmh)
     walk = nx.MultiGraph()
     walk.add_nodes_from(g.nodes)
     for u, v, k in required:
@@ -107,16 +123,8 @@ def coverage_route(network: RoadNetwork, required: set[tuple[int, int, int]], st
         # Join the pieces: a spanning tree over the shortest walks between them.
         notes.append(f"the roads to walk are in {len(pieces)} pieces: joined by the shortest connections "
                      "(heuristic, at most 3/2 of the optimum)")
-        reps = [sorted(p) for p in pieces]
-        meta = nx.Graph()
-        for i, j in combinations(range(len(reps)), 2):
-            lengths, paths = nx.multi_source_dijkstra(g, set(reps[i]), weight="length_m")
-            target = min(reps[j], key=lambda n: lengths.get(n, math.inf))
-            if target not in lengths:
-                raise PatrolError("some roads to walk cannot be reached from the others on this network")
-            meta.add_edge(i, j, weight=lengths[target], path=paths[target])
-        for _i, _j, d in nx.minimum_spanning_edges(meta, data=True):
-            for a, b, k in path_edges(g, d["path"]):
+        for path in _joining_paths(g, pieces):
+            for a, b, k in path_edges(g, path):
                 walk.add_edge(a, b, length_m=g.edges[a, b, k]["length_m"], base=(a, b, k))
     odd = [n for n in walk.nodes if walk.degree(n) % 2]
     if odd:
@@ -159,10 +167,7 @@ def directed_route(network: RoadNetwork, required: set[tuple[int, int, int]], st
     connected piece. Pieces apart are joined there and back along shortest walks, and the route says so.
     """
     g = network.graph
-    if not required:
-        raise PatrolError("there is no road to walk in the area")
-    if speed_kmh <= 0:
-        raise PatrolError(f"walking speed must be positive, got {speed_kmh}")
+    _check(required, speed_kmh)
     arcs = nx.MultiDiGraph()
     for u, v, k in travel if travel is not None else both_sides({edge_key(*e) for e in g.edges(keys=True)}):
         length = g.edges[u, v, k]["length_m"]
@@ -183,15 +188,7 @@ def directed_route(network: RoadNetwork, required: set[tuple[int, int, int]], st
         optimal = False
         notes.append(f"the sides to walk are in {len(pieces)} pieces: joined there and back by the shortest walks "
                      "(heuristic)")
-        meta = nx.Graph()
-        for i, j in combinations(range(len(pieces)), 2):
-            lengths, paths = nx.multi_source_dijkstra(arcs, pieces[i], weight="length_m")
-            target = min(pieces[j], key=lambda n: lengths.get(n, math.inf))
-            if target not in lengths:
-                raise PatrolError("some roads to walk cannot be reached from the others on this network")
-            meta.add_edge(i, j, weight=lengths[target], path=paths[target])
-        for _i, _j, d in nx.minimum_spanning_edges(meta, data=True):
-            there = d["path"]
+        for there in _joining_paths(arcs, pieces):
             back = nx.shortest_path(arcs, there[-1], there[0], weight="length_m")
             add_path(there)
             add_path(back)

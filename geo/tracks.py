@@ -24,9 +24,9 @@ import pandas as pd
 import shapely
 from pyproj import Transformer
 from scipy.ndimage import uniform_filter1d
-from scipy.spatial import cKDTree
 
 from geo.coords import to_wgs84, utm_epsg
+from geo.sampling import near, sample_lines, vertices
 
 FORMATS = ("gpx", "geojson", "csv")
 SAMPLE_M = 2.0
@@ -291,16 +291,6 @@ class Walked:
     by_owner: dict[str, np.ndarray]
 
 
-def _near(points: np.ndarray, samples: np.ndarray, within_m: float) -> np.ndarray:
-    """Whether each sample has a point within ``within_m`` (only samples inside the points' reach are tested)."""
-    out = np.zeros(len(samples), dtype=bool)
-    lo, hi = points.min(axis=0) - within_m, points.max(axis=0) + within_m
-    reach = np.flatnonzero(((samples >= lo) & (samples <= hi)).all(axis=1))
-    if len(reach):
-        out[reach] = cKDTree(points).query_ball_point(samples[reach], within_m, return_length=True) > 0
-    return out
-
-
 def walked(lines: np.ndarray, tracks: np.ndarray, owners: list[str], *, within_m: float = 20.0,
            junctions: np.ndarray | None = None) -> Walked:
     """Share of each metric line's length within ``within_m`` of any track, and of each owner's tracks.
@@ -311,32 +301,24 @@ def walked(lines: np.ndarray, tracks: np.ndarray, owners: list[str], *, within_m
     vertex every ``SAMPLE_M`` metres, so a point search finds any track line within ``within_m`` to a few
     centimetres, however sparse its fixes.
     """
-    lines = np.asarray(lines, dtype=object)
-    lengths = shapely.length(lines)
-    counts = np.maximum(np.ceil(lengths / SAMPLE_M).astype(np.int64), 1)
-    line_of = np.repeat(np.arange(len(lines)), counts)
-    offsets = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    position = (np.arange(counts.sum()) - offsets[line_of] + 0.5) / counts[line_of]
-    samples = shapely.get_coordinates(shapely.line_interpolate_point(lines[line_of], position, normalized=True))
-    weight = np.ones(len(samples))
+    samples = sample_lines(lines, SAMPLE_M)
+    weight = np.ones(len(samples.xy))
     if junctions is not None and len(junctions):
-        weight[_near(np.asarray(junctions, dtype=float), samples, within_m + JUNCTION_SCATTER_M)] = 0.0
-        counted = np.bincount(line_of, weights=weight, minlength=len(lines))
-        weight[counted[line_of] == 0] = 1.0  # a line that is all junction counts all of itself
-    total = np.bincount(line_of, weights=weight, minlength=len(lines))
+        weight[near(np.asarray(junctions, dtype=float), samples.xy, within_m + JUNCTION_SCATTER_M)] = 0.0
+        weight[samples.per_line(weight)[samples.owner] == 0] = 1.0  # a line that is all junction counts all of itself
+    total = samples.per_line(weight)
 
     def share(hit: np.ndarray) -> np.ndarray:
-        return np.bincount(line_of, weights=hit * weight, minlength=len(lines)) / total
+        return samples.per_line(hit * weight) / total
 
     if len(tracks) == 0:
-        return Walked(share(np.zeros(len(samples))), {})
-    xy, which = shapely.get_coordinates(shapely.segmentize(np.asarray(tracks, dtype=object), SAMPLE_M),
-                                        return_index=True)
+        return Walked(share(np.zeros(len(samples.xy))), {})
+    xy, which = vertices(tracks, SAMPLE_M)
     names, code = np.unique(np.asarray(owners, dtype=str), return_inverse=True)
     order = np.argsort(code[which], kind="stable")
     groups = np.split(xy[order], np.searchsorted(code[which][order], np.arange(1, len(names))))
-    by_owner = {str(n): share(_near(g, samples, within_m)) for n, g in zip(names, groups, strict=True) if len(g)}
-    return Walked(share(_near(xy, samples, within_m)), by_owner)
+    by_owner = {str(n): share(near(g, samples.xy, within_m)) for n, g in zip(names, groups, strict=True) if len(g)}
+    return Walked(share(near(xy, samples.xy, within_m)), by_owner)
 
 
 def passed(geoms: np.ndarray, tracks: np.ndarray, *, within_m: float = 30.0) -> np.ndarray:

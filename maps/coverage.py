@@ -32,7 +32,8 @@ def share_colour(share: float | None) -> str:
 def coverage_map(report: dict, frames: dict[str, gpd.GeoDataFrame], base: BaseMap, *, route: dict | None,
                  source: str, data_time: datetime) -> folium.Map:
     """``report``: a street's coverage; ``frames``: WGS-84 ``street``, ``grids``, ``segments``, ``buildings``
-    (those not passed) and ``tracks`` (person, role, name; oldest first); ``route``: a planned route."""
+    (those not passed) and ``tracks`` (person, role, name; oldest first; the report counts them all, and
+    only the most recent ``MAX_TRACKS_DRAWN`` are drawn); ``route``: a planned route."""
     fmap = new_map(base, tuple(frames["street"].total_bounds))
     shares = {s["id"]: s for s in report["segments"]}
     grid_rows = {g["id"]: g for g in report["grids"]}
@@ -63,8 +64,7 @@ def coverage_map(report: dict, frames: dict[str, gpd.GeoDataFrame], base: BaseMa
         planned.add_to(fmap)
 
     tracks = frames["tracks"].tail(MAX_TRACKS_DRAWN)
-    drawn = (f"{len(tracks)}" if len(tracks) == len(frames["tracks"])
-             else f"最近 most recent {len(tracks)} / {len(frames['tracks'])}")
+    drawn = f"{len(tracks)}" if len(tracks) == report["tracks"] else f"最近 most recent {len(tracks)} / {report['tracks']}"
     walked = folium.FeatureGroup(name=f"巡查轨迹 Walked tracks ({drawn})", show=True)
     if len(tracks):
         thin = tracks.assign(geometry=shapely.set_precision(tracks.geometry.simplify(TRACK_SIMPLIFY_DEG).values, 1e-5),
