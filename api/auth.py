@@ -13,6 +13,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, text
 
+from geo.db import driver_rows
 from geo.models import TOKEN_ROLES
 
 ADMIN_ROLES = ("community_admin", "street_admin", "district_admin")
@@ -54,13 +55,16 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+_PRINCIPAL_SQL = text("SELECT id AS token_id, name, role, scope_id, person_id, phone FROM api_tokens "
+                      "WHERE token_hash = :h AND revoked_at IS NULL")
+
+
 def principal_for(conn: Connection, token: str | None) -> Principal | None:
     """The live (not revoked) principal for a presented token, or None."""
     if not token:
         return None
-    row = conn.execute(text("SELECT id, name, role, scope_id, person_id, phone FROM api_tokens "
-                            "WHERE token_hash = :h AND revoked_at IS NULL"), {"h": hash_token(token)}).first()
-    return Principal(*row) if row else None
+    rows = driver_rows(conn, _PRINCIPAL_SQL, {"h": hash_token(token)})  # every request: the lean path
+    return Principal(**rows[0]) if rows else None
 
 
 def _scope_exists(conn: Connection, role: str, scope_id: str | None, person_id: str | None) -> None:

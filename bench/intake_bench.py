@@ -100,7 +100,7 @@ def run() -> list[str]:
         folder = Path(tmp)
         token, bodies = _bodies(url, folder)
         env = {**os.environ, "DATABASE_URL": url}
-        server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", str(WORKERS), "-b", f"127.0.0.1:{port}",
+        server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", str(WORKERS), *os.environ.get("BENCH_GUNICORN_ARGS", "").split(), "-b", f"127.0.0.1:{port}",
                                    "--log-level", "warning", "api.app:create_app()"], env=env)
         target = f"http://127.0.0.1:{port}/api/v1/incidents"
         try:

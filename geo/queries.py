@@ -14,6 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from geo import models
+from geo.db import driver_rows
 from geo.locate import OK, OUTSIDE, Hierarchy, metric_epsg_for_bounds
 
 TABLES = {m.__tablename__: m for m in (models.Street, models.Community, models.Grid, models.Building,
@@ -119,7 +120,7 @@ def locate_points(conn: Connection, lons: Sequence[float], lats: Sequence[float]
     """
     params = {"lons": [float(v) for v in lons], "lats": [float(v) for v in lats], "srid": srid,
               "dlat": search_m / 110_000.0 * 1.05, "search": search_m, "with_people": with_people}
-    rows = [dict(r) for r in conn.execute(_LOCATE_SQL, params).mappings()]
+    rows = driver_rows(conn, _LOCATE_SQL, params)
     for r in rows:
         r["status"] = OK if r["grid_id"] else OUTSIDE
         people = r.pop("people") or []
