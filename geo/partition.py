@@ -30,7 +30,7 @@ from scipy.sparse.csgraph import connected_components
 from shapely.ops import polygonize, unary_union
 
 from geo.coords import utm_epsg
-from geo.sampling import near, sample_lines, vertices
+from geo.sampling import near, points_along, sample_lines, vertices
 
 ANGLES = np.deg2rad(np.arange(0, 180, 15))
 SAMPLE_M = 4.0  # spacing of points along a footprint for the tessellation
@@ -96,6 +96,30 @@ def _shift(geoms, offset: np.ndarray):
     return shapely.transform(geoms, lambda c: c + offset)
 
 
+def _footprint_samples(footprints: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Points every ``SAMPLE_M`` (at least 4) around each footprint, and the footprint each belongs to."""
+    rings = shapely.boundary(footprints)
+    n = np.maximum(4, (shapely.length(rings) / SAMPLE_M).astype(int))
+    owner = np.repeat(np.arange(len(footprints)), n)
+    start = np.repeat(np.cumsum(n) - n, n)
+    fraction = (np.arange(len(owner)) - start) / n[owner]
+    return shapely.points(points_along(rings, owner, fraction)), owner
+
+
+def _union_by(geoms: np.ndarray, label: np.ndarray, n: int) -> np.ndarray:
+    """The union of the geometries of each label 0..n-1, in a few vectorised calls (rows of equal length
+    together) rather than one call per label."""
+    order = np.argsort(label, kind="stable")
+    count = np.bincount(label, minlength=n)
+    start = np.cumsum(count) - count
+    out = np.empty(n, dtype=object)
+    for k in np.unique(count[count > 0]):
+        rows = np.flatnonzero(count == k)
+        take = order[start[rows][:, None] + np.arange(k)]
+        out[rows] = shapely.union_all(geoms[take], axis=1)
+    return out
+
+
 def _tessellate(blocks: list, footprints: np.ndarray) -> tuple[list, np.ndarray]:
     """Cells: one per building plus one per empty block; returns cells and each cell's building (-1: none)."""
     blocks = _merge_blocks_under_buildings(blocks, footprints)
@@ -104,6 +128,10 @@ def _tessellate(blocks: list, footprints: np.ndarray) -> tuple[list, np.ndarray]
     b_idx, blk_idx = tree.query(reps, predicate="within")
     block_of = np.full(len(footprints), -1)
     block_of[b_idx] = blk_idx
+    seed_points, seed_owner_all = _footprint_samples(footprints)
+    seed_block = block_of[seed_owner_all]  # each block's seeds, in footprint order, as one slice
+    seed_order = np.argsort(seed_block, kind="stable")
+    seed_start = np.searchsorted(seed_block[seed_order], np.arange(len(blocks) + 1))
     cells, owner = [], []
     for bi, block in enumerate(blocks):
         members = np.flatnonzero(block_of == bi)
@@ -115,14 +143,8 @@ def _tessellate(blocks: list, footprints: np.ndarray) -> tuple[list, np.ndarray]
             cells.append(block)
             owner.append(int(members[0]))
             continue
-        seeds, seed_owner = [], []
-        for m in members:
-            ring = footprints[m].boundary
-            n = max(4, int(ring.length / SAMPLE_M))
-            pts = shapely.line_interpolate_point(ring, np.linspace(0, 1, n, endpoint=False), normalized=True)
-            seeds.extend(pts)
-            seed_owner.extend([m] * len(pts))
-        seeds = np.asarray(seeds, dtype=object)
+        take = seed_order[seed_start[bi]:seed_start[bi + 1]]
+        seeds, seed_owner = seed_points[take], seed_owner_all[take]
         # GEOS's Voronoi loses precision at UTM magnitudes (millions of metres) and returns overlapping
         # cells: build it around the block's own origin and move it back.
         origin = np.array([block.centroid.x, block.centroid.y])
@@ -132,34 +154,34 @@ def _tessellate(blocks: list, footprints: np.ndarray) -> tuple[list, np.ndarray]
         # Voronoi output order is not the input order: match pieces to seeds by containment.
         si, pi = shapely.STRtree(pieces).query(seeds, predicate="intersects")
         first = np.full(len(pieces), -1)
-        for s, p in zip(si, pi, strict=True):
-            if first[p] < 0:
-                first[p] = seed_owner[s]
+        hit, at = np.unique(pi[::-1], return_index=True)  # each piece's lowest seed
+        first[hit] = seed_owner[si[::-1][at]]
+        position = np.full(len(footprints), -1)
+        position[members] = np.arange(len(members))
+        found = first >= 0
         member_fp = footprints[members]
-        fp_tree = shapely.STRtree(member_fp)
-        for m in members:
-            mine = [pieces[p] for p in np.flatnonzero(first == m)]
-            cell = shapely.union_all(mine + [footprints[m].intersection(block)])
-            # Another footprint reaching into this cell stays with its own building.
-            near = [j for j in fp_tree.query(cell, predicate="intersects") if members[j] != m]
-            if near:
-                cell = cell.difference(shapely.union_all(member_fp[near]))
-            cells.append(cell)
-            owner.append(int(m))
+        parts = np.concatenate([pieces[found], shapely.intersection(member_fp, block)])
+        part_of = np.concatenate([position[first[found]], np.arange(len(members))])
+        block_cells = _union_by(parts, part_of, len(members))
+        # Another footprint reaching into a cell stays with its own building.
+        ci, fj = shapely.STRtree(member_fp).query(block_cells, predicate="intersects")
+        other = ci != fj
+        for c in np.unique(ci[other]):
+            block_cells[c] = block_cells[c].difference(shapely.union_all(member_fp[fj[other & (ci == c)]]))
         # Whatever the cells missed (seams of the Voronoi diagram) goes to the cell it shares most edge with.
-        start = len(cells) - len(members)
-        block_cells = np.asarray(cells[start:], dtype=object)
-        rest = block.difference(shapely.union_all(block_cells))
-        parts = [g for g in shapely.get_parts(rest) if g.area > 1e-6]
-        if parts:
+        # The cells are disjoint, so when their areas add up to the block's there is nothing to find.
+        if block.area - shapely.area(block_cells).sum() > 1e-4:
+            rest = block.difference(shapely.union_all(block_cells))
             tree_cells = shapely.STRtree(block_cells)
-            for part in parts:
+            for part in (g for g in shapely.get_parts(rest) if g.area > 1e-6):
                 cand = tree_cells.query(part, predicate="intersects")
                 if len(cand) == 0:
                     cand = tree_cells.query_nearest(part)
                 shared = shapely.length(shapely.intersection(shapely.boundary(block_cells[cand]), part.boundary))
-                k = start + int(cand[int(np.argmax(shared))])
-                cells[k] = cells[k].union(part)
+                k = int(cand[int(np.argmax(shared))])
+                block_cells[k] = block_cells[k].union(part)
+        cells.extend(block_cells)
+        owner.extend(members.tolist())
     return _whole_cells(cells, np.asarray(owner), footprints), np.asarray(owner)
 
 
@@ -213,9 +235,15 @@ def near_road_length(lines: np.ndarray, roads_m: gpd.GeoSeries, within_m: float 
     Sampling against densified road vertices instead of buffering the union of the roads: a real road
     layer (thousands of OSM footways) takes seconds to buffer and this takes milliseconds.
     """
-    samples = sample_lines(lines, step_m)
-    xy, _ = vertices(roads_m.values, step_m)
-    return samples.per_line(near(xy, samples.xy, within_m) * samples.length)
+    lines = np.asarray(lines, dtype=object)
+    out = np.zeros(len(lines))
+    # Most cell edges of a city lie far from every road: only those within reach are sampled.
+    close = np.unique(shapely.STRtree(roads_m.values).query(lines, predicate="dwithin", distance=within_m)[0])
+    if len(close):
+        samples = sample_lines(lines[close], step_m)
+        xy, _ = vertices(roads_m.values, step_m)
+        out[close] = samples.per_line(near(xy, samples.xy, within_m) * samples.length)
+    return out
 
 
 def _make_contiguous(grid_of: np.ndarray, a: np.ndarray, b: np.ndarray, length: np.ndarray) -> np.ndarray:
@@ -296,30 +324,35 @@ class _Bisector:
         window = 0.5 * self.tolerance * self.target
         ea, eb, el, eo = self.a[edges], self.b[edges], self.length[edges], self.off[edges]
         rank = self.rank
-        options = []
-        for theta in ANGLES:
+        n = len(members)
+        orders, bad, cost, imb, angle, pos = [], [], [], [], [], []
+        for t, theta in enumerate(ANGLES):
             d = self.xy[members] @ np.array([math.cos(theta), math.sin(theta)])
             order = members[np.lexsort((members, d))]
-            rank[order] = np.arange(len(order))
+            rank[order] = np.arange(n)
             prefix = np.cumsum(self.hh[order])[:-1]  # households left of each cut position 1..n-1
             ra, rb = np.minimum(rank[ea], rank[eb]), np.maximum(rank[ea], rank[eb])
             # cut length at position p (between rank p-1 and p) adds every edge with ra < p <= rb
-            cut = np.zeros(len(order) + 1)
-            offcut = np.zeros(len(order) + 1)
-            np.add.at(cut, ra + 1, el)
-            np.add.at(cut, rb + 1, -el)
-            np.add.at(offcut, ra + 1, eo)
-            np.add.at(offcut, rb + 1, -eo)
-            cut, offcut = np.cumsum(cut)[1:len(order)], np.cumsum(offcut)[1:len(order)]
+            cut = np.cumsum(np.bincount(ra + 1, el, n + 1) - np.bincount(rb + 1, el, n + 1))[1:n]
+            offcut = np.cumsum(np.bincount(ra + 1, eo, n + 1) - np.bincount(rb + 1, eo, n + 1))[1:n]
             imbalance = np.abs(prefix - ideal)
-            for p in np.argsort(imbalance, kind="stable")[:40]:
-                options.append((imbalance[p] > window, offcut[p] + 0.25 * cut[p], imbalance[p], theta, p, order))
-        options.sort(key=lambda o: (o[0], o[1] if not o[0] else o[2], o[2]))
-        for _, _, _, _, p, order in options:
+            top = np.argsort(imbalance, kind="stable")[:40]
+            orders.append(order)
+            bad.append(imbalance[top] > window)
+            cost.append(offcut[top] + 0.25 * cut[top])
+            imb.append(imbalance[top])
+            angle.append(np.full(len(top), t))
+            pos.append(top)
+        bad, cost, imb = np.concatenate(bad), np.concatenate(cost), np.concatenate(imb)
+        angle, pos = np.concatenate(angle), np.concatenate(pos)
+        # Cuts in the window first, cheapest boundary first; then the least imbalanced.
+        ranked = np.lexsort((imb, np.where(bad, imb, cost), bad))
+        for i in ranked:
+            order, p = orders[angle[i]], int(pos[i])
             halves = self._halves(order, p, edges)
             if halves is not None:
                 return self._recurse(order, p, k, k1, *halves)
-        order, p = options[0][5], options[0][4]
+        order, p = orders[angle[ranked[0]]], int(pos[ranked[0]])
         rank[order] = np.arange(len(order))
         left_edges = edges[(rank[ea] <= p) & (rank[eb] <= p)]
         right_edges = edges[(rank[ea] > p) & (rank[eb] > p)]
@@ -490,6 +523,7 @@ class _Cells:
     roads_m: gpd.GeoSeries | None
     index: pd.Index
     leader: np.ndarray  # building → the building whose cell it shares (itself, unless footprints overlap)
+    parent: object  # the parent's outline, metric
 
 
 def _overlap_leaders(fp: np.ndarray) -> np.ndarray:
@@ -531,8 +565,14 @@ def _prepare(buildings: gpd.GeoDataFrame, boundary, roads, households_field: str
         roads_m = _metric(roads.geometry if hasattr(roads, "geometry") else roads, epsg)
     leader = _overlap_leaders(fp)
     leaders = np.flatnonzero(leader == np.arange(len(fp)))
-    merged = np.asarray([shapely.union_all(fp[leader == i]) if (leader == i).sum() > 1 else fp[i] for i in leaders],
-                        dtype=object)
+    merged = fp[leaders].copy()
+    shared = np.bincount(leader, minlength=len(fp))[leaders] > 1
+    if shared.any():  # overlapping footprints become one footprint for the tessellation
+        slot = np.full(len(fp), -1)
+        slot[leaders] = np.arange(len(leaders))
+        together = np.flatnonzero(np.isin(leader, leaders[shared]))
+        merged[slot[leaders[shared]]] = _union_by(fp[together], slot[leader[together]], len(leaders))[
+            slot[leaders[shared]]]
     cells, owner = _tessellate(_blocks(parent, roads_m), merged)
     owner = np.where(owner >= 0, leaders[np.maximum(owner, 0)], -1)
     cells = np.asarray(cells, dtype=object)
@@ -542,7 +582,7 @@ def _prepare(buildings: gpd.GeoDataFrame, boundary, roads, households_field: str
     a, b, length, off = _adjacency(cells, roads_m)
     xy = shapely.get_coordinates(shapely.point_on_surface(cells))
     return _Cells(epsg, buildings.crs, cells, owner, cell_hh, building_hh, a, b, length, off, xy, roads_m,
-                  buildings.index, leader)
+                  buildings.index, leader, parent)
 
 
 def tessellation(buildings: gpd.GeoDataFrame, boundary, roads=None, *,
@@ -554,20 +594,22 @@ def tessellation(buildings: gpd.GeoDataFrame, boundary, roads=None, *,
 
 def _finish(c: _Cells, parts: list[np.ndarray], ids: list[str], target: int, tolerance: float) -> Partition:
     lo, hi = target * (1 - tolerance), target * (1 + tolerance)
-    geoms, rows, assignment = [], [], np.empty(len(c.building_hh), dtype=object)
-    for gid, members in zip(ids, parts, strict=True):
-        # A cell's building, and any whose footprint overlaps it (they share the cell).
-        blds = np.flatnonzero(np.isin(c.leader, c.owner[members][c.owner[members] >= 0]))
-        assignment[blds] = gid
-        geom = shapely.union_all(c.cells[members])
-        if geom.geom_type == "MultiPolygon":  # drop zero-area slivers the union can leave behind
-            geom = shapely.union_all([p for p in geom.geoms if p.area > 1e-3])
-        geoms.append(geom)
-        rows.append({"id": gid, "households": int(c.hh[members].sum()), "n_buildings": int(len(blds))})
+    grid_of = _labels(parts, len(c.cells))
+    # A building's grid is its cell's (buildings whose footprints overlap share their leader's cell).
+    cell_of = np.full(len(c.building_hh), -1)
+    cell_of[c.owner[c.owner >= 0]] = np.flatnonzero(c.owner >= 0)
+    building_grid = grid_of[cell_of[c.leader]]
+    assignment = np.asarray(ids, dtype=object)[building_grid]
+    geoms = _union_by(c.cells, grid_of, len(parts))
+    for i in np.flatnonzero(shapely.get_type_id(geoms) == 6):  # drop zero-area slivers the union can leave
+        geoms[i] = shapely.union_all([p for p in geoms[i].geoms if p.area > 1e-3])
+    rows = {"id": ids, "households": np.bincount(grid_of, weights=c.hh, minlength=len(parts)).round().astype(int),
+            "n_buildings": np.bincount(building_grid, minlength=len(parts))}
     grids = gpd.GeoDataFrame(rows, geometry=geoms, crs=c.epsg)
     grids["polsby_popper"] = np.round(polsby_popper(grids.geometry.values), 4)
     grids["in_band"] = grids["households"].between(lo, hi)
-    report = _report(grids, c.roads_m, lo, hi, c.building_hh, assignment, target)
+    report = _report(grids, _road_share(grids.geometry.values, c.parent, c.roads_m), lo, hi, c.building_hh,
+                     assignment, target)
     return Partition(grids.to_crs(c.crs), pd.Series(assignment, index=c.index, name="grid_id"), report)
 
 
@@ -772,14 +814,23 @@ def fit_around(kept: list, changed: list, parent) -> list:
     return [_areal(shapely.make_valid(s)) for s in shapes]
 
 
-def _report(grids: gpd.GeoDataFrame, roads_m, lo: float, hi: float, hh: np.ndarray, assignment: np.ndarray,
-            target: int) -> dict:
-    internal = shapely.union_all(grids.geometry.boundary.values).difference(
-        shapely.union_all(grids.geometry.values).boundary)
-    road_share = None
-    if roads_m is not None and len(roads_m) and internal.length > 0:
-        parts = np.asarray(shapely.get_parts(internal), dtype=object)
-        road_share = float(near_road_length(parts, roads_m).sum() / internal.length)
+def _road_share(grids: np.ndarray, parent, roads_m) -> float | None:
+    """Share of the internal grid boundary within ``ROAD_NEAR_M`` of a road.
+
+    Grids tile the parent, so every internal edge is on exactly two grid outlines and the parent's
+    outline on one: halving (grid outlines − parent outline) gives the internal boundary without the
+    union of all outlines, whose noding costs seconds on a city.
+    """
+    if roads_m is None or not len(roads_m):
+        return None
+    outlines = np.concatenate([shapely.boundary(grids), [parent.boundary]])
+    length, near = shapely.length(outlines), near_road_length(outlines, roads_m)
+    internal = length[:-1].sum() - length[-1]
+    return float((near[:-1].sum() - near[-1]) / internal) if internal > 0 else None
+
+
+def _report(grids: gpd.GeoDataFrame, road_share: float | None, lo: float, hi: float, hh: np.ndarray,
+            assignment: np.ndarray, target: int) -> dict:
     out = []
     for row in grids.itertuples():
         if row.in_band:
