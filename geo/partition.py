@@ -21,6 +21,7 @@ import math
 from dataclasses import dataclass, field
 from itertools import combinations
 
+import dask
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -35,6 +36,7 @@ from geo.sampling import near, points_along, sample_lines, vertices
 ANGLES = np.deg2rad(np.arange(0, 180, 15))
 SAMPLE_M = 4.0  # spacing of points along a footprint for the tessellation
 ROAD_NEAR_M = 15.0
+BALANCE_PRICE = 0.02  # metres of grid boundary saved that justify one squared household off target
 
 
 class PartitionError(ValueError):
@@ -120,6 +122,45 @@ def _union_by(geoms: np.ndarray, label: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
+def _block_cells(block, members: np.ndarray, member_fp: np.ndarray, seeds: np.ndarray,
+                 seed_owner: np.ndarray) -> np.ndarray:
+    """The cells of one block holding several buildings (``members``, ascending, and their footprints):
+    each building's Voronoi pieces and its footprint."""
+    # GEOS's Voronoi loses precision at UTM magnitudes (millions of metres) and returns overlapping
+    # cells: build it around the block's own origin and move it back.
+    origin = np.array([block.centroid.x, block.centroid.y])
+    vor = shapely.voronoi_polygons(shapely.multipoints(_shift(seeds, -origin)), extend_to=_shift(block, -origin))
+    pieces = _shift(np.asarray(shapely.get_parts(vor), dtype=object), origin)
+    pieces = shapely.intersection(shapely.make_valid(pieces), block)
+    # Voronoi output order is not the input order: match pieces to seeds by containment.
+    si, pi = shapely.STRtree(pieces).query(seeds, predicate="intersects")
+    first = np.full(len(pieces), -1)
+    hit, at = np.unique(pi[::-1], return_index=True)  # each piece's lowest seed
+    first[hit] = seed_owner[si[::-1][at]]
+    found = first >= 0
+    parts = np.concatenate([pieces[found], shapely.intersection(member_fp, block)])
+    part_of = np.concatenate([np.searchsorted(members, first[found]), np.arange(len(members))])
+    block_cells = _union_by(parts, part_of, len(members))
+    # Another footprint reaching into a cell stays with its own building.
+    ci, fj = shapely.STRtree(member_fp).query(block_cells, predicate="intersects")
+    other = ci != fj
+    for c in np.unique(ci[other]):
+        block_cells[c] = block_cells[c].difference(shapely.union_all(member_fp[fj[other & (ci == c)]]))
+    # Whatever the cells missed (seams of the Voronoi diagram) goes to the cell it shares most edge with.
+    # The cells are disjoint, so when their areas add up to the block's there is nothing to find.
+    if block.area - shapely.area(block_cells).sum() > 1e-4:
+        rest = block.difference(shapely.union_all(block_cells))
+        tree_cells = shapely.STRtree(block_cells)
+        for part in (g for g in shapely.get_parts(rest) if g.area > 1e-6):
+            cand = tree_cells.query(part, predicate="intersects")
+            if len(cand) == 0:
+                cand = tree_cells.query_nearest(part)
+            shared = shapely.length(shapely.intersection(shapely.boundary(block_cells[cand]), part.boundary))
+            k = int(cand[int(np.argmax(shared))])
+            block_cells[k] = block_cells[k].union(part)
+    return block_cells
+
+
 def _tessellate(blocks: list, footprints: np.ndarray) -> tuple[list, np.ndarray]:
     """Cells: one per building plus one per empty block; returns cells and each cell's building (-1: none)."""
     blocks = _merge_blocks_under_buildings(blocks, footprints)
@@ -132,56 +173,22 @@ def _tessellate(blocks: list, footprints: np.ndarray) -> tuple[list, np.ndarray]
     seed_block = block_of[seed_owner_all]  # each block's seeds, in footprint order, as one slice
     seed_order = np.argsort(seed_block, kind="stable")
     seed_start = np.searchsorted(seed_block[seed_order], np.arange(len(blocks) + 1))
-    cells, owner = [], []
-    for bi, block in enumerate(blocks):
-        members = np.flatnonzero(block_of == bi)
-        if len(members) == 0:
+    members_of = [np.flatnonzero(block_of == bi) for bi in range(len(blocks))]
+    # Blocks are independent: Dask's threads run them side by side (GEOS lets go of the GIL).
+    block_cells = dask.compute(*[
+        dask.delayed(_block_cells, pure=False)(block, members, footprints[members],
+                                               seed_points[seed_order[seed_start[bi]:seed_start[bi + 1]]],
+                                               seed_owner_all[seed_order[seed_start[bi]:seed_start[bi + 1]]])
+        for bi, (block, members) in enumerate(zip(blocks, members_of, strict=True)) if len(members) > 1],
+        scheduler="threads")
+    cells, owner, done = [], [], iter(block_cells)
+    for block, members in zip(blocks, members_of, strict=True):
+        if len(members) <= 1:  # an empty block is a cell of its own; a block of one building is its cell
             cells.append(block)
-            owner.append(-1)
-            continue
-        if len(members) == 1:
-            cells.append(block)
-            owner.append(int(members[0]))
-            continue
-        take = seed_order[seed_start[bi]:seed_start[bi + 1]]
-        seeds, seed_owner = seed_points[take], seed_owner_all[take]
-        # GEOS's Voronoi loses precision at UTM magnitudes (millions of metres) and returns overlapping
-        # cells: build it around the block's own origin and move it back.
-        origin = np.array([block.centroid.x, block.centroid.y])
-        vor = shapely.voronoi_polygons(shapely.multipoints(_shift(seeds, -origin)), extend_to=_shift(block, -origin))
-        pieces = _shift(np.asarray(shapely.get_parts(vor), dtype=object), origin)
-        pieces = shapely.intersection(shapely.make_valid(pieces), block)
-        # Voronoi output order is not the input order: match pieces to seeds by containment.
-        si, pi = shapely.STRtree(pieces).query(seeds, predicate="intersects")
-        first = np.full(len(pieces), -1)
-        hit, at = np.unique(pi[::-1], return_index=True)  # each piece's lowest seed
-        first[hit] = seed_owner[si[::-1][at]]
-        position = np.full(len(footprints), -1)
-        position[members] = np.arange(len(members))
-        found = first >= 0
-        member_fp = footprints[members]
-        parts = np.concatenate([pieces[found], shapely.intersection(member_fp, block)])
-        part_of = np.concatenate([position[first[found]], np.arange(len(members))])
-        block_cells = _union_by(parts, part_of, len(members))
-        # Another footprint reaching into a cell stays with its own building.
-        ci, fj = shapely.STRtree(member_fp).query(block_cells, predicate="intersects")
-        other = ci != fj
-        for c in np.unique(ci[other]):
-            block_cells[c] = block_cells[c].difference(shapely.union_all(member_fp[fj[other & (ci == c)]]))
-        # Whatever the cells missed (seams of the Voronoi diagram) goes to the cell it shares most edge with.
-        # The cells are disjoint, so when their areas add up to the block's there is nothing to find.
-        if block.area - shapely.area(block_cells).sum() > 1e-4:
-            rest = block.difference(shapely.union_all(block_cells))
-            tree_cells = shapely.STRtree(block_cells)
-            for part in (g for g in shapely.get_parts(rest) if g.area > 1e-6):
-                cand = tree_cells.query(part, predicate="intersects")
-                if len(cand) == 0:
-                    cand = tree_cells.query_nearest(part)
-                shared = shapely.length(shapely.intersection(shapely.boundary(block_cells[cand]), part.boundary))
-                k = int(cand[int(np.argmax(shared))])
-                block_cells[k] = block_cells[k].union(part)
-        cells.extend(block_cells)
-        owner.extend(members.tolist())
+            owner.append(int(members[0]) if len(members) else -1)
+        else:
+            cells.extend(next(done))
+            owner.extend(members.tolist())
     return _whole_cells(cells, np.asarray(owner), footprints), np.asarray(owner)
 
 
@@ -436,6 +443,51 @@ def _refine(grid_of: np.ndarray, hh: np.ndarray, a: np.ndarray, b: np.ndarray, o
     return grid_of
 
 
+def _smooth(grid_of: np.ndarray, hh: np.ndarray, a: np.ndarray, b: np.ndarray, length: np.ndarray,
+            off: np.ndarray, target: float, tolerance: float, rounds: int = 30) -> np.ndarray:
+    """Move boundary cells to the neighbouring grid they share more boundary with, while both grids stay in
+    band and whole: each such move shortens the boundary between grids, so grids become more compact.
+
+    Boundary is weighed as in the bisection (off-road length in full, along roads a quarter), so a
+    boundary on a road is the last to be smoothed away.
+    """
+    grid_of = grid_of.copy()
+    n_grids = grid_of.max() + 1
+    lo, hi = target * (1 - tolerance), target * (1 + tolerance)
+    graph = _Graph(len(grid_of), a, b)
+    ends, others = np.concatenate([a, b]), np.concatenate([b, a])
+    weight = np.tile(off + 0.25 * length, 2)
+    for _ in range(rounds):
+        gh = np.bincount(grid_of, weights=hh, minlength=n_grids)
+        # boundary each cell shares with each grid around it (its own included)
+        shared = pd.Series(weight).groupby([ends, grid_of[others]]).sum()
+        cell, grid = (shared.index.get_level_values(i).to_numpy() for i in (0, 1))
+        own = pd.Series(0.0, index=np.arange(len(grid_of)))
+        mine = grid == grid_of[cell]
+        own[cell[mine]] = shared.to_numpy()[mine]
+        src, w = grid_of[cell], hh[cell]
+        # Shape is bought with balance only at a price: a metre of boundary is worth BALANCE_PRICE
+        # of the squared households off target.
+        worse = ((gh[src] - w - target) ** 2 + (gh[grid] + w - target) ** 2
+                 - (gh[src] - target) ** 2 - (gh[grid] - target) ** 2)
+        gain = shared.to_numpy() - own.to_numpy()[cell] - BALANCE_PRICE * worse
+        ok = ~mine & (gain > 1e-6) & (gh[grid_of[cell]] - hh[cell] >= lo) & (gh[grid] + hh[cell] <= hi)
+        moved, busy = False, set()
+        for i in np.flatnonzero(ok)[np.argsort(-gain[ok], kind="stable")]:
+            c, g_from, g_to = int(cell[i]), int(grid_of[cell[i]]), int(grid[i])
+            if g_from in busy or g_to in busy:
+                continue
+            donor = set(np.flatnonzero(grid_of == g_from).tolist())
+            if len(donor) <= 1 or not graph.connected(donor - {c}):
+                continue
+            grid_of[c] = g_to
+            busy |= {g_from, g_to}
+            moved = True
+        if not moved:
+            break
+    return grid_of
+
+
 class _Graph:
     """Cell adjacency as neighbour lists, for connectivity checks that touch only the cells concerned."""
 
@@ -628,6 +680,7 @@ def draw_grids(buildings: gpd.GeoDataFrame, boundary: gpd.GeoSeries | gpd.GeoDat
     parts = _Bisector(c.xy, c.hh, c.a, c.b, c.length, c.off, target, tolerance).split(np.arange(len(c.cells)), k)
     grid_of = _labels(parts, len(c.cells))
     grid_of = _refine(grid_of, c.hh, c.a, c.b, c.off, target, tolerance)
+    grid_of = _smooth(grid_of, c.hh, c.a, c.b, c.length, c.off, target, tolerance)
     parts = [np.flatnonzero(grid_of == i) for i in range(len(parts))]
     order = _reading_order(c, parts)
     return _finish(c, [parts[i] for i in order], [f"{id_prefix}{n:02d}" for n in range(1, len(parts) + 1)],

@@ -43,7 +43,8 @@ def test_fine_grained_buildings_are_balanced_exactly_and_tile(monkeypatch):
     dev = (g["households"] - 500).abs().mean() / 500
     assert dev < 0.05
     pp = polsby_popper(g.to_crs(32651).geometry.values)
-    assert np.median(pp) > 0.3
+    # Compact, not ragged: above spopt MaxPHeuristic's median on the same cells (0.55 to 0.58, bench/RESULTS.md).
+    assert np.median(pp) > 0.58
     again = draw_grids(buildings, boundary, roads)
     assert again.grids.geometry.equals(g.geometry) and (again.assignments == result.assignments).all()
 
