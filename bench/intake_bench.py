@@ -5,6 +5,8 @@ duplicate checks, the insert and its event in one statement. ab cannot vary a bo
 8 ab processes run side by side, each posting its own point and category (one grid each);
 every request's time comes from ab's ``-g`` log, so p50/p99 are over all requests.
 Target (issue #4): at least 500 posts/s with p99 under 50 ms on this 2-core machine.
+BENCH_INTAKE_POSTS, _STREAMS and _WORKERS set the load; BENCH_GUNICORN_ARGS adds gunicorn options
+(e.g. ``-k gthread --threads 2``) to compare worker kinds.
 """
 
 from __future__ import annotations
