@@ -36,7 +36,8 @@ from geo.sampling import near, points_along, sample_lines, vertices
 ANGLES = np.deg2rad(np.arange(0, 180, 15))
 SAMPLE_M = 4.0  # spacing of points along a footprint for the tessellation
 ROAD_NEAR_M = 15.0
-BALANCE_PRICE = 0.02  # metres of grid boundary saved that justify one squared household off target
+BALANCE_PRICE = 0.02
+COARSE_CELLS = 5000  # up to this many cells, other counts of grids are tried when some end out of band  # metres of grid boundary saved that justify one squared household off target
 
 
 class PartitionError(ValueError):
@@ -671,17 +672,37 @@ def _reading_order(c: _Cells, parts: list[np.ndarray]) -> np.ndarray:
     return np.lexsort((centres[:, 0], -np.round(centres[:, 1] / 200.0)))
 
 
+def _draw(c: _Cells, k: int, target: int, tolerance: float) -> np.ndarray:
+    """Each cell's grid (0..k-1): bisection, then balancing, then smoothing."""
+    parts = _Bisector(c.xy, c.hh, c.a, c.b, c.length, c.off, target, tolerance).split(np.arange(len(c.cells)), k)
+    grid_of = _refine(_labels(parts, len(c.cells)), c.hh, c.a, c.b, c.off, target, tolerance)
+    return _smooth(grid_of, c.hh, c.a, c.b, c.length, c.off, target, tolerance)
+
+
+def _fit(grid_of: np.ndarray, hh: np.ndarray, target: float, lo: float, hi: float) -> tuple[float, float]:
+    """How well grids fit: the share in band, then (negated) the mean distance from the target."""
+    gh = np.bincount(grid_of, weights=hh)
+    return float(np.mean((gh >= lo) & (gh <= hi))), -float(np.mean(np.abs(gh - target)))
+
+
 def draw_grids(buildings: gpd.GeoDataFrame, boundary: gpd.GeoSeries | gpd.GeoDataFrame,
                roads: gpd.GeoSeries | gpd.GeoDataFrame | None = None, *, households_field: str = "households",
                target: int = 500, tolerance: float = 0.1, id_prefix: str = "G") -> Partition:
     """Grids of ``target`` ± ``tolerance`` households that exactly tile ``boundary`` (see the module notes)."""
     c = _prepare(buildings, boundary, roads, households_field)
-    k = max(1, int(round(c.hh.sum() / target)))
-    parts = _Bisector(c.xy, c.hh, c.a, c.b, c.length, c.off, target, tolerance).split(np.arange(len(c.cells)), k)
-    grid_of = _labels(parts, len(c.cells))
-    grid_of = _refine(grid_of, c.hh, c.a, c.b, c.off, target, tolerance)
-    grid_of = _smooth(grid_of, c.hh, c.a, c.b, c.length, c.off, target, tolerance)
-    parts = [np.flatnonzero(grid_of == i) for i in range(len(parts))]
+    total = c.hh.sum()
+    k = max(1, int(round(total / target)))
+    grid_of = _draw(c, k, target, tolerance)
+    lo, hi = target * (1 - tolerance), target * (1 + tolerance)
+    if _fit(grid_of, c.hh, target, lo, hi)[0] < 1.0 and len(c.cells) <= COARSE_CELLS:
+        # Coarse buildings (towers of hundreds of households) fit the band better in some counts of grids
+        # than others: try the nearby counts that can be in band on average, and keep the best.
+        feasible = range(max(1, math.ceil(total / hi)), max(1, math.floor(total / lo)) + 1)
+        for other in sorted((n for n in feasible if 0 < abs(n - k) <= 3), key=lambda n: (abs(n - k), n)):
+            trial = _draw(c, other, target, tolerance)
+            if _fit(trial, c.hh, target, lo, hi) > _fit(grid_of, c.hh, target, lo, hi):
+                grid_of = trial
+    parts = [np.flatnonzero(grid_of == i) for i in range(grid_of.max() + 1)]
     order = _reading_order(c, parts)
     return _finish(c, [parts[i] for i in order], [f"{id_prefix}{n:02d}" for n in range(1, len(parts) + 1)],
                    target, tolerance)

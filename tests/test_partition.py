@@ -55,6 +55,12 @@ def test_the_demo_street_redrawn_follows_roads_and_reports_every_grid_out_of_ban
     check_tiling(g, demo_layers["streets"], demo_layers["buildings"], result.assignments)
     out = set(g.loc[~g["households"].between(450, 550), "id"])
     assert out == {o["id"] for o in result.report["out_of_band"]}
+    # Towers of up to 496 households fit the band better in some counts of grids than in others: the count
+    # chosen is one of those that can be in band on average, and two grids in three end in band (one count
+    # alone, 56, leaves 55 %).
+    total = demo_layers["buildings"]["households"].sum()
+    assert total / 550 <= len(g) <= total / 450
+    assert g["households"].between(450, 550).mean() >= 0.65
     internal = shapely.union_all(g.to_crs(32651).boundary.values).difference(
         shapely.union_all(g.to_crs(32651).geometry.values).boundary)
     near = shapely.union_all(demo_layers["roads"].to_crs(32651).geometry.values).buffer(15)
