@@ -372,7 +372,12 @@ def _run_partition(action: str, buildings_file: Path, roads_file: Path | None, t
         _fail(f"{action} failed: {exc}", 2)
     write_frame(result.grids, out, "grids")
     if assignments:
-        write_frame(buildings.assign(grid_id=result.assignments.to_numpy()), assignments, "buildings")
+        assigned = buildings.assign(grid_id=result.assignments.to_numpy())
+        if result.units is not None and len(result.units):
+            # A building split by units: which grid holds which units, e.g. "1-2:G23 3-5:G22".
+            runs = result.units.assign(run=[f"{r.unit_from}-{r.unit_to}:{r.grid_id}" for r in result.units.itertuples()])
+            assigned["unit_grids"] = buildings.index.map(runs.groupby("building")["run"].agg(" ".join))
+        write_frame(assigned, assignments, "buildings")
     return result.report
 
 
@@ -381,13 +386,16 @@ def _run_partition(action: str, buildings_file: Path, roads_file: Path | None, t
 @click.option("--buildings", "buildings_file", type=click.Path(path_type=Path), help="楼栋文件 Buildings.")
 @click.option("--boundary", "boundary_file", type=click.Path(path_type=Path), help="边界文件 Parent boundary.")
 @_grid_options
+@click.option("--units-field", help="单元数字段 Units per building: a building above the band is split by its units.")
 def grids_draw(buildings_file, boundary_file, roads_file, households_field, target, tolerance, out, assignments,
-               community, street) -> None:
+               community, street, units_field) -> None:
     import geopandas as gpd
 
     from geo.partition import draw_grids
 
     if community or street:
+        if units_field:
+            _fail("--units-field works on files: in the database a building row belongs to one grid", 2)
         _db_preview("draw", community, street, target, tolerance, out)
         return
     if not (buildings_file and boundary_file and out):
@@ -395,12 +403,15 @@ def grids_draw(buildings_file, boundary_file, roads_file, households_field, targ
     r = _run_partition("划分 drawing", buildings_file, roads_file, target, tolerance, out, assignments,
                        lambda b, roads: draw_grids(b, gpd.read_file(boundary_file), roads,
                                                    households_field=households_field, target=target,
-                                                   tolerance=tolerance))
+                                                   tolerance=tolerance, units_field=units_field))
     click.echo(f"已划分 {r['n_grids']} 个网格 / {r['n_grids']} grids: in band {r['in_band_share']:.0%}, "
                f"mean deviation {r['mean_abs_deviation']:.1%}, Polsby–Popper median {r['polsby_popper_median']:.2f}"
                + (f", boundary on roads {r['road_share']:.0%}" if r["road_share"] is not None else ""))
     for g in r["out_of_band"]:
         click.echo(f"  {g['id']}: {g['households']} 户 households — {g['reason']}")
+    for u in r.get("split_buildings", []):
+        click.echo(f"  楼栋 building {u['building']} 单元 units {u['unit_from']}–{u['unit_to']} → {u['grid_id']} "
+                   f"({u['households']} 户 households)")
 
 
 def _db_preview(kind: str, community: str | None, street: str | None, target: int, tolerance: float,

@@ -32,6 +32,7 @@ from shapely.ops import polygonize, unary_union
 
 from geo.coords import utm_epsg
 from geo.sampling import near, points_along, sample_lines, vertices
+from geo.units import collapse, split_by_units
 
 ANGLES = np.deg2rad(np.arange(0, 180, 15))
 SAMPLE_M = 4.0  # spacing of points along a footprint for the tessellation
@@ -51,6 +52,7 @@ class Partition:
     grids: gpd.GeoDataFrame
     assignments: pd.Series
     report: dict = field(default_factory=dict)
+    units: pd.DataFrame | None = None  # buildings split by units: building, unit_from, unit_to, households, grid_id
 
 
 def _metric(frame: gpd.GeoDataFrame | gpd.GeoSeries, epsg: int):
@@ -687,8 +689,30 @@ def _fit(grid_of: np.ndarray, hh: np.ndarray, target: float, lo: float, hi: floa
 
 def draw_grids(buildings: gpd.GeoDataFrame, boundary: gpd.GeoSeries | gpd.GeoDataFrame,
                roads: gpd.GeoSeries | gpd.GeoDataFrame | None = None, *, households_field: str = "households",
-               target: int = 500, tolerance: float = 0.1, id_prefix: str = "G") -> Partition:
-    """Grids of ``target`` ± ``tolerance`` households that exactly tile ``boundary`` (see the module notes)."""
+               target: int = 500, tolerance: float = 0.1, id_prefix: str = "G",
+               units_field: str | None = None) -> Partition:
+    """Grids of ``target`` ± ``tolerance`` households that exactly tile ``boundary`` (see the module notes).
+
+    With ``units_field`` (units per building), a building above the band's upper bound is split by its
+    units (``geo.units``): grids hold whole units, ``Partition.units`` says which, and the building's
+    ``assignments`` entry is the grid holding most of its households.
+    """
+    if units_field is None:
+        return _draw_grids(buildings, boundary, roads, households_field, target, tolerance, id_prefix)
+    if units_field not in buildings.columns:
+        raise PartitionError(f"buildings have no {units_field!r} column")
+    pieces, origin = split_by_units(buildings, households_field, units_field, target * (1 + tolerance))
+    result = _draw_grids(pieces, boundary, roads, households_field, target, tolerance, id_prefix)
+    piece_grid = result.assignments.to_numpy()
+    grid, units = collapse(piece_grid, pieces[households_field].to_numpy(), origin, len(buildings))
+    per_grid = pd.Series(origin["position"].to_numpy()).groupby(piece_grid).nunique()
+    result.grids["n_buildings"] = per_grid.reindex(result.grids["id"]).fillna(0).astype(int).to_numpy()
+    result.report["split_buildings"] = units.to_dict("records")
+    return Partition(result.grids, pd.Series(grid, index=buildings.index, name="grid_id"), result.report, units)
+
+
+def _draw_grids(buildings: gpd.GeoDataFrame, boundary, roads, households_field: str, target: int,
+                tolerance: float, id_prefix: str) -> Partition:
     c = _prepare(buildings, boundary, roads, households_field)
     total = c.hh.sum()
     k = max(1, int(round(total / target)))

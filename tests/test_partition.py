@@ -166,3 +166,65 @@ def test_cli_resplit_from_files(cli, tmp_path):
     assert set(mapping["new_grid"]) == set(new["id"]) and set(mapping["old_grid"]) == set(first.grids["id"])
     assert np.allclose(mapping.groupby("old_grid")["share"].sum(), 1.0)
     assert new["households"].sum() == grown["households"].sum()
+
+
+def _with_slab(n: int = 400):
+    """The lattice plus one slab block of 8 units and 1,200 households (150 a unit): too big for one grid."""
+    buildings, boundary, roads, step = synthetic(n)
+    metric = buildings.to_crs(32651)
+    cx, cy = E0 + 3 * step, N0 + 2 * step  # between lattice points
+    slab = shapely.box(cx - 20, cy - 5, cx + 20, cy + 5)
+    metric = metric[~metric.intersects(slab.buffer(2))].assign(units=1)
+    slab_row = gpd.GeoDataFrame({"households": [1200], "units": [8]}, geometry=[slab], crs=32651)
+    together = gpd.GeoDataFrame(pd.concat([metric, slab_row], ignore_index=True), crs=32651).to_crs(4326)
+    return together, boundary, roads, slab
+
+
+def test_a_building_above_the_band_is_split_by_its_units():
+    buildings, boundary, roads, slab = _with_slab()
+    slab_at = buildings.index[-1]
+    whole = draw_grids(buildings, boundary, roads)
+    alone = whole.assignments[slab_at]
+    assert whole.grids.set_index("id").loc[alone, "households"] >= 1200
+    assert any(o["id"] == alone and "one building" in o["reason"] for o in whole.report["out_of_band"])
+
+    result = draw_grids(buildings, boundary, roads, units_field="units")
+    g = result.grids.to_crs(32651).set_index("id")
+    parent = shapely.union_all(boundary.to_crs(32651).geometry.values)
+    assert parent.symmetric_difference(shapely.union_all(g.geometry.values)).area < 1.0
+    assert abs(g.area.sum() - parent.area) < 1.0
+    assert g["households"].between(450, 550).all()
+    runs = result.units
+    assert (runs["building"] == slab_at).all() and runs["grid_id"].nunique() >= 2
+    covered = sorted(u for r in runs.itertuples() for u in range(r.unit_from, r.unit_to + 1))
+    assert covered == list(range(1, 9)) and runs["households"].sum() == 1200
+    # Each run of units lies in its grid: the grid holds that share of the slab, cut across its long side.
+    for r in runs.itertuples():
+        share = g.geometry[r.grid_id].intersection(slab).area / slab.area
+        assert share == pytest.approx((r.unit_to - r.unit_from + 1) / 8, abs=0.01)
+    # Households per grid, from the output alone: whole buildings by their grid, the slab by its units.
+    others = buildings.drop(index=slab_at)
+    fp = others.to_crs(32651).geometry.values
+    for geom, gid in zip(fp, result.assignments.drop(index=slab_at), strict=True):
+        assert g.geometry[gid].buffer(0.01).covers(geom)
+    counted = (others.groupby(result.assignments.drop(index=slab_at).to_numpy())["households"].sum()
+               .add(runs.groupby("grid_id")["households"].sum(), fill_value=0))
+    assert (counted.reindex(g.index).to_numpy() == g["households"].to_numpy()).all()
+    assert result.assignments[slab_at] in set(runs["grid_id"])
+
+
+def test_cli_splits_by_units_and_says_which_grid_holds_which(cli, tmp_path):
+    buildings, boundary, roads, _ = _with_slab()
+    args = write_inputs(tmp_path, buildings, roads, boundary)
+    r = cli(None, "grids", "draw", *args, "--boundary", str(tmp_path / "s.geojson"), "--units-field", "units",
+            "--out", str(tmp_path / "g.gpkg"), "--assignments", str(tmp_path / "a.gpkg"))
+    assert r.exit_code == 0, r.output
+    assert "单元 units 1–" in r.output
+    assigned = gpd.read_file(tmp_path / "a.gpkg")
+    slab = assigned.iloc[-1]
+    runs = [run.split(":") for run in slab["unit_grids"].split()]
+    assert [u for span, _ in runs for u in range(int(span.split("-")[0]), int(span.split("-")[1]) + 1)] == list(range(1, 9))
+    assert slab["grid_id"] in {gid for _, gid in runs}
+    assert assigned["unit_grids"].iloc[:-1].isna().all()
+    r = cli(None, "grids", "draw", "--community", "211103001001", "--units-field", "units")
+    assert r.exit_code == 2 and "--units-field works on files" in r.output
