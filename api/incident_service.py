@@ -169,6 +169,7 @@ near AS (
   (SELECT coalesce(jsonb_agg(d.id ORDER BY d.id), '[]') AS ids FROM (
     SELECT i.id FROM incidents i, box
     WHERE i.category_code = :category AND i.status <> 'merged' AND i.reported_at BETWEEN :since AND :now
+      AND i.geom && ST_Expand(box.g, :dlon_d, :dlat_d)  -- a box test before the metric one
       AND ST_DWithin(ST_Transform(i.geom, :srid), box.m, :dup)  -- by time first: see migration 0004
     ORDER BY i.reported_at DESC LIMIT 20) d) nd)
 """
@@ -182,9 +183,9 @@ def _degrees(metres: float, lat: float) -> tuple[float, float]:
 
 def _nearby_params(x: float, y: float, category: dict, now: datetime, settings: Settings, srid: int) -> dict:
     near, search, dup = settings.near_boundary_m, settings.segment_search_m, settings.duplicate_radius_m
-    (dlon, dlat), (dlon_s, dlat_s) = (_degrees(m, y) for m in (near, search))
+    (dlon, dlat), (dlon_s, dlat_s), (dlon_d, dlat_d) = (_degrees(m, y) for m in (near, search, dup))
     return {"x": x, "y": y, "srid": srid, "near": near, "search": search, "dup": dup, "dlon": dlon, "dlat": dlat,
-            "dlon_s": dlon_s, "dlat_s": dlat_s, "category": category["code"],
+            "dlon_s": dlon_s, "dlat_s": dlat_s, "dlon_d": dlon_d, "dlat_d": dlat_d, "category": category["code"],
             "road": bool(category["road_related"]), "since": now - timedelta(hours=settings.duplicate_window_h),
             "now": now}
 
@@ -302,7 +303,7 @@ def intake(conn: Connection, p: Principal, body: object, *, idempotency_key: str
         "actor": p.actor, "role": p.role, "event": json.dumps({"assignee": {"kind": assignee_kind, "id": assignee_id}}),
         **_nearby_params(located["x"], located["y"], category, now, settings, srid),
     }
-    rows = driver_rows(conn, _INSERT_SQL, params)
+    rows = driver_rows(conn, _INSERT_SQL, params, generic_plan=True)
     if not rows:  # a concurrent retry with the same key won the race
         return _replay(conn, p, _by_key(conn, scope, idempotency_key), request_hash), False
     # Everything the view would join is at hand: shape it here and save a round trip on the hot path.

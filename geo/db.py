@@ -21,6 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from filelock import FileLock
+from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
 from sqlalchemy import Connection, TextClause, create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
@@ -171,8 +172,10 @@ class EmbeddedCluster:
                 if get_settings().pg_port is None and _port_in_use(port):
                     port = _free_port()
                     self.port_file.write_text(f"{port}\n")
+                # Durable, as a street office's only copy of its reports must be: every commit is on disk
+                # before it is answered (fsync and synchronous_commit keep PostgreSQL's defaults).
                 opts = (f"-p {port} -k {self.run_dir} -c listen_addresses=127.0.0.1 "
-                        "-c shared_buffers=256MB -c max_connections=100 -c fsync=off -c synchronous_commit=off")
+                        "-c shared_buffers=256MB -c max_connections=100")
                 self._run(str(bindir / "pg_ctl"), "start", "-w", "-t", "60", "-D", str(self.data_dir),
                           "-l", str(self.log_file), "-o", opts)
             self.ensure_database(get_settings().database_name)
@@ -265,21 +268,37 @@ def get_engine(url: str | None = None) -> Engine:
 _driver_sql: dict[int, tuple[TextClause, str]] = {}
 
 
-def driver_rows(conn: Connection, stmt: TextClause, params: dict) -> list[dict]:
+def driver_rows(conn: Connection, stmt: TextClause, params: dict, *, generic_plan: bool = False) -> list[dict]:
     """Run ``stmt`` on the driver's own cursor and return its rows as dicts.
 
     The statement is compiled by SQLAlchemy once (values stay bound parameters); only the result
     layer is skipped, which on the hottest paths (intake, one-point locate) costs more Python time
-    than the query itself.
+    than the query itself. ``generic_plan`` runs it under PostgreSQL's generic plan: psycopg prepares
+    a statement it sees often, but for a query of many joins whose custom plans look cheaper,
+    PostgreSQL plans every call afresh, and planning costs more than running. The setting is sent
+    with the statement and reset after it in one round trip (a pipeline).
     """
     cached = _driver_sql.get(id(stmt))
     if cached is None or cached[0] is not stmt:
         cached = _driver_sql[id(stmt)] = (stmt, stmt.compile(dialect=conn.dialect).string)
     if not conn.in_transaction():
         conn.begin()  # as SQLAlchemy's own autobegin would: the caller's commit or rollback covers this
-    with conn.connection.driver_connection.cursor(row_factory=dict_row) as cur:
-        cur.execute(cached[1], params)
-        return cur.fetchall() if cur.description else []
+    raw = conn.connection.driver_connection
+    if not generic_plan:
+        with raw.cursor(row_factory=dict_row) as cur:
+            cur.execute(cached[1], params)
+            return cur.fetchall() if cur.description else []
+    try:
+        with raw.cursor(row_factory=dict_row) as cur:
+            with raw.pipeline():
+                raw.execute("SET plan_cache_mode = force_generic_plan")
+                cur.execute(cached[1], params)
+                raw.execute("RESET plan_cache_mode")
+            return cur.fetchall() if cur.description else []
+    except Exception:
+        if raw.info.transaction_status == TransactionStatus.IDLE:  # the pipeline stopped before the reset
+            raw.execute("RESET plan_cache_mode")
+        raise
 
 
 @contextmanager

@@ -76,10 +76,16 @@ def metric_epsg(conn: Connection) -> int:
     return metric_epsg_for_bounds(row)
 
 
-_LOCATE_SQL = text("""
-WITH p AS (
-    SELECT i, ST_SetSRID(ST_MakePoint(x, y), 4326) AS g, y AS lat
-    FROM unnest(CAST(:lons AS float8[]), CAST(:lats AS float8[])) WITH ORDINALITY AS t(x, y, i))
+# The points to locate: many from two arrays, or one from two numbers. The one-point form lets
+# PostgreSQL keep a generic plan for the prepared statement (with an array of unknown length it
+# plans every call afresh, which costs more than running it).
+_MANY_POINTS = """SELECT i, ST_SetSRID(ST_MakePoint(x, y), 4326) AS g, y AS lat
+    FROM unnest(CAST(:lons AS float8[]), CAST(:lats AS float8[])) WITH ORDINALITY AS t(x, y, i)"""
+_ONE_POINT = """SELECT CAST(1 AS bigint) AS i, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS g,
+    CAST(:lat AS float8) AS lat"""
+
+_LOCATE = """
+WITH p AS ({points})
 SELECT p.i, grid.id AS grid_id, grid.name AS grid_name, c.id AS community_id, c.name AS community_name,
        st.id AS street_id, st.name AS street_name, bld.id AS building_id, bld.name AS building_name,
        seg.id AS segment_id, seg.name AS segment_name, seg.road_name, seg.from_desc, seg.to_desc,
@@ -110,7 +116,9 @@ LEFT JOIN LATERAL (
       AND ((pp.role = 'grid_worker' AND pp.grid_id = grid.id)
            OR (pp.role = 'street_chief' AND pp.segment_id = seg.id))) AS ppl ON true
 ORDER BY p.i
-""")
+"""
+_LOCATE_SQL = text(_LOCATE.format(points=_MANY_POINTS))
+_LOCATE_ONE_SQL = text(_LOCATE.format(points=_ONE_POINT))
 
 def locate_points(conn: Connection, lons: Sequence[float], lats: Sequence[float], *, srid: int,
                   search_m: float, with_people: bool = False) -> list[dict]:
@@ -118,9 +126,16 @@ def locate_points(conn: Connection, lons: Sequence[float], lats: Sequence[float]
 
     ``with_people`` adds ``grid_workers`` and ``street_chiefs`` to each row.
     """
-    params = {"lons": [float(v) for v in lons], "lats": [float(v) for v in lats], "srid": srid,
-              "dlat": search_m / 110_000.0 * 1.05, "search": search_m, "with_people": with_people}
-    rows = driver_rows(conn, _LOCATE_SQL, params)
+    params = {"lons": [float(v) for v in lons], "lats": [float(v) for v in lats]}
+    return _located(driver_rows(conn, _LOCATE_SQL, {**params, **_locate_params(srid, search_m, with_people)}),
+                    with_people)
+
+
+def _locate_params(srid: int, search_m: float, with_people: bool) -> dict:
+    return {"srid": srid, "dlat": search_m / 110_000.0 * 1.05, "search": search_m, "with_people": with_people}
+
+
+def _located(rows: list[dict], with_people: bool) -> list[dict]:
     for r in rows:
         r["status"] = OK if r["grid_id"] else OUTSIDE
         people = r.pop("people") or []
@@ -132,7 +147,8 @@ def locate_points(conn: Connection, lons: Sequence[float], lats: Sequence[float]
 
 def locate_point(conn: Connection, lon: float, lat: float, *, srid: int, search_m: float) -> dict:
     """One WGS-84 point located by PostGIS, with names, the grid worker and the segment's chiefs."""
-    return locate_points(conn, [lon], [lat], srid=srid, search_m=search_m, with_people=True)[0]
+    params = {"lon": float(lon), "lat": float(lat), **_locate_params(srid, search_m, True)}
+    return _located(driver_rows(conn, _LOCATE_ONE_SQL, params, generic_plan=True), True)[0]
 
 
 def get_feature(conn: Connection, table: str, feature_id: str) -> gpd.GeoDataFrame | pd.DataFrame:

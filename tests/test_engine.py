@@ -60,3 +60,22 @@ def test_driver_rows_bind_values_and_commit_with_the_callers_transaction(fresh_u
         kept = c.execute(text("SELECT code FROM departments WHERE code LIKE 'T_' ORDER BY code")).scalars().all()
     engine.dispose()
     assert kept == ["T1"]
+
+
+def test_a_generic_plan_is_asked_for_one_statement_only(fresh_url):
+    engine = create_engine(fresh_url)
+    stmt = text("SELECT current_setting('plan_cache_mode') AS mode, :n AS n")
+    with engine.connect() as c:
+        auto = c.execution_options(isolation_level="AUTOCOMMIT")
+        assert db.driver_rows(auto, stmt, {"n": 1}, generic_plan=True) == [{"mode": "force_generic_plan", "n": 1}]
+        assert c.exec_driver_sql("SHOW plan_cache_mode").scalar_one() == "auto"
+        # A statement that fails inside the pipeline still leaves the session as it found it.
+        with pytest.raises(Exception, match="division by zero"):
+            db.driver_rows(auto, text("SELECT 1 / :z AS x"), {"z": 0}, generic_plan=True)
+        assert c.exec_driver_sql("SHOW plan_cache_mode").scalar_one() == "auto"
+    with engine.connect() as c:  # and inside a transaction, the rollback undoes the setting
+        with pytest.raises(Exception, match="division by zero"):
+            db.driver_rows(c, text("SELECT 1 / :z AS x"), {"z": 0}, generic_plan=True)
+        c.rollback()
+        assert c.exec_driver_sql("SHOW plan_cache_mode").scalar_one() == "auto"
+    engine.dispose()
