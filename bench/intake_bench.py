@@ -5,7 +5,7 @@ duplicate checks, the insert and its event in one statement. ab cannot vary a bo
 8 ab processes run side by side, each posting its own point and category (one grid each);
 every request's time comes from ab's ``-g`` log, so p50/p99 are over all requests.
 Target (issue #4): at least 500 posts/s with p99 under 50 ms on this 2-core machine.
-BENCH_INTAKE_POSTS, _STREAMS and _WORKERS set the load; BENCH_GUNICORN_ARGS adds gunicorn options
+BENCH_INTAKE_POSTS (per round), _ROUNDS, _STREAMS and _WORKERS set the load; BENCH_GUNICORN_ARGS adds gunicorn options
 (e.g. ``-k gthread --threads 2``) to compare worker kinds.
 """
 
@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from api.auth import add_user
@@ -37,6 +38,7 @@ BENCH_DB = "wangge_bench_intake"
 N_POSTS = int(os.environ.get("BENCH_INTAKE_POSTS", 20_000))
 STREAMS = int(os.environ.get("BENCH_INTAKE_STREAMS", 8))
 WORKERS = int(os.environ.get("BENCH_INTAKE_WORKERS", 3))
+ROUNDS = int(os.environ.get("BENCH_INTAKE_ROUNDS", 3))
 CATEGORIES = ("A01", "A02", "A06", "A07", "A09", "A10", "B01", "B03")
 
 
@@ -50,6 +52,12 @@ def _database() -> str:
         load_layers(session, make_district(seed=7, scale=1))
     with engine.begin() as conn:
         ensure_default_catalogue(conn)
+    # Setting up wrote the whole district: flush it now, or the checkpoint lands in the measured run.
+    with engine.connect() as conn:
+        try:
+            conn.execute(text("CHECKPOINT"))
+        except DBAPIError:  # not a superuser on someone else's server: measure with it
+            pass
     engine.dispose()
     return url
 
@@ -93,6 +101,17 @@ def _times(logs: list[Path]) -> np.ndarray:
     return np.array(times)
 
 
+def _round(target: str, token: str, bodies: list[Path], folder: Path, n: int) -> tuple[float, np.ndarray, int]:
+    """One measured round: every stream posts its share; returns posts/s, each post's ms, streams with errors."""
+    logs = [folder / f"ab{i}.tsv" for i in range(len(bodies))]
+    start = time.perf_counter()
+    procs = [_ab(target, token, b, n // len(bodies), log) for b, log in zip(bodies, logs, strict=True)]
+    outputs = [p.communicate()[0] for p in procs]
+    wall = time.perf_counter() - start
+    times = _times(logs)
+    return len(times) / wall, times, sum("Non-2xx" in o for o in outputs)
+
+
 def run() -> list[str]:
     if shutil.which("ab") is None:
         return ["## Incident intake", "", "ab (apache2-utils) is not installed: `make bench` installs it.", ""]
@@ -102,7 +121,8 @@ def run() -> list[str]:
         folder = Path(tmp)
         token, bodies = _bodies(url, folder)
         env = {**os.environ, "DATABASE_URL": url}
-        server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", str(WORKERS), *os.environ.get("BENCH_GUNICORN_ARGS", "").split(), "-b", f"127.0.0.1:{port}",
+        server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", str(WORKERS),
+                                   *os.environ.get("BENCH_GUNICORN_ARGS", "").split(), "-b", f"127.0.0.1:{port}",
                                    "--log-level", "warning", "api.app:create_app()"], env=env)
         target = f"http://127.0.0.1:{port}/api/v1/incidents"
         try:
@@ -114,34 +134,34 @@ def run() -> list[str]:
                     time.sleep(0.1)
             for p in [_ab(target, token, b, 50, None) for b in bodies]:  # warm every worker's caches
                 p.wait()
-            logs = [folder / f"ab{i}.tsv" for i in range(len(bodies))]
-            start = time.perf_counter()
-            procs = [_ab(target, token, b, N_POSTS // STREAMS, log) for b, log in zip(bodies, logs, strict=True)]
-            outputs = [p.communicate()[0] for p in procs]
-            wall = time.perf_counter() - start
+            rounds = [_round(target, token, bodies, folder, N_POSTS) for _ in range(ROUNDS)]
         finally:
             server.terminate()
             server.wait()
-        times = _times(logs)
-    bad = [o for o in outputs if "Non-2xx" in o]
     engine = create_engine(url)
     with engine.connect() as conn:
         stored = conn.execute(text("SELECT count(*), count(grid_id) FROM incidents")).one()
+        durable = [conn.execute(text(f"SHOW {name}")).scalar_one() for name in ("fsync", "synchronous_commit")]
     engine.dispose()
-    rps = len(times) / wall
-    p50, p99 = np.percentile(times, [50, 99])
-    verdict = "meets" if rps >= 500 and p99 < 50 else "misses"
+    rps = [r[0] for r in rounds]
+    p99s = [float(np.percentile(r[1], 99)) for r in rounds]
+    middle = int(np.argsort(rps)[len(rps) // 2])  # the median round, reported whole
+    p50, p99 = np.percentile(rounds[middle][1], [50, 99])
+    verdict = "meets" if rps[middle] >= 500 and p99 < 50 else "misses"
+    each = "; ".join(f"{r:,.0f}/s, p99 {q:.0f} ms" for r, q in zip(rps, p99s, strict=True))
     return [
         "## Incident intake (POST /api/v1/incidents)", "",
         f"gunicorn {WORKERS} sync workers on loopback; {STREAMS} ApacheBench streams side by side (one grid each, "
-        f"{len(CATEGORIES)} categories), {len(times):,} posts after a warm-up; PostgreSQL on the same 2 cores.", "",
-        "| measure | wangge | target (issue #4) |", "| --- | ---: | ---: |",
-        f"| posts per second | {rps:,.0f} | ≥ 500 |",
+        f"{len(CATEGORIES)} categories); {ROUNDS} rounds of {N_POSTS:,} posts after a warm-up, the median round "
+        f"shown; PostgreSQL on the same 2 cores with fsync {durable[0]}, synchronous_commit {durable[1]} "
+        "(every answered report is on disk).", "",
+        "| measure | wangge (median round) | target (issue #4) |", "| --- | ---: | ---: |",
+        f"| posts per second | {rps[middle]:,.0f} | ≥ 500 |",
         f"| p50 latency | {p50:.1f} ms | |",
         f"| p99 latency | {p99:.1f} ms | < 50 ms |",
-        f"| non-2xx answers | {len(bad)} streams | 0 |",
+        f"| non-2xx answers | {sum(r[2] for r in rounds)} streams | 0 |",
         f"| incidents stored, located | {stored[0]:,}, {stored[1]:,} | all |", "",
-        f"The run {verdict} the target.", "",
+        f"Rounds: {each}. The median round {verdict} the target.", "",
     ]
 
 
