@@ -30,6 +30,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
     app.extensions["wangge_engine"] = app.config.get("ENGINE") or db.get_engine(app.config.get("DATABASE_URL"))
+    app.extensions["wangge_hot_engine"] = app.config.get("ENGINE") or db.get_engine(app.config.get("DATABASE_URL"),
+                                                                                    generic_plans=True)
 
     @app.teardown_appcontext
     def _close_connection(_exc: BaseException | None) -> None:
@@ -67,10 +69,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 LAYER_ROUTES = ("streets", "communities", "grids", "buildings", "roads", "road_segments")
 
 
-def connection() -> Connection:
-    """The request's database connection (opened on first use, closed at teardown)."""
+def connection(*, hot: bool = False) -> Connection:
+    """The request's database connection (opened on first use, closed at teardown).
+
+    ``hot`` (asked before anything else touches the database) takes it from the pool whose sessions
+    run prepared statements under their generic plan: the intake's (see ``geo.db.get_engine``).
+    """
     if "db_conn" not in g:
-        g.db_conn = current_app.extensions["wangge_engine"].connect()
+        g.db_conn = current_app.extensions["wangge_hot_engine" if hot else "wangge_engine"].connect()
     return g.db_conn
 
 

@@ -74,7 +74,7 @@ def edit_categories():
 def report():
     # Intake writes with one statement (the incident and its first event together), so it runs in
     # autocommit: no BEGIN and COMMIT round trips on the busiest path of the service.
-    conn = connection().execution_options(isolation_level="AUTOCOMMIT")
+    conn = connection(hot=True).execution_options(isolation_level="AUTOCOMMIT")
     p = principal()
     body = _json_body()
     incident, created = intake(conn, p, body, idempotency_key=request.headers.get("Idempotency-Key"),

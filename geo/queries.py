@@ -148,7 +148,7 @@ def _located(rows: list[dict], with_people: bool) -> list[dict]:
 def locate_point(conn: Connection, lon: float, lat: float, *, srid: int, search_m: float) -> dict:
     """One WGS-84 point located by PostGIS, with names, the grid worker and the segment's chiefs."""
     params = {"lon": float(lon), "lat": float(lat), **_locate_params(srid, search_m, True)}
-    return _located(driver_rows(conn, _LOCATE_ONE_SQL, params, generic_plan=True), True)[0]
+    return _located(driver_rows(conn, _LOCATE_ONE_SQL, params), True)[0]
 
 
 def get_feature(conn: Connection, table: str, feature_id: str) -> gpd.GeoDataFrame | pd.DataFrame:

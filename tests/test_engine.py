@@ -62,20 +62,16 @@ def test_driver_rows_bind_values_and_commit_with_the_callers_transaction(fresh_u
     assert kept == ["T1"]
 
 
-def test_a_generic_plan_is_asked_for_one_statement_only(fresh_url):
-    engine = create_engine(fresh_url)
-    stmt = text("SELECT current_setting('plan_cache_mode') AS mode, :n AS n")
-    with engine.connect() as c:
-        auto = c.execution_options(isolation_level="AUTOCOMMIT")
-        assert db.driver_rows(auto, stmt, {"n": 1}, generic_plan=True) == [{"mode": "force_generic_plan", "n": 1}]
-        assert c.exec_driver_sql("SHOW plan_cache_mode").scalar_one() == "auto"
-        # A statement that fails inside the pipeline still leaves the session as it found it.
-        with pytest.raises(Exception, match="division by zero"):
-            db.driver_rows(auto, text("SELECT 1 / :z AS x"), {"z": 0}, generic_plan=True)
-        assert c.exec_driver_sql("SHOW plan_cache_mode").scalar_one() == "auto"
-    with engine.connect() as c:  # and inside a transaction, the rollback undoes the setting
-        with pytest.raises(Exception, match="division by zero"):
-            db.driver_rows(c, text("SELECT 1 / :z AS x"), {"z": 0}, generic_plan=True)
-        c.rollback()
-        assert c.exec_driver_sql("SHOW plan_cache_mode").scalar_one() == "auto"
-    engine.dispose()
+def test_the_hot_pool_runs_generic_plans_and_the_default_pool_keeps_postgresql_s_choice(fresh_url):
+    db.get_engine.cache_clear()
+    hot, default = db.get_engine(fresh_url, generic_plans=True), db.get_engine(fresh_url)
+    try:
+        assert hot is not default and db.get_engine(fresh_url, generic_plans=True) is hot
+        with hot.connect() as c:
+            assert c.exec_driver_sql("SHOW plan_cache_mode").scalar_one() == "force_generic_plan"
+        with default.connect() as c:
+            assert c.exec_driver_sql("SHOW plan_cache_mode").scalar_one() == "auto"
+    finally:
+        hot.dispose()
+        default.dispose()
+        db.get_engine.cache_clear()
