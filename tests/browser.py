@@ -20,13 +20,16 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 
 @contextmanager
 def live_server(app, threads: int = 4) -> Iterator[str]:
-    server = create_server(app, host="127.0.0.1", port=0, threads=threads)
+    # poll(), not select(): closing the listening socket under a running loop then ends the loop instead
+    # of raising EBADF in its thread.
+    server = create_server(app, host="127.0.0.1", port=0, threads=threads, asyncore_use_poll=True)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.effective_port}"
     finally:
         server.close()
+        thread.join(timeout=5)
 
 
 @dataclass
