@@ -11,8 +11,12 @@ Pure computation: frames in, frames out, no database.
    the cuts that divide the households in the right proportion, the one whose
    boundary runs most along roads and is shortest (compact grids); a part must stay
    in one piece.
-3. Each grid's households, compactness (Polsby–Popper) and band are reported, and
-   every grid that cannot be in band says why.
+3. Boundary buildings move between neighbouring grids, first to bring grids into the
+   band, then to shorten the boundary between grids (compact grids, priced against
+   balance); small coarse inputs also try nearby counts of grids.
+4. Each grid's households, compactness (Polsby–Popper) and band are reported, and
+   every grid that cannot be in band says why. Buildings too big for one grid may be
+   split by their units first (``geo.units``).
 """
 
 from __future__ import annotations
