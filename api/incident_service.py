@@ -307,13 +307,14 @@ def intake(conn: Connection, p: Principal, body: object, *, idempotency_key: str
     rows = driver_rows(conn, _INSERT_SQL, params)
     if not rows:  # a concurrent retry with the same key won the race
         return _replay(conn, p, _by_key(conn, scope, idempotency_key), request_hash), False
+    inserted = rows[0]
     # Everything the view would join is at hand: shape it here and save a round trip on the hot path.
     people = {q["id"]: q for q in (located.get("grid_workers") or []) + (located.get("street_chiefs") or [])}
     row = {
         **{k: located[k] for k in ("street_id", "street_name", "community_id", "community_name", "grid_id",
                                    "grid_name", "building_id", "building_name", "segment_id", "segment_name",
                                    "road_name")},
-        "id": rows[0]["id"], "status": "reported", "tier": category["tier"], "category_code": category["code"],
+        "id": inserted["id"], "status": "reported", "tier": category["tier"], "category_code": category["code"],
         "category_name_zh": category["name_zh"], "category_name_en": category["name_en"],
         "description": data.description, "channel": data.channel, "lon": located["x"], "lat": located["y"],
         "input_location": {"lon": data.lon, "lat": data.lat, "crs": data.crs},
@@ -322,8 +323,8 @@ def intake(conn: Connection, p: Principal, body: object, *, idempotency_key: str
         "assignee_person": people.get(assignee_id) if assignee_kind == "person" else None,
         "response_due": response_due, "completion_due": completion_due, "due_at": completion_due,
         "reported_at": now, "accepted_at": None, "resolved_at": None, "closed_at": None, "escalations": 0,
-        "near_boundary": bool(rows[0]["boundary_candidates"]), "boundary_candidates": rows[0]["boundary_candidates"],
-        "possible_duplicates": rows[0]["possible_duplicates"], "merged_into": None, "reporter_name": reporter.name,
+        "near_boundary": bool(inserted["boundary_candidates"]), "boundary_candidates": inserted["boundary_candidates"],
+        "possible_duplicates": inserted["possible_duplicates"], "merged_into": None, "reporter_name": reporter.name,
         "reporter_phone": reporter.phone, "photo_urls": data.photo_urls, "rating": None, "rated_at": None,
         "summons": [],
     }

@@ -41,8 +41,8 @@ from geo.units import collapse, split_by_units
 ANGLES = np.deg2rad(np.arange(0, 180, 15))
 SAMPLE_M = 4.0  # spacing of points along a footprint for the tessellation
 ROAD_NEAR_M = 15.0
-BALANCE_PRICE = 0.02
-COARSE_CELLS = 5000  # up to this many cells, other counts of grids are tried when some end out of band  # metres of grid boundary saved that justify one squared household off target
+BALANCE_PRICE = 0.02  # metres of grid boundary saved that justify one squared household off target
+COARSE_CELLS = 5000  # up to this many cells, other counts of grids are tried when some end out of band
 
 
 class PartitionError(ValueError):
@@ -181,12 +181,12 @@ def _tessellate(blocks: list, footprints: np.ndarray) -> tuple[list, np.ndarray]
     seed_order = np.argsort(seed_block, kind="stable")
     seed_start = np.searchsorted(seed_block[seed_order], np.arange(len(blocks) + 1))
     members_of = [np.flatnonzero(block_of == bi) for bi in range(len(blocks))]
+    seeds_of = [seed_order[seed_start[bi]:seed_start[bi + 1]] for bi in range(len(blocks))]
     # Blocks are independent: Dask's threads run them side by side (GEOS lets go of the GIL).
     block_cells = dask.compute(*[
-        dask.delayed(_block_cells, pure=False)(block, members, footprints[members],
-                                               seed_points[seed_order[seed_start[bi]:seed_start[bi + 1]]],
-                                               seed_owner_all[seed_order[seed_start[bi]:seed_start[bi + 1]]])
-        for bi, (block, members) in enumerate(zip(blocks, members_of, strict=True)) if len(members) > 1],
+        dask.delayed(_block_cells, pure=False)(block, members, footprints[members], seed_points[seeds],
+                                               seed_owner_all[seeds])
+        for block, members, seeds in zip(blocks, members_of, seeds_of, strict=True) if len(members) > 1],
         scheduler="threads")
     cells, owner, done = [], [], iter(block_cells)
     for block, members in zip(blocks, members_of, strict=True):
@@ -478,13 +478,16 @@ def _smooth(grid_of: np.ndarray, hh: np.ndarray, a: np.ndarray, b: np.ndarray, l
         worse = ((gh[src] - w - target) ** 2 + (gh[grid] + w - target) ** 2
                  - (gh[src] - target) ** 2 - (gh[grid] - target) ** 2)
         gain = shared.to_numpy() - own.to_numpy()[cell] - BALANCE_PRICE * worse
-        ok = ~mine & (gain > 1e-6) & (gh[grid_of[cell]] - hh[cell] >= lo) & (gh[grid] + hh[cell] <= hi)
+        ok = ~mine & (gain > 1e-6) & (gh[src] - w >= lo) & (gh[grid] + w <= hi)
+        # Each grid's cells as this round starts: a grid takes part in one move a round, so they hold.
+        by_grid = np.argsort(grid_of, kind="stable")
+        start = np.searchsorted(grid_of[by_grid], np.arange(n_grids + 1))
         moved, busy = False, set()
         for i in np.flatnonzero(ok)[np.argsort(-gain[ok], kind="stable")]:
-            c, g_from, g_to = int(cell[i]), int(grid_of[cell[i]]), int(grid[i])
+            c, g_from, g_to = int(cell[i]), int(src[i]), int(grid[i])
             if g_from in busy or g_to in busy:
                 continue
-            donor = set(np.flatnonzero(grid_of == g_from).tolist())
+            donor = set(by_grid[start[g_from]:start[g_from + 1]].tolist())
             if len(donor) <= 1 or not graph.connected(donor - {c}):
                 continue
             grid_of[c] = g_to
@@ -722,14 +725,15 @@ def _draw_grids(buildings: gpd.GeoDataFrame, boundary, roads, households_field: 
     k = max(1, int(round(total / target)))
     grid_of = _draw(c, k, target, tolerance)
     lo, hi = target * (1 - tolerance), target * (1 + tolerance)
-    if _fit(grid_of, c.hh, target, lo, hi)[0] < 1.0 and len(c.cells) <= COARSE_CELLS:
+    fit = _fit(grid_of, c.hh, target, lo, hi)
+    if fit[0] < 1.0 and len(c.cells) <= COARSE_CELLS:
         # Coarse buildings (towers of hundreds of households) fit the band better in some counts of grids
         # than others: try the nearby counts that can be in band on average, and keep the best.
         feasible = range(max(1, math.ceil(total / hi)), max(1, math.floor(total / lo)) + 1)
         for other in sorted((n for n in feasible if 0 < abs(n - k) <= 3), key=lambda n: (abs(n - k), n)):
             trial = _draw(c, other, target, tolerance)
-            if _fit(trial, c.hh, target, lo, hi) > _fit(grid_of, c.hh, target, lo, hi):
-                grid_of = trial
+            if (trial_fit := _fit(trial, c.hh, target, lo, hi)) > fit:
+                grid_of, fit = trial, trial_fit
     parts = [np.flatnonzero(grid_of == i) for i in range(grid_of.max() + 1)]
     order = _reading_order(c, parts)
     return _finish(c, [parts[i] for i in order], [f"{id_prefix}{n:02d}" for n in range(1, len(parts) + 1)],

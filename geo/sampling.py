@@ -55,17 +55,18 @@ def points_along(lines: np.ndarray, line_of: np.ndarray, fraction: np.ndarray) -
     p0, p1 = coords[:-1][joined], coords[1:][joined]
     seg_line = part_line[coord_part[:-1][joined]]
     seg_len = np.hypot(*(p1 - p0).T)
-    end = np.cumsum(seg_len)  # segments run line after line, so this is each segment's end on one long axis
+    if not len(seg_len):
+        return _where_bare(lines[line_of])
+    # Segments run line after line, so each has a start and an end on one long axis.
+    start = np.concatenate([[0.0], np.cumsum(seg_len)])
     total = np.bincount(seg_line, weights=seg_len, minlength=len(lines))
     first = np.searchsorted(seg_line, np.arange(len(lines)), side="left")
     last = np.searchsorted(seg_line, np.arange(len(lines)), side="right") - 1
     line_of = np.asarray(line_of)
-    target = (end[first[line_of]] - seg_len[first[line_of]] if len(seg_len) else 0.0) + fraction * total[line_of]
-    if not len(seg_len):
-        return _where_bare(lines[line_of])
-    k = np.clip(np.searchsorted(end, target, side="right"), first[line_of], np.maximum(last[line_of], 0))
+    target = start[first[line_of]] + fraction * total[line_of]
+    k = np.clip(np.searchsorted(start[1:], target, side="right"), first[line_of], np.maximum(last[line_of], 0))
     k = np.minimum(k, len(seg_len) - 1)
-    t = np.where(seg_len[k] > 0, (target - (end[k] - seg_len[k])) / np.maximum(seg_len[k], 1e-300), 0.0)
+    t = np.where(seg_len[k] > 0, (target - start[k]) / np.maximum(seg_len[k], 1e-300), 0.0)
     xy = p0[k] + np.clip(t, 0.0, 1.0)[:, None] * (p1[k] - p0[k])
     bare = last[line_of] < first[line_of]  # a line with no segment (a point where two cells touch)
     if bare.any():
@@ -75,7 +76,8 @@ def points_along(lines: np.ndarray, line_of: np.ndarray, fraction: np.ndarray) -
 
 def _where_bare(geoms: np.ndarray) -> np.ndarray:
     """A line with no length (a point where two shapes touch) is wholly at its centre; an empty one nowhere."""
-    return np.column_stack([shapely.get_x(shapely.centroid(geoms)), shapely.get_y(shapely.centroid(geoms))])
+    centre = shapely.centroid(geoms)
+    return np.column_stack([shapely.get_x(centre), shapely.get_y(centre)])
 
 
 def vertices(geoms: np.ndarray, step_m: float) -> tuple[np.ndarray, np.ndarray]:

@@ -24,9 +24,10 @@ def _slices(footprint, n: int) -> list:
     u = edges[np.argmax(np.hypot(*edges.T))]
     u = u / np.hypot(*u)
     v = np.array([-u[1], u[0]])
-    along = np.asarray(shapely.get_coordinates(footprint)) @ u
+    xy = shapely.get_coordinates(footprint)
+    along = xy @ u
     lo, hi = along.min(), along.max()
-    reach = 2 * (hi - lo) + 2 * np.abs(np.asarray(shapely.get_coordinates(footprint)) @ v).max() + 1
+    reach = 2 * (hi - lo) + 2 * np.abs(xy @ v).max() + 1
     cuts = np.linspace(lo, hi, n + 1)
     cuts[0], cuts[-1] = lo - 1, hi + 1  # the end strips reach past the footprint
     strips = [shapely.Polygon([a * u - reach * v, b * u - reach * v, b * u + reach * v, a * u + reach * v])
