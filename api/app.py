@@ -21,17 +21,24 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the app; ``test_config`` may set DATABASE_URL (or ENGINE) to point at another database."""
     app = Flask(__name__)
     settings = get_settings()
-    app.config.update(MAX_CONTENT_LENGTH=settings.max_request_bytes, JSON_AS_ASCII=False,
-                      SEGMENT_SEARCH_M=settings.segment_search_m, MAX_PAGE_SIZE=settings.max_page_size)
+    app.config.update(
+        MAX_CONTENT_LENGTH=settings.max_request_bytes,
+        JSON_AS_ASCII=False,
+        SEGMENT_SEARCH_M=settings.segment_search_m,
+        MAX_PAGE_SIZE=settings.max_page_size,
+    )
     app.json.ensure_ascii = False
     # The workflow's clock: tests inject their own to move time without sleeping.
     app.config["CLOCK"] = lambda: datetime.now(UTC)
     app.config["SETTINGS"] = settings
     if test_config:
         app.config.update(test_config)
-    app.extensions["wangge_engine"] = app.config.get("ENGINE") or db.get_engine(app.config.get("DATABASE_URL"))
-    app.extensions["wangge_hot_engine"] = app.config.get("ENGINE") or db.get_engine(app.config.get("DATABASE_URL"),
-                                                                                    generic_plans=True)
+    app.extensions["wangge_engine"] = app.config.get("ENGINE") or db.get_engine(
+        app.config.get("DATABASE_URL")
+    )
+    app.extensions["wangge_hot_engine"] = app.config.get("ENGINE") or db.get_engine(
+        app.config.get("DATABASE_URL"), generic_plans=True
+    )
 
     @app.teardown_appcontext
     def _close_connection(_exc: BaseException | None) -> None:
@@ -54,14 +61,21 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     @app.get("/")
     def index():
-        return jsonify({
-            "title": "网格化管理服务 Wangge",
-            "api": {"health": "/api/v1/health", "locate": "/api/v1/locate?lon=&lat=&crs=wgs84",
-                    "layers": [f"/api/v1/{name}" for name in LAYER_ROUTES]},
-            "incidents": "/api/v1/incidents", "categories": "/api/v1/categories", "scores": "/api/v1/scores",
-            "open311": "/open311/v2/services.json",
-            "maps": {"grids": "/maps/grids", "board": "/maps/board"},
-        })
+        return jsonify(
+            {
+                "title": "网格化管理服务 Wangge",
+                "api": {
+                    "health": "/api/v1/health",
+                    "locate": "/api/v1/locate?lon=&lat=&crs=wgs84",
+                    "layers": [f"/api/v1/{name}" for name in LAYER_ROUTES],
+                },
+                "incidents": "/api/v1/incidents",
+                "categories": "/api/v1/categories",
+                "scores": "/api/v1/scores",
+                "open311": "/open311/v2/services.json",
+                "maps": {"grids": "/maps/grids", "board": "/maps/board"},
+            }
+        )
 
     return app
 
@@ -117,6 +131,9 @@ def principal(*, required: bool = True) -> Principal | None:
     if "principal" not in g:
         g.principal = principal_for(connection(), presented_token())
     if g.principal is None and required:
-        raise ApiProblem(401, "需要有效令牌 a valid token is required: send 'Authorization: Bearer <token>'",
-                         title="未认证 Unauthorized")
+        raise ApiProblem(
+            401,
+            "需要有效令牌 a valid token is required: send 'Authorization: Bearer <token>'",
+            title="未认证 Unauthorized",
+        )
     return g.principal

@@ -18,8 +18,13 @@ from geo.models import TOKEN_ROLES
 
 ADMIN_ROLES = ("community_admin", "street_admin", "district_admin")
 # What a role's scope_id names; person roles also carry person_id.
-SCOPE_OF = {"grid_worker": "grid", "street_chief": "segment", "community_admin": "community",
-            "street_admin": "street", "department": "department"}
+SCOPE_OF = {
+    "grid_worker": "grid",
+    "street_chief": "segment",
+    "community_admin": "community",
+    "street_admin": "street",
+    "department": "department",
+}
 
 
 class AuthError(ValueError):
@@ -55,8 +60,10 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-_PRINCIPAL_SQL = text("SELECT id AS token_id, name, role, scope_id, person_id, phone FROM api_tokens "
-                      "WHERE token_hash = :h AND revoked_at IS NULL")
+_PRINCIPAL_SQL = text(
+    "SELECT id AS token_id, name, role, scope_id, person_id, phone FROM api_tokens "
+    "WHERE token_hash = :h AND revoked_at IS NULL"
+)
 
 
 def principal_for(conn: Connection, token: str | None) -> Principal | None:
@@ -71,22 +78,41 @@ def _scope_exists(conn: Connection, role: str, scope_id: str | None, person_id: 
     kind = SCOPE_OF.get(role)
     if kind and not scope_id and not person_id:
         raise AuthError(f"role {role} needs --scope (a {kind} id) or --person")
-    table = {"grid": "grids", "segment": "road_segments", "community": "communities", "street": "streets",
-             "department": "departments"}.get(kind or "")
+    table = {
+        "grid": "grids",
+        "segment": "road_segments",
+        "community": "communities",
+        "street": "streets",
+        "department": "departments",
+    }.get(kind or "")
     key = "code" if table == "departments" else "id"
-    if table and scope_id and not conn.execute(text(f"SELECT 1 FROM {table} WHERE {key} = :i"),  # noqa: S608
-                                               {"i": scope_id}).first():
+    if (
+        table
+        and scope_id
+        and not conn.execute(
+            text(f"SELECT 1 FROM {table} WHERE {key} = :i"),  # noqa: S608
+            {"i": scope_id},
+        ).first()
+    ):
         raise AuthError(f"unknown {kind} {scope_id!r}")
 
 
-def add_user(conn: Connection, name: str, role: str, *, scope_id: str | None = None, person_id: str | None = None,
-             phone: str | None = None) -> tuple[int, str]:
+def add_user(
+    conn: Connection,
+    name: str,
+    role: str,
+    *,
+    scope_id: str | None = None,
+    person_id: str | None = None,
+    phone: str | None = None,
+) -> tuple[int, str]:
     """Create a token; returns (id, token). The token is shown once and never stored."""
     if role not in TOKEN_ROLES:
         raise AuthError(f"role {role!r} is not one of {', '.join(TOKEN_ROLES)}")
     if person_id:
-        person = conn.execute(text("SELECT role, grid_id, segment_id FROM people WHERE id = :i"),
-                              {"i": person_id}).first()
+        person = conn.execute(
+            text("SELECT role, grid_id, segment_id FROM people WHERE id = :i"), {"i": person_id}
+        ).first()
         if person is None:
             raise AuthError(f"unknown person {person_id!r}")
         # A worker's or chief's scope follows from who they are.
@@ -96,21 +122,37 @@ def add_user(conn: Connection, name: str, role: str, *, scope_id: str | None = N
             scope_id = scope_id or person.segment_id
     _scope_exists(conn, role, scope_id, person_id)
     token = "wg_" + secrets.token_urlsafe(32)
-    token_id = conn.execute(text("""
+    token_id = conn.execute(
+        text("""
         INSERT INTO api_tokens (name, role, scope_id, person_id, phone, token_hash)
         VALUES (:name, :role, :scope, :person, :phone, :hash) RETURNING id"""),
-        {"name": name, "role": role, "scope": scope_id, "person": person_id, "phone": phone,
-         "hash": hash_token(token)}).scalar_one()
+        {
+            "name": name,
+            "role": role,
+            "scope": scope_id,
+            "person": person_id,
+            "phone": phone,
+            "hash": hash_token(token),
+        },
+    ).scalar_one()
     return token_id, token
 
 
 def list_users(conn: Connection) -> list[dict]:
-    return [dict(r) for r in conn.execute(text(
-        "SELECT id, name, role, scope_id, person_id, created_at, revoked_at FROM api_tokens ORDER BY id")).mappings()]
+    return [
+        dict(r)
+        for r in conn.execute(
+            text(
+                "SELECT id, name, role, scope_id, person_id, created_at, revoked_at FROM api_tokens ORDER BY id"
+            )
+        ).mappings()
+    ]
 
 
 def revoke_user(conn: Connection, token_id: int, now: datetime) -> None:
-    done = conn.execute(text("UPDATE api_tokens SET revoked_at = :now WHERE id = :i AND revoked_at IS NULL"),
-                        {"i": token_id, "now": now}).rowcount
+    done = conn.execute(
+        text("UPDATE api_tokens SET revoked_at = :now WHERE id = :i AND revoked_at IS NULL"),
+        {"i": token_id, "now": now},
+    ).rowcount
     if not done:
         raise AuthError(f"no live token with id {token_id}")

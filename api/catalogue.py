@@ -44,8 +44,10 @@ class CategorySpec(BaseModel):
     @model_validator(mode="after")
     def _limits_in_order(self) -> CategorySpec:
         if self.response_limit_min > self.completion_limit_h * 60:
-            raise ValueError(f"response limit {self.response_limit_min} min is longer than the completion "
-                             f"deadline {self.completion_limit_h} h")
+            raise ValueError(
+                f"response limit {self.response_limit_min} min is longer than the completion "
+                f"deadline {self.completion_limit_h} h"
+            )
         return self
 
 
@@ -71,7 +73,9 @@ def parse_catalogue(data: object, known_departments: set[str] = frozenset()) -> 
         problems += [f"duplicate {kind} code {c!r}" for c in sorted({c for c in codes if codes.count(c) > 1})]
     departments = known_departments | {d.code for d in catalogue.departments}
     for cat in catalogue.categories:
-        problems += [f"category {cat.code}: unknown department {d!r}" for d in cat.departments if d not in departments]
+        problems += [
+            f"category {cat.code}: unknown department {d!r}" for d in cat.departments if d not in departments
+        ]
     if problems:
         raise CatalogueError("; ".join(problems))
     return catalogue
@@ -92,13 +96,17 @@ def known_departments(conn: Connection) -> set[str]:
 def save_catalogue(conn: Connection, catalogue: Catalogue) -> dict[str, int]:
     """Insert or update every entry (categories are never deleted: old incidents point at them)."""
     for d in catalogue.departments:
-        conn.execute(text("""
+        conn.execute(
+            text("""
             INSERT INTO departments (code, name_zh, name_en, report_limit_min)
             VALUES (:code, :name_zh, :name_en, :report_limit_min)
             ON CONFLICT (code) DO UPDATE SET name_zh = excluded.name_zh, name_en = excluded.name_en,
-                report_limit_min = excluded.report_limit_min"""), d.model_dump())
+                report_limit_min = excluded.report_limit_min"""),
+            d.model_dump(),
+        )
     for c in catalogue.categories:
-        conn.execute(text("""
+        conn.execute(
+            text("""
             INSERT INTO categories (code, name_zh, name_en, tier, road_related, departments,
                                     response_limit_min, completion_limit_h, active)
             VALUES (:code, :name_zh, :name_en, :tier, :road_related, :departments,
@@ -106,7 +114,9 @@ def save_catalogue(conn: Connection, catalogue: Catalogue) -> dict[str, int]:
             ON CONFLICT (code) DO UPDATE SET name_zh = excluded.name_zh, name_en = excluded.name_en,
                 tier = excluded.tier, road_related = excluded.road_related, departments = excluded.departments,
                 response_limit_min = excluded.response_limit_min,
-                completion_limit_h = excluded.completion_limit_h, active = excluded.active"""), c.model_dump())
+                completion_limit_h = excluded.completion_limit_h, active = excluded.active"""),
+            c.model_dump(),
+        )
     return {"departments": len(catalogue.departments), "categories": len(catalogue.categories)}
 
 

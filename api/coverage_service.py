@@ -41,8 +41,9 @@ def _metric_tracks(tracks: list[tuple[str, str, Track]], epsg: int) -> np.ndarra
     owner = np.repeat(np.arange(len(tracks)), [len(t.pieces) for _, _, t in tracks])
     xy = np.concatenate([p[:, 1:3] for p in pieces])
     x, y = Transformer.from_crs(4326, epsg, always_xy=True).transform(xy[:, 0], xy[:, 1])
-    lines = shapely.linestrings(np.column_stack([x, y]), indices=np.repeat(np.arange(len(pieces)),
-                                                                           [len(p) for p in pieces]))
+    lines = shapely.linestrings(
+        np.column_stack([x, y]), indices=np.repeat(np.arange(len(pieces)), [len(p) for p in pieces])
+    )
     return shapely.multilinestrings(lines, indices=owner)
 
 
@@ -78,12 +79,21 @@ def _joint_days(worker: list[Track], officials: list[Track]) -> dict[int, set[in
     return out
 
 
-def street_coverage(conn: Connection, street_id: str, start: datetime, end: datetime, *,
-                    within_m: float = 20.0, passed_m: float = 30.0,
-                    tracks: list[tuple[str, str, Track]] | None = None) -> dict:
+def street_coverage(
+    conn: Connection,
+    street_id: str,
+    start: datetime,
+    end: datetime,
+    *,
+    within_m: float = 20.0,
+    passed_m: float = 30.0,
+    tracks: list[tuple[str, str, Track]] | None = None,
+) -> dict:
     """Everything the command centre asks of one street's patrols in [start, end) (``tracks``: the logs of
     that period on the street, when the caller has already read them)."""
-    area = conn.execute(text("SELECT ST_AsText(geom) FROM streets WHERE id = :s"), {"s": street_id}).scalar_one()
+    area = conn.execute(
+        text("SELECT ST_AsText(geom) FROM streets WHERE id = :s"), {"s": street_id}
+    ).scalar_one()
     roads = _frame(conn, "SELECT name, geom FROM roads WHERE street_id = :s", {"s": street_id})
     network = build_network(roads)
     epsg = network.epsg
@@ -95,40 +105,71 @@ def street_coverage(conn: Connection, street_id: str, start: datetime, end: date
     owners = [p for p, _, _ in tracks]
     metric = _metric_tracks(tracks, epsg)
     # Junctions: where three or more roads meet (a bend in one road is not one).
-    junctions = np.array([network.graph.nodes[n]["xy"] for n in network.graph.nodes
-                          if network.graph.degree(n) >= 3]).reshape(-1, 2)
+    junctions = np.array(
+        [network.graph.nodes[n]["xy"] for n in network.graph.nodes if network.graph.degree(n) >= 3]
+    ).reshape(-1, 2)
     on_edges = walked(edge_lines, metric, owners, within_m=within_m, junctions=junctions)
     zero = np.zeros(len(edges))
 
-    people = conn.execute(text("SELECT id, name, role, chief_kind, grid_id, segment_id FROM people "
-                               "WHERE street_id = :s OR grid_id IN (SELECT g.id FROM grids g JOIN communities c "
-                               "ON c.id = g.community_id WHERE c.street_id = :s) ORDER BY id"),
-                          {"s": street_id}).mappings().all()
+    people = (
+        conn.execute(
+            text(
+                "SELECT id, name, role, chief_kind, grid_id, segment_id FROM people "
+                "WHERE street_id = :s OR grid_id IN (SELECT g.id FROM grids g JOIN communities c "
+                "ON c.id = g.community_id WHERE c.street_id = :s) ORDER BY id"
+            ),
+            {"s": street_id},
+        )
+        .mappings()
+        .all()
+    )
     tracks_of: dict[str, list[Track]] = {}
     for person, _, track in tracks:
         tracks_of.setdefault(person, []).append(track)
 
-    segments = _frame(conn, "SELECT id, name, geom FROM road_segments WHERE street_id = :s ORDER BY id",
-                      {"s": street_id})
+    segments = _frame(
+        conn, "SELECT id, name, geom FROM road_segments WHERE street_id = :s ORDER BY id", {"s": street_id}
+    )
     seg_lines = segments.to_crs(epsg).geometry.to_numpy()
     on_segments = walked(seg_lines, metric, owners, within_m=within_m, junctions=junctions)
     chiefs = [p for p in people if p["role"] == "street_chief"]
     seg_row = {sid: i for i, sid in enumerate(segments["id"])}
     seg_out = []
     for i, row in segments.iterrows():
-        seg_out.append({"id": row["id"], "name": row["name"], "length_m": round(seg_lines[i].length, 1),
-                        "walked_share": round(float(on_segments.share[i]), 3),
-                        "chiefs": [c["id"] for c in chiefs if c["segment_id"] == row["id"]]})
-    chief_out = [{"id": c["id"], "name": c["name"], "kind": c["chief_kind"], "segment_id": c["segment_id"],
-                  "tracks": len(tracks_of.get(c["id"], [])),
-                  "own_share": round(float(on_segments.by_owner.get(c["id"], zero)[seg_row[c["segment_id"]]]), 3)}
-                 for c in chiefs if c["segment_id"] in seg_row]
+        seg_out.append(
+            {
+                "id": row["id"],
+                "name": row["name"],
+                "length_m": round(seg_lines[i].length, 1),
+                "walked_share": round(float(on_segments.share[i]), 3),
+                "chiefs": [c["id"] for c in chiefs if c["segment_id"] == row["id"]],
+            }
+        )
+    chief_out = [
+        {
+            "id": c["id"],
+            "name": c["name"],
+            "kind": c["chief_kind"],
+            "segment_id": c["segment_id"],
+            "tracks": len(tracks_of.get(c["id"], [])),
+            "own_share": round(float(on_segments.by_owner.get(c["id"], zero)[seg_row[c["segment_id"]]]), 3),
+        }
+        for c in chiefs
+        if c["segment_id"] in seg_row
+    ]
 
-    grids = _frame(conn, "SELECT g.id, g.community_id, g.geom FROM grids g JOIN communities c ON c.id = g.community_id "
-                         "WHERE c.street_id = :s AND g.valid_to IS NULL ORDER BY g.id", {"s": street_id})
-    buildings = _frame(conn, "SELECT b.id, b.grid_id, b.geom FROM buildings b JOIN grids g ON g.id = b.grid_id "
-                             "JOIN communities c ON c.id = g.community_id WHERE c.street_id = :s ORDER BY b.id",
-                       {"s": street_id})
+    grids = _frame(
+        conn,
+        "SELECT g.id, g.community_id, g.geom FROM grids g JOIN communities c ON c.id = g.community_id "
+        "WHERE c.street_id = :s AND g.valid_to IS NULL ORDER BY g.id",
+        {"s": street_id},
+    )
+    buildings = _frame(
+        conn,
+        "SELECT b.id, b.grid_id, b.geom FROM buildings b JOIN grids g ON g.id = b.grid_id "
+        "JOIN communities c ON c.id = g.community_id WHERE c.street_id = :s ORDER BY b.id",
+        {"s": street_id},
+    )
     was_passed = passed(buildings.to_crs(epsg).geometry.to_numpy(), metric, within_m=passed_m)
     index = {(min(u, v), max(u, v), k): i for i, (u, v, k, _) in enumerate(edges)}
     workers = {p["grid_id"]: p for p in people if p["role"] == "grid_worker"}
@@ -143,38 +184,76 @@ def street_coverage(conn: Connection, street_id: str, start: datetime, end: date
         mine = buildings["grid_id"] == g["id"]
         worker = workers.get(g["id"])
         own = on_edges.by_owner.get(worker["id"], zero) if worker else zero
-        grid_out.append({"id": g["id"], "community_id": g["community_id"], "worker_id": worker and worker["id"],
-                         "road_length_m": round(float(edge_len[which].sum()), 1),
-                         "walked_share": _share(edge_len, on_edges.share, which),
-                         "worker_share": _share(edge_len, own, which),
-                         "buildings": int(mine.sum()), "buildings_passed": int(was_passed[mine.to_numpy()].sum())})
+        grid_out.append(
+            {
+                "id": g["id"],
+                "community_id": g["community_id"],
+                "worker_id": worker and worker["id"],
+                "road_length_m": round(float(edge_len[which].sum()), 1),
+                "walked_share": _share(edge_len, on_edges.share, which),
+                "worker_share": _share(edge_len, own, which),
+                "buildings": int(mine.sum()),
+                "buildings_passed": int(was_passed[mine.to_numpy()].sum()),
+            }
+        )
         if worker:
             joint = _joint_days(tracks_of.get(worker["id"], []), officials)
-            worker_out.append({
-                "id": worker["id"], "name": worker["name"], "grid_id": g["id"],
-                "tracks": len(tracks_of.get(worker["id"], [])), "own_share": grid_out[-1]["worker_share"],
-                "weeks": [{"week": key_label(w), "joint_days": len(joint.get(w, ())), "complete": complete,
-                           "ok": len(joint.get(w, ())) >= JOINT_WALKS_PER_WEEK}
-                          for w, complete in weeks]})
+            worker_out.append(
+                {
+                    "id": worker["id"],
+                    "name": worker["name"],
+                    "grid_id": g["id"],
+                    "tracks": len(tracks_of.get(worker["id"], [])),
+                    "own_share": grid_out[-1]["worker_share"],
+                    "weeks": [
+                        {
+                            "week": key_label(w),
+                            "joint_days": len(joint.get(w, ())),
+                            "complete": complete,
+                            "ok": len(joint.get(w, ())) >= JOINT_WALKS_PER_WEEK,
+                        }
+                        for w, complete in weeks
+                    ],
+                }
+            )
 
     to_wgs = Transformer.from_crs(epsg, 4326, always_xy=True)
-    unwalked = [{"type": "Feature", "properties": {"name": edges[i][3]["name"], "length_m": round(edge_len[i], 1),
-                                                   "walked_share": round(float(on_edges.share[i]), 3),
-                                                   "grids": grids_of_edge.get(i, [])},
-                 "geometry": shapely.geometry.mapping(shapely.transform(
-                     edge_lines[i], lambda xy: np.column_stack(to_wgs.transform(*xy.T))))}
-                for i in np.flatnonzero(on_edges.share < UNWALKED_BELOW)]
+    unwalked = [
+        {
+            "type": "Feature",
+            "properties": {
+                "name": edges[i][3]["name"],
+                "length_m": round(edge_len[i], 1),
+                "walked_share": round(float(on_edges.share[i]), 3),
+                "grids": grids_of_edge.get(i, []),
+            },
+            "geometry": shapely.geometry.mapping(
+                shapely.transform(edge_lines[i], lambda xy: np.column_stack(to_wgs.transform(*xy.T)))
+            ),
+        }
+        for i in np.flatnonzero(on_edges.share < UNWALKED_BELOW)
+    ]
     total = float(edge_len.sum())
     return {
-        "street_id": street_id, "from": start.isoformat(), "to": end.isoformat(),
-        "within_m": within_m, "passed_m": passed_m, "tracks": len(tracks),
-        "roads": {"length_m": round(total, 1), "walked_share": _share(edge_len, on_edges.share, list(range(len(edges)))),
-                  "unwalked_length_m": round(float(sum(f["properties"]["length_m"] for f in unwalked)), 1)},
-        "segments": seg_out, "grids": grid_out, "workers": worker_out, "chiefs": chief_out,
+        "street_id": street_id,
+        "from": start.isoformat(),
+        "to": end.isoformat(),
+        "within_m": within_m,
+        "passed_m": passed_m,
+        "tracks": len(tracks),
+        "roads": {
+            "length_m": round(total, 1),
+            "walked_share": _share(edge_len, on_edges.share, list(range(len(edges)))),
+            "unwalked_length_m": round(float(sum(f["properties"]["length_m"] for f in unwalked)), 1),
+        },
+        "segments": seg_out,
+        "grids": grid_out,
+        "workers": worker_out,
+        "chiefs": chief_out,
         "unwalked": {"type": "FeatureCollection", "features": unwalked},
         "buildings_not_passed": buildings.loc[~was_passed, ["id", "grid_id"]].to_dict("records"),
         "rule": f"每周至少{JOINT_WALKS_PER_WEEK}天由街道干部陪同巡查 an official walks with each grid worker "
-                f"on at least {JOINT_WALKS_PER_WEEK} days a week",
+        f"on at least {JOINT_WALKS_PER_WEEK} days a week",
     }
 
 
@@ -212,8 +291,10 @@ def visible(report: dict, who: Principal) -> dict:
     out["grids"] = [g for g in report["grids"] if g["id"] in keep]
     out["workers"] = [w for w in report["workers"] if w["grid_id"] in keep]
     out["buildings_not_passed"] = [b for b in report["buildings_not_passed"] if b["grid_id"] in keep]
-    out["unwalked"] = {"type": "FeatureCollection", "features": [
-        f for f in report["unwalked"]["features"] if keep & set(f["properties"]["grids"])]}
+    out["unwalked"] = {
+        "type": "FeatureCollection",
+        "features": [f for f in report["unwalked"]["features"] if keep & set(f["properties"]["grids"])],
+    }
     mine = who.scope_id if who.role == "street_chief" else None
     out["segments"] = [s for s in report["segments"] if who.role == "community_admin" or s["id"] == mine]
     out["chiefs"] = [c for c in report["chiefs"] if who.role == "community_admin" or c["id"] == who.person_id]

@@ -25,7 +25,14 @@ from geo.locate import Hierarchy, Locator
 from geo.settings import Settings
 
 TIER_SHARE = {"A": 0.85, "B": 0.13, "C": 0.016, "D": 0.004}
-CHANNEL_SHARE = {"app": 0.35, "wechat": 0.25, "hotline_12345": 0.2, "patrol": 0.15, "camera": 0.03, "walk_in": 0.02}
+CHANNEL_SHARE = {
+    "app": 0.35,
+    "wechat": 0.25,
+    "hotline_12345": 0.2,
+    "patrol": 0.15,
+    "camera": 0.03,
+    "walk_in": 0.02,
+}
 SATISFIED = {"A": 0.995, "B": 0.887, "C": 0.8, "D": 0.7}
 # Median minutes to accept and hours to finish, per tier.
 ACCEPT_MIN = {"A": 9, "B": 20, "C": 45, "D": 120}
@@ -40,8 +47,12 @@ def _hot_spots(rng: np.random.Generator, layers: dict, metric: int) -> np.ndarra
     main = roads[roads["kind"] == "main"] if (roads["kind"] == "main").any() else roads
     lines = main.geometry.sample(n=6, replace=True, random_state=int(rng.integers(1 << 31))).values
     markets = shapely.line_interpolate_point(lines, rng.uniform(0.2, 0.8, len(lines)), normalized=True)
-    schools = layers["buildings"].to_crs(metric).geometry.sample(
-        n=4, random_state=int(rng.integers(1 << 31))).centroid.values
+    schools = (
+        layers["buildings"]
+        .to_crs(metric)
+        .geometry.sample(n=4, random_state=int(rng.integers(1 << 31)))
+        .centroid.values
+    )
     pts = np.concatenate([markets, np.asarray(schools)])
     return shapely.get_coordinates(pts)
 
@@ -61,8 +72,9 @@ def _points(rng: np.random.Generator, layers: dict, metric: int, road: np.ndarra
     segments = layers["road_segments"].to_crs(metric).geometry.values
     on_road = road & (rng.random(n) < 0.8)
     lines = segments[rng.integers(0, len(segments), on_road.sum())]
-    xy[on_road] = shapely.get_coordinates(shapely.line_interpolate_point(
-        lines, rng.uniform(0, 1, on_road.sum()), normalized=True)) + rng.normal(0, 4, (on_road.sum(), 2))
+    xy[on_road] = shapely.get_coordinates(
+        shapely.line_interpolate_point(lines, rng.uniform(0, 1, on_road.sum()), normalized=True)
+    ) + rng.normal(0, 4, (on_road.sum(), 2))
     return xy
 
 
@@ -76,13 +88,23 @@ def _times(rng: np.random.Generator, n: int, end: datetime, days: int) -> np.nda
     p = season * weekday
     chosen = rng.choice(days, size=n, p=p / p.sum())
     hour = rng.choice(24, size=n, p=HOURS / HOURS.sum())
-    local = dates[chosen] + pd.to_timedelta(hour, unit="h") + pd.to_timedelta(rng.integers(0, 3600, n), unit="s")
+    local = (
+        dates[chosen] + pd.to_timedelta(hour, unit="h") + pd.to_timedelta(rng.integers(0, 3600, n), unit="s")
+    )
     utc = (local - pd.Timedelta(hours=8)).tz_localize("UTC")
     return utc[utc <= pd.Timestamp(end)].sort_values()
 
 
-def make_history(layers: dict, categories: list[dict], *, end: datetime, n: int = 12_000, days: int = 365,
-                 seed: int = 7, settings: Settings | None = None) -> tuple[pd.DataFrame, list[dict]]:
+def make_history(
+    layers: dict,
+    categories: list[dict],
+    *,
+    end: datetime,
+    n: int = 12_000,
+    days: int = 365,
+    seed: int = 7,
+    settings: Settings | None = None,
+) -> tuple[pd.DataFrame, list[dict]]:
     """Incidents (one row each, WGS-84 ``lon``/``lat``) and their events, reported over ``days`` before ``end``."""
     settings = settings or Settings()
     rng = np.random.default_rng(seed)
@@ -109,47 +131,82 @@ def make_history(layers: dict, categories: list[dict], *, end: datetime, n: int 
     keep = (located["status"] == "ok").to_numpy()
     people = layers["people"]
     workers = people[people["role"] == "grid_worker"].groupby("grid_id")["id"].first().to_dict()
-    chiefs = {seg: frame[["id", "chief_kind"]].to_dict("records")
-              for seg, frame in people[people["role"] == "street_chief"].groupby("segment_id")}
+    chiefs = {
+        seg: frame[["id", "chief_kind"]].to_dict("records")
+        for seg, frame in people[people["role"] == "street_chief"].groupby("segment_id")
+    }
     incidents, events = [], []
     now = pd.Timestamp(end)
     rows = located.astype(object).where(located.notna(), None).to_dict("records")
     for i in np.flatnonzero(keep):
         row = rows[i]
         cat = by_code[codes[i]]
-        place = {"street_id": row["street_id"], "community_id": row["community_id"], "grid_id": row["grid_id"],
-                 "grid_workers": [{"id": workers[row["grid_id"]]}] if row["grid_id"] in workers else [],
-                 "street_chiefs": chiefs.get(row["segment_id"], [])}
+        place = {
+            "street_id": row["street_id"],
+            "community_id": row["community_id"],
+            "grid_id": row["grid_id"],
+            "grid_workers": [{"id": workers[row["grid_id"]]}] if row["grid_id"] in workers else [],
+            "street_chiefs": chiefs.get(row["segment_id"], []),
+        }
         kind, who = route(cat, place)
         inc = _lifecycle(rng, len(incidents), cat, place, kind, who, times[i], now, settings)
         channel = channels[i]
         anonymous = channel in ("patrol", "camera")
         inc.update(
-            category_code=cat["code"], channel=channel, lon=lon[i], lat=lat[i],
-            street_id=row["street_id"], community_id=row["community_id"], grid_id=row["grid_id"],
-            building_id=row["building_id"], segment_id=row["segment_id"],
+            category_code=cat["code"],
+            channel=channel,
+            lon=lon[i],
+            lat=lat[i],
+            street_id=row["street_id"],
+            community_id=row["community_id"],
+            grid_id=row["grid_id"],
+            building_id=row["building_id"],
+            segment_id=row["segment_id"],
             chief_id=(place["street_chiefs"][0]["id"] if place["street_chiefs"] else None),
             worker_id=place["grid_workers"][0]["id"] if place["grid_workers"] else None,
             reporter_name=None if anonymous else person_name(rng),
             reporter_phone=None if anonymous else phone_number(rng),
-            description=f"{cat['name_zh']}（示范数据 demo）")
+            description=f"{cat['name_zh']}（示范数据 demo）",
+        )
         events += inc.pop("events")
         incidents.append(inc)
     return pd.DataFrame(incidents), events
 
 
-def _lifecycle(rng, index: int, cat: dict, place: dict, kind: str, who: str | None, t0: pd.Timestamp,
-               now: pd.Timestamp, settings: Settings) -> dict:
+def _lifecycle(
+    rng,
+    index: int,
+    cat: dict,
+    place: dict,
+    kind: str,
+    who: str | None,
+    t0: pd.Timestamp,
+    now: pd.Timestamp,
+    settings: Settings,
+) -> dict:
     """Walk one incident from report to close (or to wherever it stands at ``now``)."""
     tier = cat["tier"]
     response_due = t0 + pd.Timedelta(minutes=cat["response_limit_min"])
     completion_due = t0 + pd.Timedelta(hours=cat["completion_limit_h"])
     actor = who or f"{kind}-centre"
     events = [(t0, "report", None, "reported", "citizen", None)]
-    inc = {"tier": tier, "status": "reported", "assignee_kind": kind, "assignee_id": who, "reported_at": t0,
-           "response_due": response_due, "completion_due": completion_due, "due_at": completion_due,
-           "accepted_at": None, "resolved_at": None, "closed_at": None, "rating": None, "rated_at": None,
-           "escalations": 0, "summons": []}
+    inc = {
+        "tier": tier,
+        "status": "reported",
+        "assignee_kind": kind,
+        "assignee_id": who,
+        "reported_at": t0,
+        "response_due": response_due,
+        "completion_due": completion_due,
+        "due_at": completion_due,
+        "accepted_at": None,
+        "resolved_at": None,
+        "closed_at": None,
+        "rating": None,
+        "rated_at": None,
+        "escalations": 0,
+        "summons": [],
+    }
     accept = _after(t0, minutes=rng.lognormal(np.log(ACCEPT_MIN[tier]), 0.6))
     steps = [(accept, "accept", "accepted")]
     if kind != "person":
@@ -164,10 +221,18 @@ def _lifecycle(rng, index: int, cat: dict, place: dict, kind: str, who: str | No
         steps.append((_after(completion_due, minutes=30), "accept", "accepted"))
         steps.append((_after(completion_due, minutes=40), "start", "in_progress"))
         finish = _after(completion_due, hours=rng.lognormal(np.log(FINISH_H[up]), 0.5))
-        inc.update(tier=up, assignee_kind=k2, assignee_id=w2, escalations=1,
-                   due_at=completion_due + pd.Timedelta(hours=settings.tier_limits[up][1]))
-    after = [(finish, "resolve", "resolved"), (_after(finish, hours=2), "verify", "verified"),
-             (_after(finish, hours=3), "close", "closed")]
+        inc.update(
+            tier=up,
+            assignee_kind=k2,
+            assignee_id=w2,
+            escalations=1,
+            due_at=completion_due + pd.Timedelta(hours=settings.tier_limits[up][1]),
+        )
+    after = [
+        (finish, "resolve", "resolved"),
+        (_after(finish, hours=2), "verify", "verified"),
+        (_after(finish, hours=3), "close", "closed"),
+    ]
     if rng.random() < 0.8:  # four in five reporters rate, within two days
         satisfied = rng.random() < SATISFIED[cat["tier"]]
         rating = int(rng.choice([4, 5], p=[0.2, 0.8]) if satisfied else rng.choice([1, 2, 3]))
@@ -193,11 +258,27 @@ def _lifecycle(rng, index: int, cat: dict, place: dict, kind: str, who: str | No
     if cat["departments"] and cat["tier"] != "A" and inc["accepted_at"] is not None:
         for d in cat["departments"]:
             reported = _after(inc["accepted_at"], minutes=rng.uniform(10, 50))
-            inc["summons"].append({"department_code": d, "summoned_at": inc["accepted_at"],
-                                   "reported_at": reported if reported <= now else None})
+            inc["summons"].append(
+                {
+                    "department_code": d,
+                    "summoned_at": inc["accepted_at"],
+                    "reported_at": reported if reported <= now else None,
+                }
+            )
     inc["status"] = status
-    inc["events"] = [{"incident": index, "at": at, "action": a, "from_status": f, "to_status": t, "role": r,
-                      "actor": actor if r != "citizen" else "reporter", "data": d} for at, a, f, t, r, d in events]
+    inc["events"] = [
+        {
+            "incident": index,
+            "at": at,
+            "action": a,
+            "from_status": f,
+            "to_status": t,
+            "role": r,
+            "actor": actor if r != "citizen" else "reporter",
+            "data": d,
+        }
+        for at, a, f, t, r, d in events
+    ]
     return inc
 
 
@@ -206,53 +287,116 @@ def _after(t: pd.Timestamp, **delta: float) -> pd.Timestamp:
     return (t + pd.Timedelta(**{k: float(v) for k, v in delta.items()})).floor("s")
 
 
-def load_history(conn: Connection, incidents: pd.DataFrame, events: list[dict], departments: dict[str, int]) -> int:
+def load_history(
+    conn: Connection, incidents: pd.DataFrame, events: list[dict], departments: dict[str, int]
+) -> int:
     """Store generated incidents, events and summons in a few set-based statements; returns the count."""
     if incidents.empty:
         return 0
-    ids = conn.execute(text("SELECT nextval('incidents_id_seq') FROM generate_series(1, :n)"),
-                       {"n": len(incidents)}).scalars().all()
+    ids = (
+        conn.execute(
+            text("SELECT nextval('incidents_id_seq') FROM generate_series(1, :n)"), {"n": len(incidents)}
+        )
+        .scalars()
+        .all()
+    )
     frame = incidents.assign(id=ids)
 
     def col(name: str) -> list:
-        return [None if (v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NaT) else
-                (v.to_pydatetime() if isinstance(v, pd.Timestamp) else v) for v in frame[name]]
+        return [
+            None
+            if (v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NaT)
+            else (v.to_pydatetime() if isinstance(v, pd.Timestamp) else v)
+            for v in frame[name]
+        ]
 
-    columns = ["id", "category_code", "description", "channel", "reporter_name", "reporter_phone", "street_id",
-               "community_id", "grid_id", "building_id", "segment_id", "chief_id", "worker_id", "tier", "status",
-               "assignee_kind", "assignee_id", "reported_at", "accepted_at", "resolved_at", "closed_at",
-               "response_due", "completion_due", "due_at", "escalations", "rating", "rated_at"]
+    columns = [
+        "id",
+        "category_code",
+        "description",
+        "channel",
+        "reporter_name",
+        "reporter_phone",
+        "street_id",
+        "community_id",
+        "grid_id",
+        "building_id",
+        "segment_id",
+        "chief_id",
+        "worker_id",
+        "tier",
+        "status",
+        "assignee_kind",
+        "assignee_id",
+        "reported_at",
+        "accepted_at",
+        "resolved_at",
+        "closed_at",
+        "response_due",
+        "completion_due",
+        "due_at",
+        "escalations",
+        "rating",
+        "rated_at",
+    ]
     types = {"id": "bigint", "escalations": "int", "rating": "smallint"}
-    for c in ("reported_at", "accepted_at", "resolved_at", "closed_at", "response_due", "completion_due", "due_at",
-              "rated_at"):
+    for c in (
+        "reported_at",
+        "accepted_at",
+        "resolved_at",
+        "closed_at",
+        "response_due",
+        "completion_due",
+        "due_at",
+        "rated_at",
+    ):
         types[c] = "timestamptz"
     params = {c: col(c) for c in columns}
     params["lon"], params["lat"] = frame["lon"].tolist(), frame["lat"].tolist()
     unnest = ", ".join(f"CAST(:{c} AS {types.get(c, 'text')}[])" for c in columns)
-    conn.execute(text(f"""
+    conn.execute(
+        text(f"""
         INSERT INTO incidents ({", ".join(columns)}, input_location, geom)
         SELECT {", ".join(f"u.{c}" for c in columns)},
                jsonb_build_object('lon', u.lon, 'lat', u.lat, 'crs', 'wgs84'),
                ST_SetSRID(ST_MakePoint(u.lon, u.lat), 4326)
         FROM unnest({unnest}, CAST(:lon AS float8[]), CAST(:lat AS float8[])) AS u({", ".join(columns)}, lon, lat)
-    """), params)  # noqa: S608 (column names are ours; values bound)
-    conn.execute(text("""
+    """),  # noqa: S608 (columns are ours)
+        params,
+    )  # noqa: S608 (column names are ours; values bound)
+    conn.execute(
+        text("""
         INSERT INTO incident_events (incident_id, at, actor, role, action, from_status, to_status, data)
         SELECT * FROM unnest(CAST(:i AS bigint[]), CAST(:at AS timestamptz[]), CAST(:actor AS text[]),
                              CAST(:role AS text[]), CAST(:action AS text[]), CAST(:f AS text[]),
-                             CAST(:t AS text[]), CAST(:data AS jsonb[]))"""), {
-        "i": [ids[e["incident"]] for e in events], "at": [e["at"].to_pydatetime() for e in events],
-        "actor": [e["actor"] for e in events], "role": [e["role"] for e in events],
-        "action": [e["action"] for e in events], "f": [e["from_status"] for e in events],
-        "t": [e["to_status"] for e in events], "data": [json.dumps(e["data"]) if e["data"] else None for e in events]})
+                             CAST(:t AS text[]), CAST(:data AS jsonb[]))"""),
+        {
+            "i": [ids[e["incident"]] for e in events],
+            "at": [e["at"].to_pydatetime() for e in events],
+            "actor": [e["actor"] for e in events],
+            "role": [e["role"] for e in events],
+            "action": [e["action"] for e in events],
+            "f": [e["from_status"] for e in events],
+            "t": [e["to_status"] for e in events],
+            "data": [json.dumps(e["data"]) if e["data"] else None for e in events],
+        },
+    )
     summons = [(ids[k], s) for k, row in enumerate(frame["summons"]) for s in row]
     if summons:
-        conn.execute(text("""
+        conn.execute(
+            text("""
             INSERT INTO summons (incident_id, department_code, summoned_at, due_at, reported_at, reported_by)
             SELECT i, d, s, s + make_interval(mins => m), r, d FROM unnest(CAST(:i AS bigint[]), CAST(:d AS text[]),
-                CAST(:s AS timestamptz[]), CAST(:m AS int[]), CAST(:r AS timestamptz[])) AS u(i, d, s, m, r)"""), {
-            "i": [i for i, _ in summons], "d": [s["department_code"] for _, s in summons],
-            "s": [s["summoned_at"].to_pydatetime() for _, s in summons],
-            "m": [departments[s["department_code"]] for _, s in summons],
-            "r": [s["reported_at"].to_pydatetime() if s["reported_at"] is not None else None for _, s in summons]})
+                CAST(:s AS timestamptz[]), CAST(:m AS int[]), CAST(:r AS timestamptz[])) AS u(i, d, s, m, r)"""),
+            {
+                "i": [i for i, _ in summons],
+                "d": [s["department_code"] for _, s in summons],
+                "s": [s["summoned_at"].to_pydatetime() for _, s in summons],
+                "m": [departments[s["department_code"]] for _, s in summons],
+                "r": [
+                    s["reported_at"].to_pydatetime() if s["reported_at"] is not None else None
+                    for _, s in summons
+                ],
+            },
+        )
     return len(frame)

@@ -27,8 +27,14 @@ PATROL_M = 2000.0  # about 30 minutes of walking
 JUMP_EVERY = 400  # about one point in this many bounces far away
 
 
-def _walk(rng: np.random.Generator, line: shapely.LineString, t0: float, to_wgs: Transformer,
-          stop_share: float = 1.0, speed: float | None = None) -> pd.DataFrame:
+def _walk(
+    rng: np.random.Generator,
+    line: shapely.LineString,
+    t0: float,
+    to_wgs: Transformer,
+    stop_share: float = 1.0,
+    speed: float | None = None,
+) -> pd.DataFrame:
     """Points every few seconds along ``line`` (metric) at a walking pace (m/s), with drift and the odd jump."""
     speed = speed or rng.uniform(3.5, 4.8) / 3.6
     distance = np.arange(0.0, line.length * stop_share, speed * SAMPLE_S)
@@ -50,7 +56,9 @@ def _lap(network: RoadNetwork, area: shapely.Polygon) -> list[tuple[float, float
     return list(walk_line(network, route).coords)
 
 
-def make_tracks(layers: dict, *, end: datetime, days: int = 7, seed: int = 7) -> list[tuple[str, pd.DataFrame]]:
+def make_tracks(
+    layers: dict, *, end: datetime, days: int = 7, seed: int = 7
+) -> list[tuple[str, pd.DataFrame]]:
     """(person id, raw points) for ``days`` days before ``end``, a Beijing midnight (walks are at Beijing hours)."""
     rng = np.random.default_rng(seed)
     people = layers["people"]
@@ -59,8 +67,11 @@ def make_tracks(layers: dict, *, end: datetime, days: int = 7, seed: int = 7) ->
         network = build_network(roads)
         to_wgs = Transformer.from_crs(network.epsg, 4326, always_xy=True)
         # Two back roads nobody puts on their route this week: the map's "roads nobody walked".
-        skipped = set(rng.choice(sorted(roads["name"].unique()), size=min(2, roads["name"].nunique() - 1),
-                                 replace=False))
+        skipped = set(
+            rng.choice(
+                sorted(roads["name"].unique()), size=min(2, roads["name"].nunique() - 1), replace=False
+            )
+        )
         walkable = build_network(roads[~roads["name"].isin(skipped)])
         staff = people[people["street_id"] == street_id]
         officials = staff.loc[staff["role"] == "official", "id"].tolist()
@@ -80,7 +91,9 @@ def make_tracks(layers: dict, *, end: datetime, days: int = 7, seed: int = 7) ->
                 if day in joint or rng.random() < 0.85:
                     out.append((worker.id, _walk(rng, line, t0, to_wgs, stop_share, speed)))
                 if day in joint and officials:
-                    out.append((officials[n % len(officials)], _walk(rng, line, t0, to_wgs, stop_share, speed)))
+                    out.append(
+                        (officials[n % len(officials)], _walk(rng, line, t0, to_wgs, stop_share, speed))
+                    )
         segments = layers["road_segments"].set_index("id").to_crs(network.epsg)
         for chief in staff[staff["role"] == "street_chief"].itertuples():
             if rng.random() < 0.15 or segments.loc[chief.segment_id, "road_name"] in skipped:
@@ -98,7 +111,8 @@ def make_tracks(layers: dict, *, end: datetime, days: int = 7, seed: int = 7) ->
 
 def load_tracks(conn: Connection, tracks: list[tuple[str, pd.DataFrame]]) -> int:
     """Clean and store each demo log as an upload would be."""
-    for person, points in tqdm(tracks, desc="巡查轨迹 patrol tracks", unit="track", leave=False,
-                              disable=None):
+    for person, points in tqdm(
+        tracks, desc="巡查轨迹 patrol tracks", unit="track", leave=False, disable=None
+    ):
         store_track(conn, person, clean(points), "demo", "wgs84", uploaded_by="demo")
     return len(tracks)

@@ -27,11 +27,21 @@ class ApiProblem(Exception):
 
     def __init__(self, status: int, detail: str, title: str | None = None, **extra: object):
         super().__init__(detail)
-        self.status, self.detail, self.title, self.extra = status, detail, title or TITLES.get(status, "Error"), extra
+        self.status, self.detail, self.title, self.extra = (
+            status,
+            detail,
+            title or TITLES.get(status, "Error"),
+            extra,
+        )
 
 
 def problem_response(status: int, detail: str, title: str | None = None, **extra: object) -> Response:
-    body = {"type": "about:blank", "title": title or TITLES.get(status, "Error"), "status": status, "detail": detail}
+    body = {
+        "type": "about:blank",
+        "title": title or TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+    }
     body.update(extra)
     return Response(json.dumps(body, ensure_ascii=False), status=status, mimetype=PROBLEM_TYPE)
 

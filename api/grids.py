@@ -24,8 +24,14 @@ def _admin_for(communities: list[str]):
     if p.role == "district_admin":
         return p
     if p.role == "street_admin":
-        streets = connection().execute(text("SELECT DISTINCT street_id FROM communities WHERE id = ANY(:c)"),
-                                       {"c": communities}).scalars().all()
+        streets = (
+            connection()
+            .execute(
+                text("SELECT DISTINCT street_id FROM communities WHERE id = ANY(:c)"), {"c": communities}
+            )
+            .scalars()
+            .all()
+        )
         if streets == [p.scope_id]:
             return p
     raise ApiProblem(403, "redrawing grids is for the street's command centre or the district")
@@ -34,8 +40,11 @@ def _admin_for(communities: list[str]):
 def _preview(kind: str):
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        raise ApiProblem(400, "body must be a JSON object: {\"community\": ID} or {\"street\": ID}, "
-                              "optionally target and tolerance")
+        raise ApiProblem(
+            400,
+            'body must be a JSON object: {"community": ID} or {"street": ID}, '
+            "optionally target and tolerance",
+        )
     unknown = set(body) - {"community", "street", "target", "tolerance"}
     if unknown:
         raise ApiProblem(400, f"unknown field(s): {', '.join(sorted(unknown))}")
@@ -67,8 +76,13 @@ def resplit():
 def preview(preview_id: str):
     row = get_preview(connection(), preview_id)
     _admin_for(row["community_ids"])
-    return jsonify({k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()
-                    if k not in ("assignments", "base_fingerprint")})
+    return jsonify(
+        {
+            k: (v.isoformat() if hasattr(v, "isoformat") else v)
+            for k, v in row.items()
+            if k not in ("assignments", "base_fingerprint")
+        }
+    )
 
 
 @bp.post("/previews/<preview_id>/apply")

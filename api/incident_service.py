@@ -89,6 +89,7 @@ def validation_detail(exc: ValidationError) -> str:
 
 # ---- who sees what ----------------------------------------------------------------------------
 
+
 def visibility(p: Principal, alias: str = "i") -> tuple[str, dict]:
     """SQL condition (with its parameters) for the incidents a principal may see."""
     a = alias
@@ -102,7 +103,7 @@ def visibility(p: Principal, alias: str = "i") -> tuple[str, dict]:
         "street_chief": f"({a}.segment_id = :v_scope OR {person})",
         "citizen": f"{a}.reporter_token_id = :v_token",
         "department": f"EXISTS (SELECT 1 FROM summons sm WHERE sm.incident_id = {a}.id "  # noqa: S608
-                      "AND sm.department_code = :v_scope)",
+        "AND sm.department_code = :v_scope)",
     }
     return rules[p.role], params
 
@@ -113,16 +114,20 @@ def _dispatcher(p: Principal, inc: dict) -> bool:
         return True
     if inc["tier"] in ("C", "D"):
         return False
-    return ((p.role == "street_admin" and p.scope_id == inc["street_id"])
-            or (p.role == "community_admin" and p.scope_id == inc["community_id"] and inc["tier"] == "A"))
+    return (p.role == "street_admin" and p.scope_id == inc["street_id"]) or (
+        p.role == "community_admin" and p.scope_id == inc["community_id"] and inc["tier"] == "A"
+    )
 
 
 def _assignee(p: Principal, inc: dict) -> bool:
     kind, who = inc["assignee_kind"], inc["assignee_id"]
     if kind == "person":
         return p.person_id is not None and p.person_id == who
-    return {"community": "community_admin", "street": "street_admin"}.get(kind) == p.role and p.scope_id == who \
+    return (
+        {"community": "community_admin", "street": "street_admin"}.get(kind) == p.role
+        and p.scope_id == who
         or (kind in ("district", "city") and p.role == "district_admin")
+    )
 
 
 def _roles_of(p: Principal, inc: dict) -> set[str]:
@@ -185,10 +190,24 @@ def _degrees(metres: float, lat: float) -> tuple[float, float]:
 def _nearby_params(x: float, y: float, category: dict, now: datetime, settings: Settings, srid: int) -> dict:
     near, search, dup = settings.near_boundary_m, settings.segment_search_m, settings.duplicate_radius_m
     (dlon, dlat), (dlon_s, dlat_s), (dlon_d, dlat_d) = (_degrees(m, y) for m in (near, search, dup))
-    return {"x": x, "y": y, "srid": srid, "near": near, "search": search, "dup": dup, "dlon": dlon, "dlat": dlat,
-            "dlon_s": dlon_s, "dlat_s": dlat_s, "dlon_d": dlon_d, "dlat_d": dlat_d, "category": category["code"],
-            "road": bool(category["road_related"]), "since": now - timedelta(hours=settings.duplicate_window_h),
-            "now": now}
+    return {
+        "x": x,
+        "y": y,
+        "srid": srid,
+        "near": near,
+        "search": search,
+        "dup": dup,
+        "dlon": dlon,
+        "dlat": dlat,
+        "dlon_s": dlon_s,
+        "dlat_s": dlat_s,
+        "dlon_d": dlon_d,
+        "dlat_d": dlat_d,
+        "category": category["code"],
+        "road": bool(category["road_related"]),
+        "since": now - timedelta(hours=settings.duplicate_window_h),
+        "now": now,
+    }
 
 
 def locate(conn: Connection, lon: float, lat: float, crs: str, settings: Settings, srid: int) -> dict:
@@ -200,8 +219,11 @@ def locate(conn: Connection, lon: float, lat: float, crs: str, settings: Setting
     x, y = float(x), float(y)
     located = locate_point(conn, x, y, srid=srid, search_m=settings.segment_search_m)
     if not located["grid_id"]:
-        raise IncidentError(422, f"point {lon}, {lat} ({crs}) is outside the service area: it lies in no grid",
-                            title="不在服务范围 Outside the service area")
+        raise IncidentError(
+            422,
+            f"point {lon}, {lat} ({crs}) is outside the service area: it lies in no grid",
+            title="不在服务范围 Outside the service area",
+        )
     located.update(x=x, y=y)
     return located
 
@@ -223,12 +245,17 @@ def _category(conn: Connection, code: str) -> dict:
     if cached is not None and time.monotonic() - cached[0] < _CATEGORY_TTL_S:
         row = cached[1]
     else:
-        found = conn.execute(text("SELECT * FROM categories WHERE code = :c AND active"), {"c": code}).mappings()
+        found = conn.execute(
+            text("SELECT * FROM categories WHERE code = :c AND active"), {"c": code}
+        ).mappings()
         row = dict(found.first() or {}) or None
         _categories[code] = (time.monotonic(), row)
     if row is None:
-        raise IncidentError(422, f"unknown incident category {code!r}; GET /api/v1/categories lists them",
-                            title="未知类别 Unknown category")
+        raise IncidentError(
+            422,
+            f"unknown incident category {code!r}; GET /api/v1/categories lists them",
+            title="未知类别 Unknown category",
+        )
     return row
 
 
@@ -262,8 +289,16 @@ SELECT id, boundary_candidates, possible_duplicates FROM ins
 """)  # noqa: S608 (composed of our SQL only)
 
 
-def intake(conn: Connection, p: Principal, body: object, *, idempotency_key: str | None, now: datetime,
-           settings: Settings, srid: int) -> tuple[dict, bool]:
+def intake(
+    conn: Connection,
+    p: Principal,
+    body: object,
+    *,
+    idempotency_key: str | None,
+    now: datetime,
+    settings: Settings,
+    srid: int,
+) -> tuple[dict, bool]:
     """Create an incident (or return the one an earlier request with the same key created)."""
     try:
         data = IncidentIn.model_validate(body)
@@ -272,13 +307,18 @@ def intake(conn: Connection, p: Principal, body: object, *, idempotency_key: str
     if idempotency_key is not None and not (0 < len(idempotency_key) <= 200):
         raise IncidentError(400, "Idempotency-Key must be 1 to 200 characters")
     if p.role == "citizen" and data.channel not in CITIZEN_CHANNELS:
-        raise IncidentError(403, f"citizens report through {' or '.join(CITIZEN_CHANNELS)}, not {data.channel}")
+        raise IncidentError(
+            403, f"citizens report through {' or '.join(CITIZEN_CHANNELS)}, not {data.channel}"
+        )
     reporter = data.reporter or Reporter()
     if p.role == "citizen":
         reporter = Reporter(name=reporter.name or p.name, phone=reporter.phone or p.phone)
     if data.channel not in ANONYMOUS_CHANNELS and not (reporter.name and reporter.phone):
-        raise IncidentError(400, f"reporter name and phone are required for channel {data.channel} "
-                                 f"(optional only for {', '.join(ANONYMOUS_CHANNELS)})")
+        raise IncidentError(
+            400,
+            f"reporter name and phone are required for channel {data.channel} "
+            f"(optional only for {', '.join(ANONYMOUS_CHANNELS)})",
+        )
     request_hash = hashlib.sha256(data.model_dump_json().encode()).hexdigest()
     scope = f"token:{p.token_id}"
     if idempotency_key:
@@ -288,20 +328,37 @@ def intake(conn: Connection, p: Principal, body: object, *, idempotency_key: str
     category = _category(conn, data.category)
     located = locate(conn, data.lon, data.lat, data.crs, settings, srid)
     assignee_kind, assignee_id = route(category, located)
-    response_due, completion_due = deadlines(now, category["response_limit_min"], category["completion_limit_h"])
+    response_due, completion_due = deadlines(
+        now, category["response_limit_min"], category["completion_limit_h"]
+    )
     workers = located.get("grid_workers") or []
     params = {
-        "category": category["code"], "description": data.description, "channel": data.channel,
-        "reporter_name": reporter.name, "reporter_phone": reporter.phone, "token_id": p.token_id,
-        "photos": json.dumps(data.photo_urls), "input": json.dumps({"lon": data.lon, "lat": data.lat,
-                                                                    "crs": data.crs}),
-        "street": located["street_id"], "community": located["community_id"], "grid": located["grid_id"],
-        "building": located["building_id"], "segment": located["segment_id"],
-        "chief": _chief_for(category, located), "worker": workers[0]["id"] if workers else None,
-        "tier": category["tier"], "assignee_kind": assignee_kind, "assignee_id": assignee_id,
-        "response_due": response_due, "completion_due": completion_due,
-        "scope": scope if idempotency_key else None, "key": idempotency_key, "hash": request_hash,
-        "actor": p.actor, "role": p.role, "event": json.dumps({"assignee": {"kind": assignee_kind, "id": assignee_id}}),
+        "category": category["code"],
+        "description": data.description,
+        "channel": data.channel,
+        "reporter_name": reporter.name,
+        "reporter_phone": reporter.phone,
+        "token_id": p.token_id,
+        "photos": json.dumps(data.photo_urls),
+        "input": json.dumps({"lon": data.lon, "lat": data.lat, "crs": data.crs}),
+        "street": located["street_id"],
+        "community": located["community_id"],
+        "grid": located["grid_id"],
+        "building": located["building_id"],
+        "segment": located["segment_id"],
+        "chief": _chief_for(category, located),
+        "worker": workers[0]["id"] if workers else None,
+        "tier": category["tier"],
+        "assignee_kind": assignee_kind,
+        "assignee_id": assignee_id,
+        "response_due": response_due,
+        "completion_due": completion_due,
+        "scope": scope if idempotency_key else None,
+        "key": idempotency_key,
+        "hash": request_hash,
+        "actor": p.actor,
+        "role": p.role,
+        "event": json.dumps({"assignee": {"kind": assignee_kind, "id": assignee_id}}),
         **_nearby_params(located["x"], located["y"], category, now, settings, srid),
     }
     rows = driver_rows(conn, _INSERT_SQL, params)
@@ -311,36 +368,81 @@ def intake(conn: Connection, p: Principal, body: object, *, idempotency_key: str
     # Everything the view would join is at hand: shape it here and save a round trip on the hot path.
     people = {q["id"]: q for q in (located.get("grid_workers") or []) + (located.get("street_chiefs") or [])}
     row = {
-        **{k: located[k] for k in ("street_id", "street_name", "community_id", "community_name", "grid_id",
-                                   "grid_name", "building_id", "building_name", "segment_id", "segment_name",
-                                   "road_name")},
-        "id": inserted["id"], "status": "reported", "tier": category["tier"], "category_code": category["code"],
-        "category_name_zh": category["name_zh"], "category_name_en": category["name_en"],
-        "description": data.description, "channel": data.channel, "lon": located["x"], "lat": located["y"],
+        **{
+            k: located[k]
+            for k in (
+                "street_id",
+                "street_name",
+                "community_id",
+                "community_name",
+                "grid_id",
+                "grid_name",
+                "building_id",
+                "building_name",
+                "segment_id",
+                "segment_name",
+                "road_name",
+            )
+        },
+        "id": inserted["id"],
+        "status": "reported",
+        "tier": category["tier"],
+        "category_code": category["code"],
+        "category_name_zh": category["name_zh"],
+        "category_name_en": category["name_en"],
+        "description": data.description,
+        "channel": data.channel,
+        "lon": located["x"],
+        "lat": located["y"],
         "input_location": {"lon": data.lon, "lat": data.lat, "crs": data.crs},
-        "chief": people.get(params["chief"]), "worker": people.get(params["worker"]),
-        "assignee_kind": assignee_kind, "assignee_id": assignee_id,
+        "chief": people.get(params["chief"]),
+        "worker": people.get(params["worker"]),
+        "assignee_kind": assignee_kind,
+        "assignee_id": assignee_id,
         "assignee_person": people.get(assignee_id) if assignee_kind == "person" else None,
-        "response_due": response_due, "completion_due": completion_due, "due_at": completion_due,
-        "reported_at": now, "accepted_at": None, "resolved_at": None, "closed_at": None, "escalations": 0,
-        "near_boundary": bool(inserted["boundary_candidates"]), "boundary_candidates": inserted["boundary_candidates"],
-        "possible_duplicates": inserted["possible_duplicates"], "merged_into": None, "reporter_name": reporter.name,
-        "reporter_phone": reporter.phone, "photo_urls": data.photo_urls, "rating": None, "rated_at": None,
+        "response_due": response_due,
+        "completion_due": completion_due,
+        "due_at": completion_due,
+        "reported_at": now,
+        "accepted_at": None,
+        "resolved_at": None,
+        "closed_at": None,
+        "escalations": 0,
+        "near_boundary": bool(inserted["boundary_candidates"]),
+        "boundary_candidates": inserted["boundary_candidates"],
+        "possible_duplicates": inserted["possible_duplicates"],
+        "merged_into": None,
+        "reporter_name": reporter.name,
+        "reporter_phone": reporter.phone,
+        "photo_urls": data.photo_urls,
+        "rating": None,
+        "rated_at": None,
         "summons": [],
     }
     return shape(row, p), True
 
 
 def _by_key(conn: Connection, scope: str, key: str) -> dict | None:
-    row = conn.execute(text("SELECT id, request_hash FROM incidents WHERE idempotency_scope = :s "
-                            "AND idempotency_key = :k"), {"s": scope, "k": key}).mappings().first()
+    row = (
+        conn.execute(
+            text(
+                "SELECT id, request_hash FROM incidents WHERE idempotency_scope = :s AND idempotency_key = :k"
+            ),
+            {"s": scope, "k": key},
+        )
+        .mappings()
+        .first()
+    )
     return dict(row) if row else None
 
 
 def _replay(conn: Connection, p: Principal, earlier: dict, request_hash: str) -> dict:
     if earlier["request_hash"] != request_hash:
-        raise IncidentError(422, "this Idempotency-Key was already used for a different request body",
-                            incident_id=earlier["id"])
+        raise IncidentError(
+            422,
+            "this Idempotency-Key was already used for a different request body",
+            incident_id=earlier["id"],
+        )
     return incident_view(conn, earlier["id"], p)
 
 
@@ -376,6 +478,7 @@ def _iso(v: datetime | None) -> str | None:
 
 def shape(row: dict, p: Principal | None) -> dict:
     """An incident as the API shows it; the reporter's phone is masked for everyone but admins."""
+
     def level(prefix: str) -> dict | None:
         return {"id": row[f"{prefix}_id"], "name": row[f"{prefix}_name"]} if row[f"{prefix}_id"] else None
 
@@ -384,29 +487,55 @@ def shape(row: dict, p: Principal | None) -> dict:
         assignee["person"] = public_person(row["assignee_person"])
     phone = row["reporter_phone"]
     return {
-        "id": row["id"], "status": row["status"], "status_label": STATUS_LABELS[row["status"]], "tier": row["tier"],
-        "category": {"code": row["category_code"], "name_zh": row["category_name_zh"],
-                     "name_en": row["category_name_en"]},
-        "description": row["description"], "channel": row["channel"],
-        "location": {"lon": round(row["lon"], 8), "lat": round(row["lat"], 8), "input": row["input_location"]},
-        "street": level("street"), "community": level("community"), "grid": level("grid"),
+        "id": row["id"],
+        "status": row["status"],
+        "status_label": STATUS_LABELS[row["status"]],
+        "tier": row["tier"],
+        "category": {
+            "code": row["category_code"],
+            "name_zh": row["category_name_zh"],
+            "name_en": row["category_name_en"],
+        },
+        "description": row["description"],
+        "channel": row["channel"],
+        "location": {
+            "lon": round(row["lon"], 8),
+            "lat": round(row["lat"], 8),
+            "input": row["input_location"],
+        },
+        "street": level("street"),
+        "community": level("community"),
+        "grid": level("grid"),
         "building": level("building"),
         "segment": {"id": row["segment_id"], "name": row["segment_name"], "road_name": row["road_name"]}
-        if row["segment_id"] else None,
+        if row["segment_id"]
+        else None,
         "chief": public_person(row["chief"]) if row["chief"] else None,
         "worker": public_person(row["worker"]) if row["worker"] else None,
         "assignee": assignee,
-        "deadlines": {"response_due": _iso(row["response_due"]), "completion_due": _iso(row["completion_due"]),
-                      "due_at": _iso(row["due_at"])},
-        "times": {"reported_at": _iso(row["reported_at"]), "accepted_at": _iso(row["accepted_at"]),
-                  "resolved_at": _iso(row["resolved_at"]), "closed_at": _iso(row["closed_at"])},
+        "deadlines": {
+            "response_due": _iso(row["response_due"]),
+            "completion_due": _iso(row["completion_due"]),
+            "due_at": _iso(row["due_at"]),
+        },
+        "times": {
+            "reported_at": _iso(row["reported_at"]),
+            "accepted_at": _iso(row["accepted_at"]),
+            "resolved_at": _iso(row["resolved_at"]),
+            "closed_at": _iso(row["closed_at"]),
+        },
         "escalations": row["escalations"],
-        "near_boundary": row["near_boundary"], "boundary_candidates": row["boundary_candidates"] or {},
-        "possible_duplicates": row["possible_duplicates"] or [], "merged_into": row["merged_into"],
-        "reporter": {"name": row["reporter_name"],
-                     "phone": phone if p is not None and p.is_admin else mask_phone(phone)},
+        "near_boundary": row["near_boundary"],
+        "boundary_candidates": row["boundary_candidates"] or {},
+        "possible_duplicates": row["possible_duplicates"] or [],
+        "merged_into": row["merged_into"],
+        "reporter": {
+            "name": row["reporter_name"],
+            "phone": phone if p is not None and p.is_admin else mask_phone(phone),
+        },
         "photo_urls": row["photo_urls"] or [],
-        "rating": row["rating"], "rated_at": _iso(row["rated_at"]),
+        "rating": row["rating"],
+        "rated_at": _iso(row["rated_at"]),
         "summons": row["summons"],
     }
 
@@ -424,8 +553,14 @@ def _fetch(conn: Connection, incident_id: int, p: Principal | None, *, lock: boo
 def incident_view(conn: Connection, incident_id: int, p: Principal | None) -> dict:
     """One incident, shaped, if the principal may see it (404 otherwise: existence is not leaked)."""
     where, params = visibility(p) if p is not None else ("true", {})
-    row = conn.execute(text(_VIEW_SQL + f" WHERE i.id = :id AND {where}"),  # noqa: S608
-                       {"id": incident_id, **params}).mappings().first()
+    row = (
+        conn.execute(
+            text(_VIEW_SQL + f" WHERE i.id = :id AND {where}"),  # noqa: S608
+            {"id": incident_id, **params},
+        )
+        .mappings()
+        .first()
+    )
     if row is None:
         raise IncidentError(404, f"no incident {incident_id} that you can see")
     return shape(dict(row), p)
@@ -434,21 +569,36 @@ def incident_view(conn: Connection, incident_id: int, p: Principal | None) -> di
 LIST_FILTERS = ("status", "tier", "category", "channel", "grid", "community", "street")
 
 
-def list_incidents(conn: Connection, p: Principal | None, *, filters: dict[str, str], since: datetime | None,
-                   until: datetime | None, limit: int, offset: int,
-                   statuses: tuple[str, ...] | None = None) -> list[dict]:
+def list_incidents(
+    conn: Connection,
+    p: Principal | None,
+    *,
+    filters: dict[str, str],
+    since: datetime | None,
+    until: datetime | None,
+    limit: int,
+    offset: int,
+    statuses: tuple[str, ...] | None = None,
+) -> list[dict]:
     """Incidents the principal may see, newest first, filtered by the named fields and report time."""
     where, params = visibility(p) if p is not None else ("true", {})
     clauses = [where]
     if statuses is not None:
         clauses.append("i.status = ANY(:statuses)")
         params["statuses"] = list(statuses)
-    column = {"category": "category_code", "grid": "grid_id", "community": "community_id", "street": "street_id"}
+    column = {
+        "category": "category_code",
+        "grid": "grid_id",
+        "community": "community_id",
+        "street": "street_id",
+    }
     for name, value in filters.items():
         if name == "grid":
             # Reported in this grid, or (after a re-split) lying inside it now: old incidents stay findable.
-            clauses.append("(i.grid_id = :f_grid OR EXISTS (SELECT 1 FROM grids ng WHERE ng.id = :f_grid "
-                           "AND ng.valid_to IS NULL AND ST_Covers(ng.geom, i.geom)))")
+            clauses.append(
+                "(i.grid_id = :f_grid OR EXISTS (SELECT 1 FROM grids ng WHERE ng.id = :f_grid "
+                "AND ng.valid_to IS NULL AND ST_Covers(ng.geom, i.geom)))"
+            )
         else:
             clauses.append(f"i.{column.get(name, name)} = :f_{name}")
         params[f"f_{name}"] = value
@@ -458,20 +608,28 @@ def list_incidents(conn: Connection, p: Principal | None, *, filters: dict[str, 
     if until is not None:
         clauses.append("i.reported_at < :until")
         params["until"] = until
-    sql = _VIEW_SQL + " WHERE " + " AND ".join(clauses) + " ORDER BY i.reported_at DESC, i.id DESC " \
+    sql = (
+        _VIEW_SQL + " WHERE " + " AND ".join(clauses) + " ORDER BY i.reported_at DESC, i.id DESC "
         "LIMIT :limit OFFSET :offset"
+    )
     rows = conn.execute(text(sql), {**params, "limit": limit, "offset": offset}).mappings()
     return [shape(dict(r), p) for r in rows]
 
 
 def incident_events(conn: Connection, incident_id: int, p: Principal) -> list[dict]:
     _fetch(conn, incident_id, p)
-    rows = conn.execute(text("SELECT at, actor, role, action, from_status, to_status, note, data "
-                             "FROM incident_events WHERE incident_id = :i ORDER BY id"), {"i": incident_id})
+    rows = conn.execute(
+        text(
+            "SELECT at, actor, role, action, from_status, to_status, note, data "
+            "FROM incident_events WHERE incident_id = :i ORDER BY id"
+        ),
+        {"i": incident_id},
+    )
     return [{**dict(r._mapping), "at": r.at.isoformat()} for r in rows]
 
 
 # ---- the lifecycle ----------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class StepContext:
@@ -496,8 +654,17 @@ class ActionIn(BaseModel):
     crs: Literal["wgs84", "cgcs2000", "gcj02", "bd09"] = "wgs84"
 
 
-def act(conn: Connection, p: Principal | None, incident_id: int, action: str, body: object, *, now: datetime,
-        settings: Settings, srid: int) -> dict:
+def act(
+    conn: Connection,
+    p: Principal | None,
+    incident_id: int,
+    action: str,
+    body: object,
+    *,
+    now: datetime,
+    settings: Settings,
+    srid: int,
+) -> dict:
     """Take one lifecycle step; ``p`` None is the system clock. Refusals change nothing."""
     if action not in ACTIONS:
         raise IncidentError(404, f"unknown action {action!r}; actions: {', '.join(ACTIONS)}")
@@ -512,20 +679,35 @@ def act(conn: Connection, p: Principal | None, incident_id: int, action: str, bo
     except TransitionRefused as exc:
         raise IncidentError(409, str(exc), status_now=inc["status"]) from None
     if not roles & spec.by:
-        raise IncidentError(403, f"{action} is for the {' or '.join(sorted(spec.by))} of this incident; "
-                                 f"you are {p.role if p else 'system'}")
+        raise IncidentError(
+            403,
+            f"{action} is for the {' or '.join(sorted(spec.by))} of this incident; "
+            f"you are {p.role if p else 'system'}",
+        )
     changes, event = _STEPS[action](conn, inc, data, StepContext(p, now, settings, srid))
     target = spec.target or changes.pop("status", None) or inc["status"]
     changes["status"] = target
     sets = ", ".join(f"{k} = :c_{k}" for k in changes)
-    conn.execute(text(f"UPDATE incidents SET {sets} WHERE id = :id"),  # noqa: S608 (keys are ours)
-                 {"id": incident_id, **{f"c_{k}": v for k, v in changes.items()}})
-    conn.execute(text("""
+    conn.execute(
+        text(f"UPDATE incidents SET {sets} WHERE id = :id"),  # noqa: S608 (keys are ours)
+        {"id": incident_id, **{f"c_{k}": v for k, v in changes.items()}},
+    )
+    conn.execute(
+        text("""
         INSERT INTO incident_events (incident_id, at, actor, role, action, from_status, to_status, note, data)
         VALUES (:i, :at, :actor, :role, :action, :from, :to, :note, CAST(:data AS jsonb))"""),
-        {"i": incident_id, "at": now, "actor": p.actor if p else "system", "role": p.role if p else "system",
-         "action": action, "from": inc["status"], "to": target, "note": data.note,
-         "data": json.dumps(event, default=str) if event else None})
+        {
+            "i": incident_id,
+            "at": now,
+            "actor": p.actor if p else "system",
+            "role": p.role if p else "system",
+            "action": action,
+            "from": inc["status"],
+            "to": target,
+            "note": data.note,
+            "data": json.dumps(event, default=str) if event else None,
+        },
+    )
     return incident_view(conn, incident_id, p) if p is not None else {"id": incident_id, "status": target}
 
 
@@ -535,11 +717,21 @@ def _require_note(data: ActionIn, why: str) -> None:
 
 
 def _unreported_summons(conn: Connection, inc: dict) -> None:
-    waiting = conn.execute(text("SELECT department_code FROM summons WHERE incident_id = :i AND reported_at IS NULL "
-                                "ORDER BY department_code"), {"i": inc["id"]}).scalars().all()
+    waiting = (
+        conn.execute(
+            text(
+                "SELECT department_code FROM summons WHERE incident_id = :i AND reported_at IS NULL "
+                "ORDER BY department_code"
+            ),
+            {"i": inc["id"]},
+        )
+        .scalars()
+        .all()
+    )
     if waiting:
-        raise IncidentError(409, f"summoned departments have not reported yet: {', '.join(waiting)}",
-                            waiting=list(waiting))
+        raise IncidentError(
+            409, f"summoned departments have not reported yet: {', '.join(waiting)}", waiting=list(waiting)
+        )
 
 
 def _step_accept(conn, inc, data, ctx):
@@ -554,7 +746,9 @@ def _step_dispatch(conn, inc, data, ctx):
     if not conn.execute(text("SELECT 1 FROM people WHERE id = :i"), {"i": data.assignee_id}).first():
         raise IncidentError(422, f"unknown person {data.assignee_id!r}")
     return {"assignee_kind": "person", "assignee_id": data.assignee_id}, {
-        "assignee": data.assignee_id, "previous": {"kind": inc["assignee_kind"], "id": inc["assignee_id"]}}
+        "assignee": data.assignee_id,
+        "previous": {"kind": inc["assignee_kind"], "id": inc["assignee_id"]},
+    }
 
 
 def _step_start(conn, inc, data, ctx):
@@ -563,9 +757,12 @@ def _step_start(conn, inc, data, ctx):
 
 def _step_return(conn, inc, data, ctx):
     _require_note(data, "say why the incident is returned")
-    kind, who = ("street", inc["street_id"]) if inc["tier"] in ("A", "B") else (LEVEL_OF_TIER[inc["tier"]], None)
+    kind, who = (
+        ("street", inc["street_id"]) if inc["tier"] in ("A", "B") else (LEVEL_OF_TIER[inc["tier"]], None)
+    )
     return {"assignee_kind": kind, "assignee_id": who}, {
-        "previous": {"kind": inc["assignee_kind"], "id": inc["assignee_id"]}}
+        "previous": {"kind": inc["assignee_kind"], "id": inc["assignee_id"]}
+    }
 
 
 def _step_resolve(conn, inc, data, ctx):
@@ -589,10 +786,18 @@ def _step_escalate(conn, inc, data, ctx):
         raise IncidentError(409, str(exc)) from None
     kind, who = level_assignee(tier, {"street_id": inc["street_id"], "community_id": inc["community_id"]})
     response_min, completion_h = ctx.settings.tier_limits[tier]
-    return {"tier": tier, "assignee_kind": kind, "assignee_id": who, "escalations": inc["escalations"] + 1,
-            "due_at": ctx.now + timedelta(hours=completion_h)}, {
-        "from_tier": inc["tier"], "to_tier": tier, "overdue": inc["due_at"] < ctx.now,
-        "respond_within_min": response_min}
+    return {
+        "tier": tier,
+        "assignee_kind": kind,
+        "assignee_id": who,
+        "escalations": inc["escalations"] + 1,
+        "due_at": ctx.now + timedelta(hours=completion_h),
+    }, {
+        "from_tier": inc["tier"],
+        "to_tier": tier,
+        "overdue": inc["due_at"] < ctx.now,
+        "respond_within_min": response_min,
+    }
 
 
 def _step_merge(conn, inc, data, ctx):
@@ -602,7 +807,9 @@ def _step_merge(conn, inc, data, ctx):
     if target is None:
         raise IncidentError(422, f"no incident {data.into} to merge into")
     if target.status == "merged":
-        raise IncidentError(409, f"incident {data.into} is itself merged; merge into the one it was merged into")
+        raise IncidentError(
+            409, f"incident {data.into} is itself merged; merge into the one it was merged into"
+        )
     return {"merged_into": data.into}, {"into": data.into}
 
 
@@ -611,28 +818,48 @@ def _step_move(conn, inc, data, ctx):
         raise IncidentError(400, "move needs lon and lat (and crs if not wgs84)")
     category = _category_any(conn, inc["category_code"])
     located = locate(conn, data.lon, data.lat, data.crs, ctx.settings, ctx.srid)
-    nearby = conn.execute(_NEARBY_SQL, _nearby_params(located["x"], located["y"], category, ctx.now, ctx.settings,
-                                                       ctx.srid)).one()
-    kind, who = route(category, located) if inc["tier"] == category["tier"] else level_assignee(inc["tier"], located)
-    old = conn.execute(text("SELECT ST_X(geom), ST_Y(geom) FROM incidents WHERE id = :i"), {"i": inc["id"]}).one()
+    nearby = conn.execute(
+        _NEARBY_SQL, _nearby_params(located["x"], located["y"], category, ctx.now, ctx.settings, ctx.srid)
+    ).one()
+    kind, who = (
+        route(category, located) if inc["tier"] == category["tier"] else level_assignee(inc["tier"], located)
+    )
+    old = conn.execute(
+        text("SELECT ST_X(geom), ST_Y(geom) FROM incidents WHERE id = :i"), {"i": inc["id"]}
+    ).one()
     workers = located.get("grid_workers") or []
     changes = {
-        "street_id": located["street_id"], "community_id": located["community_id"], "grid_id": located["grid_id"],
-        "building_id": located["building_id"], "segment_id": located["segment_id"],
-        "chief_id": _chief_for(category, located), "worker_id": workers[0]["id"] if workers else None,
+        "street_id": located["street_id"],
+        "community_id": located["community_id"],
+        "grid_id": located["grid_id"],
+        "building_id": located["building_id"],
+        "segment_id": located["segment_id"],
+        "chief_id": _chief_for(category, located),
+        "worker_id": workers[0]["id"] if workers else None,
         "near_boundary": bool(nearby.candidates),
         "boundary_candidates": json.dumps(nearby.candidates or None),
-        "assignee_kind": kind, "assignee_id": who,
+        "assignee_kind": kind,
+        "assignee_id": who,
     }
     if (kind, who) != (inc["assignee_kind"], inc["assignee_id"]):
         changes["status"] = "reported"  # a new assignee has to accept it themselves
-    conn.execute(text("UPDATE incidents SET geom = ST_SetSRID(ST_MakePoint(:x, :y), 4326), "
-                      "boundary_candidates = CAST(:bc AS jsonb) WHERE id = :i"),
-                 {"x": located["x"], "y": located["y"], "bc": changes.pop("boundary_candidates"), "i": inc["id"]})
-    return changes, {"from": {"lon": old[0], "lat": old[1], "grid": inc["grid_id"]},
-                     "to": {"lon": located["x"], "lat": located["y"], "grid": located["grid_id"],
-                            "input": {"lon": data.lon, "lat": data.lat, "crs": data.crs}},
-                     "assignee": {"kind": kind, "id": who}}
+    conn.execute(
+        text(
+            "UPDATE incidents SET geom = ST_SetSRID(ST_MakePoint(:x, :y), 4326), "
+            "boundary_candidates = CAST(:bc AS jsonb) WHERE id = :i"
+        ),
+        {"x": located["x"], "y": located["y"], "bc": changes.pop("boundary_candidates"), "i": inc["id"]},
+    )
+    return changes, {
+        "from": {"lon": old[0], "lat": old[1], "grid": inc["grid_id"]},
+        "to": {
+            "lon": located["x"],
+            "lat": located["y"],
+            "grid": located["grid_id"],
+            "input": {"lon": data.lon, "lat": data.lat, "crs": data.crs},
+        },
+        "assignee": {"kind": kind, "id": who},
+    }
 
 
 def _category_any(conn: Connection, code: str) -> dict:
@@ -641,20 +868,28 @@ def _category_any(conn: Connection, code: str) -> dict:
 
 def _step_summon(conn, inc, data, ctx):
     if inc["tier"] == "A":
-        raise IncidentError(409, "A-tier matters stay in the grid: escalate to B before summoning departments")
+        raise IncidentError(
+            409, "A-tier matters stay in the grid: escalate to B before summoning departments"
+        )
     codes = data.departments or _category_any(conn, inc["category_code"])["departments"]
     if not codes:
         raise IncidentError(400, "summon needs departments (the category names none)")
-    known = {r.code: r.report_limit_min for r in conn.execute(
-        text("SELECT code, report_limit_min FROM departments WHERE code = ANY(:c)"), {"c": list(codes)})}
+    known = {
+        r.code: r.report_limit_min
+        for r in conn.execute(
+            text("SELECT code, report_limit_min FROM departments WHERE code = ANY(:c)"), {"c": list(codes)}
+        )
+    }
     unknown = sorted(set(codes) - set(known))
     if unknown:
         raise IncidentError(422, f"unknown department(s): {', '.join(unknown)}")
     for code in codes:
-        conn.execute(text("""
+        conn.execute(
+            text("""
             INSERT INTO summons (incident_id, department_code, summoned_at, due_at)
             VALUES (:i, :d, :now, :due) ON CONFLICT ON CONSTRAINT summons_once DO NOTHING"""),
-            {"i": inc["id"], "d": code, "now": ctx.now, "due": ctx.now + timedelta(minutes=known[code])})
+            {"i": inc["id"], "d": code, "now": ctx.now, "due": ctx.now + timedelta(minutes=known[code])},
+        )
     return {}, {"departments": list(codes)}
 
 
@@ -664,10 +899,12 @@ def _step_report(conn, inc, data, ctx):
     code = p.scope_id if p.role == "department" else data.department
     if not code:
         raise IncidentError(400, "report needs department: the code of the summoned department")
-    done = conn.execute(text("""
+    done = conn.execute(
+        text("""
         UPDATE summons SET reported_at = :now, reported_by = :actor
         WHERE incident_id = :i AND department_code = :d AND reported_at IS NULL"""),
-        {"now": ctx.now, "actor": p.actor, "i": inc["id"], "d": code}).rowcount
+        {"now": ctx.now, "actor": p.actor, "i": inc["id"], "d": code},
+    ).rowcount
     if not done:
         raise IncidentError(409, f"department {code} has no open summons on incident {inc['id']}")
     return {}, {"department": code}
@@ -677,7 +914,9 @@ def _step_rate(conn, inc, data, ctx):
     if data.rating is None:
         raise IncidentError(400, "rate needs rating: 1 to 5 (4 and 5 count as satisfied)")
     if inc["rating"] is not None:
-        raise IncidentError(409, f"incident {inc['id']} was already rated {inc['rating']}; a rating is given once")
+        raise IncidentError(
+            409, f"incident {inc['id']} was already rated {inc['rating']}; a rating is given once"
+        )
     days = ctx.settings.rating_window_days
     if inc["resolved_at"] is not None and ctx.now > inc["resolved_at"] + timedelta(days=days):
         raise IncidentError(409, f"the rating window closed {days:g} days after resolution")
@@ -692,12 +931,26 @@ def tick(conn: Connection, *, now: datetime, settings: Settings, srid: int, limi
 
     SKIP LOCKED lets two sweeps share the work instead of escalating the same incident twice.
     """
-    ids = conn.execute(text("""
+    ids = (
+        conn.execute(
+            text("""
         SELECT id FROM incidents
         WHERE status NOT IN ('resolved', 'verified', 'closed', 'merged') AND due_at < :now AND tier <> 'D'
-        ORDER BY due_at LIMIT :limit FOR UPDATE SKIP LOCKED"""), {"now": now, "limit": limit}).scalars().all()
+        ORDER BY due_at LIMIT :limit FOR UPDATE SKIP LOCKED"""),
+            {"now": now, "limit": limit},
+        )
+        .scalars()
+        .all()
+    )
     for incident_id in ids:
-        act(conn, None, incident_id, "escalate", {"note": "deadline passed: escalated by the clock"},
-            now=now, settings=settings, srid=srid)
+        act(
+            conn,
+            None,
+            incident_id,
+            "escalate",
+            {"note": "deadline passed: escalated by the clock"},
+            now=now,
+            settings=settings,
+            srid=srid,
+        )
     return list(ids)
-

@@ -34,7 +34,9 @@ MAX_INCIDENT_BYTES = 64 * 1024
 
 def _json_body() -> dict:
     if request.content_length and request.content_length > MAX_INCIDENT_BYTES:
-        raise ApiProblem(413, f"body of {request.content_length} bytes is over the {MAX_INCIDENT_BYTES}-byte limit")
+        raise ApiProblem(
+            413, f"body of {request.content_length} bytes is over the {MAX_INCIDENT_BYTES}-byte limit"
+        )
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise ApiProblem(400, "body must be a JSON object (Content-Type: application/json)")
@@ -42,16 +44,22 @@ def _json_body() -> dict:
 
 
 def _page() -> tuple[int, int]:
-    return (whole_number("limit", request.args.get("limit"), 100, 1, current_app.config["MAX_PAGE_SIZE"]),
-            whole_number("offset", request.args.get("offset"), 0, 0, 10**9))
+    return (
+        whole_number("limit", request.args.get("limit"), 100, 1, current_app.config["MAX_PAGE_SIZE"]),
+        whole_number("offset", request.args.get("offset"), 0, 0, 10**9),
+    )
 
 
 @bp.get("/categories")
 def categories():
     """The catalogue (public: a reporting app needs it before anyone signs in)."""
     conn = connection()
-    return jsonify({"categories": list_categories(conn, include_inactive=request.args.get("all") == "1"),
-                    "departments": list_departments(conn)})
+    return jsonify(
+        {
+            "categories": list_categories(conn, include_inactive=request.args.get("all") == "1"),
+            "departments": list_departments(conn),
+        }
+    )
 
 
 @bp.post("/categories")
@@ -77,8 +85,15 @@ def report():
     conn = connection(hot=True).execution_options(isolation_level="AUTOCOMMIT")
     p = principal()
     body = _json_body()
-    incident, created = intake(conn, p, body, idempotency_key=request.headers.get("Idempotency-Key"),
-                               now=now(), settings=current_app.config["SETTINGS"], srid=metric_srid(conn))
+    incident, created = intake(
+        conn,
+        p,
+        body,
+        idempotency_key=request.headers.get("Idempotency-Key"),
+        now=now(),
+        settings=current_app.config["SETTINGS"],
+        srid=metric_srid(conn),
+    )
     response = jsonify(incident)
     response.status_code = 201 if created else 200
     response.headers["Location"] = f"/api/v1/incidents/{incident['id']}"
@@ -90,8 +105,15 @@ def incidents():
     p = principal()
     filters = {k: request.args[k] for k in LIST_FILTERS if request.args.get(k)}
     limit, offset = _page()
-    rows = list_incidents(connection(), p, filters=filters, since=iso_time("from", request.args.get("from")),
-                          until=iso_time("to", request.args.get("to")), limit=limit, offset=offset)
+    rows = list_incidents(
+        connection(),
+        p,
+        filters=filters,
+        since=iso_time("from", request.args.get("from")),
+        until=iso_time("to", request.args.get("to")),
+        limit=limit,
+        offset=offset,
+    )
     return jsonify({"incidents": rows, "limit": limit, "offset": offset})
 
 
@@ -102,7 +124,9 @@ def incident(incident_id: int):
 
 @bp.get("/incidents/<int:incident_id>/events")
 def events(incident_id: int):
-    return jsonify({"incident": incident_id, "events": incident_events(connection(), incident_id, principal())})
+    return jsonify(
+        {"incident": incident_id, "events": incident_events(connection(), incident_id, principal())}
+    )
 
 
 @bp.post("/incidents/<int:incident_id>/<action>")
@@ -111,8 +135,16 @@ def step(incident_id: int, action: str):
     p = principal()
     body = _json_body() if request.content_length else {}
     with transaction() as conn:
-        result = act(conn, p, incident_id, action, body, now=now(), settings=current_app.config["SETTINGS"],
-                     srid=metric_srid(conn))
+        result = act(
+            conn,
+            p,
+            incident_id,
+            action,
+            body,
+            now=now(),
+            settings=current_app.config["SETTINGS"],
+            srid=metric_srid(conn),
+        )
     return jsonify(result)
 
 
@@ -130,6 +162,12 @@ def ranking():
     if until <= since:
         raise ApiProblem(400, f"to ({until.isoformat()}) must be after from ({since.isoformat()})")
     rows = scores(connection(), unit, since=since, until=until, now=now(), scope=p.area)
-    return jsonify({"unit": unit, "from": since.isoformat(), "to": until.isoformat(),
-                    "weights": WEIGHTS,
-                    "ranking": rows})
+    return jsonify(
+        {
+            "unit": unit,
+            "from": since.isoformat(),
+            "to": until.isoformat(),
+            "weights": WEIGHTS,
+            "ranking": rows,
+        }
+    )

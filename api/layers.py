@@ -34,8 +34,15 @@ def _features(frame: gpd.GeoDataFrame) -> list[dict]:
     # RFC 7946 wants exterior rings counter-clockwise.
     geoms = shapely.orient_polygons(frame.geometry.values)
     props = frame.drop(columns="geometry").to_dict("records")
-    return [{"type": "Feature", "id": p["id"], "properties": {k: _plain(v) for k, v in p.items()},
-             "geometry": shapely.geometry.mapping(geom)} for p, geom in zip(props, geoms, strict=True)]
+    return [
+        {
+            "type": "Feature",
+            "id": p["id"],
+            "properties": {k: _plain(v) for k, v in p.items()},
+            "geometry": shapely.geometry.mapping(geom),
+        }
+        for p, geom in zip(props, geoms, strict=True)
+    ]
 
 
 def _bbox() -> list[float] | None:
@@ -66,13 +73,20 @@ def collection(layer: str):
     offset = whole_number("offset", request.args.get("offset"), 0, 0, 10**9)
     history = request.args.get("history", "false").lower() in ("1", "true", "yes")
     frame = read_table(connection(), layer, include_history=history, bbox=_bbox(), limit=limit, offset=offset)
-    body = {"type": "FeatureCollection", "features": _features(frame), "numberReturned": len(frame),
-            "limit": limit, "offset": offset}
+    body = {
+        "type": "FeatureCollection",
+        "features": _features(frame),
+        "numberReturned": len(frame),
+        "limit": limit,
+        "offset": offset,
+    }
     if len(frame):
         body["bbox"] = [round(v, 7) for v in frame.total_bounds]
     if len(frame) == limit:
         args = request.args.to_dict() | {"offset": str(offset + limit)}
-        body["links"] = [{"rel": "next", "href": request.base_url + "?" + "&".join(f"{k}={v}" for k, v in args.items())}]
+        body["links"] = [
+            {"rel": "next", "href": request.base_url + "?" + "&".join(f"{k}={v}" for k, v in args.items())}
+        ]
     return jsonify(body)
 
 

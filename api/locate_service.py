@@ -28,8 +28,10 @@ def read_points(path: Path, lon_field: str, lat_field: str) -> tuple[pd.DataFram
         frame = pd.read_csv(path)
         missing = [c for c in (lon_field, lat_field) if c not in frame.columns]
         if missing:
-            raise PointsError(f"{path} has no column {', '.join(missing)} (columns: {', '.join(frame.columns)}); "
-                              "use --lon-field/--lat-field")
+            raise PointsError(
+                f"{path} has no column {', '.join(missing)} (columns: {', '.join(frame.columns)}); "
+                "use --lon-field/--lat-field"
+            )
         lon = pd.to_numeric(frame[lon_field], errors="coerce").to_numpy(dtype=float)
         lat = pd.to_numeric(frame[lat_field], errors="coerce").to_numpy(dtype=float)
         return frame, lon, lat
@@ -62,14 +64,21 @@ def write_points(frame: pd.DataFrame, path: Path) -> None:
         raise PointsError(f"unknown output format {suffix!r}: use .csv, .geojson or .parquet")
 
 
-def locate_frame(hierarchy: Hierarchy, frame: pd.DataFrame, lon: np.ndarray, lat: np.ndarray, *,
-                 crs: str = "wgs84", segment_search_m: float = 50.0,
-                 progress: Callable[[int], None] | None = None) -> pd.DataFrame:
+def locate_frame(
+    hierarchy: Hierarchy,
+    frame: pd.DataFrame,
+    lon: np.ndarray,
+    lat: np.ndarray,
+    *,
+    crs: str = "wgs84",
+    segment_search_m: float = 50.0,
+    progress: Callable[[int], None] | None = None,
+) -> pd.DataFrame:
     """``frame`` with the result columns added, located in chunks so progress can be shown."""
     locator = Locator(hierarchy, segment_search_m=segment_search_m)
     parts = []
     for start in range(0, len(lon), CHUNK):
-        parts.append(locator.locate_arrays(lon[start:start + CHUNK], lat[start:start + CHUNK], crs))
+        parts.append(locator.locate_arrays(lon[start : start + CHUNK], lat[start : start + CHUNK], crs))
         if progress:
             progress(min(CHUNK, len(lon) - start))
     result = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=list(RESULT_COLUMNS))

@@ -40,16 +40,26 @@ def locate():
 
     segment = None
     if row["segment_id"]:
-        segment = {"id": row["segment_id"], "name": row["segment_name"], "road_name": row["road_name"],
-                   "from": row["from_desc"], "to": row["to_desc"],
-                   "distance_m": round(float(row["segment_distance_m"]), 2)}
+        segment = {
+            "id": row["segment_id"],
+            "name": row["segment_name"],
+            "road_name": row["road_name"],
+            "from": row["from_desc"],
+            "to": row["to_desc"],
+            "distance_m": round(float(row["segment_distance_m"]), 2),
+        }
     workers = [public_person(p) for p in row["grid_workers"]]
-    return jsonify({
-        "query": {"lon": lon, "lat": lat, "crs": crs},
-        "wgs84": {"lon": round(x, 8), "lat": round(y, 8)},
-        "status": row["status"],
-        "street": level("street"), "community": level("community"), "grid": level("grid"),
-        "building": level("building"), "segment": segment,
-        "street_chiefs": [public_person(p) for p in row["street_chiefs"]],
-        "grid_worker": workers[0] if workers else None,
-    })
+    return jsonify(
+        {
+            "query": {"lon": lon, "lat": lat, "crs": crs},
+            "wgs84": {"lon": round(x, 8), "lat": round(y, 8)},
+            "status": row["status"],
+            "street": level("street"),
+            "community": level("community"),
+            "grid": level("grid"),
+            "building": level("building"),
+            "segment": segment,
+            "street_chiefs": [public_person(p) for p in row["street_chiefs"]],
+            "grid_worker": workers[0] if workers else None,
+        }
+    )

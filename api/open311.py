@@ -22,8 +22,12 @@ from api.params import ParamError, finite_number, iso_time
 from api.workflow import FINISHED, STATUS_LABELS
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
-TIER_GROUPS = {"A": "A类 网格处置 grid", "B": "B类 街道处置 street", "C": "C类 区级处置 district",
-               "D": "D类 市级处置 city"}
+TIER_GROUPS = {
+    "A": "A类 网格处置 grid",
+    "B": "B类 街道处置 street",
+    "C": "C类 区级处置 district",
+    "D": "D类 市级处置 city",
+}
 MAX_RESULTS = 1000
 DEFAULT_DAYS = 90
 
@@ -68,10 +72,15 @@ def _format(fmt: str) -> None:
 
 
 def _service(c: dict) -> dict:
-    return {"service_code": c["code"], "service_name": f"{c['name_zh']} {c['name_en']}",
-            "description": f"{c['name_en']}; tier {c['tier']}, completion within {c['completion_limit_h']} h",
-            "metadata": False, "type": "realtime", "keywords": c["name_en"].lower().replace(",", ""),
-            "group": TIER_GROUPS[c["tier"]]}
+    return {
+        "service_code": c["code"],
+        "service_name": f"{c['name_zh']} {c['name_en']}",
+        "description": f"{c['name_en']}; tier {c['tier']}, completion within {c['completion_limit_h']} h",
+        "metadata": False,
+        "type": "realtime",
+        "keywords": c["name_en"].lower().replace(",", ""),
+        "group": TIER_GROUPS[c["tier"]],
+    }
 
 
 @bp.get("/services.<fmt>")
@@ -90,16 +99,25 @@ def service_definition(code: str, fmt: str):
 
 def _geocode(address: str) -> tuple[float, float]:
     """A building (by name, or compound + name) or a responsible segment (by name or road) in the district."""
-    row = connection().execute(text("""
+    row = (
+        connection()
+        .execute(
+            text("""
         SELECT ST_X(pt), ST_Y(pt) FROM (
           SELECT ST_PointOnSurface(geom) AS pt, 0 AS pri, id FROM buildings
            WHERE name = :a OR coalesce(compound, '') || name = :a
           UNION ALL
           SELECT ST_LineInterpolatePoint(geom, 0.5), 1, id FROM road_segments WHERE name = :a OR road_name = :a
-        ) m ORDER BY pri, id LIMIT 1"""), {"a": address.strip()}).first()
+        ) m ORDER BY pri, id LIMIT 1"""),
+            {"a": address.strip()},
+        )
+        .first()
+    )
     if row is None:
-        raise Open311Error(400, f"address_string {address!r} matches no building or road in the service area; "
-                                "send lat and long")
+        raise Open311Error(
+            400,
+            f"address_string {address!r} matches no building or road in the service area; send lat and long",
+        )
     return row[0], row[1]
 
 
@@ -120,17 +138,34 @@ def create_request(fmt: str):
         if not address.strip():
             raise Open311Error(400, "a location is required: lat and long, or address_string")
         lon, lat = _geocode(address)
-    name = " ".join(v for v in (request.values.get("last_name"), request.values.get("first_name")) if v) or None
+    name = (
+        " ".join(v for v in (request.values.get("last_name"), request.values.get("first_name")) if v) or None
+    )
     media = request.values.get("media_url")
-    body = {"lon": lon, "lat": lat, "crs": "wgs84", "category": code,
-            "description": request.values.get("description") or "", "channel": "app",
-            "reporter": {"name": name, "phone": request.values.get("phone") or None},
-            "photo_urls": [media] if media else []}
+    body = {
+        "lon": lon,
+        "lat": lat,
+        "crs": "wgs84",
+        "category": code,
+        "description": request.values.get("description") or "",
+        "channel": "app",
+        "reporter": {"name": name, "phone": request.values.get("phone") or None},
+        "photo_urls": [media] if media else [],
+    }
     with transaction() as conn:
-        incident, _ = intake(conn, p, body, idempotency_key=request.headers.get("Idempotency-Key"), now=now(),
-                             settings=current_app.config["SETTINGS"], srid=metric_srid(conn))
+        incident, _ = intake(
+            conn,
+            p,
+            body,
+            idempotency_key=request.headers.get("Idempotency-Key"),
+            now=now(),
+            settings=current_app.config["SETTINGS"],
+            srid=metric_srid(conn),
+        )
     notice = f"已受理，{incident['assignee'].get('person', {}).get('name') or '指挥中心'}负责 · assigned"
-    return _json([{"service_request_id": str(incident["id"]), "service_notice": notice, "account_id": None}], 201)
+    return _json(
+        [{"service_request_id": str(incident["id"]), "service_notice": notice, "account_id": None}], 201
+    )
 
 
 def _request(i: dict) -> dict:
@@ -139,19 +174,29 @@ def _request(i: dict) -> dict:
     if i["merged_into"]:
         notes += f"; duplicate of {i['merged_into']}"
     assignee = i["assignee"].get("person", {}).get("name") or {
-        "street": "街道指挥中心 street command centre", "community": "社区 community",
-        "district": "区指挥中心 district command centre", "city": "市指挥中心 city command centre",
+        "street": "街道指挥中心 street command centre",
+        "community": "社区 community",
+        "district": "区指挥中心 district command centre",
+        "city": "市指挥中心 city command centre",
     }.get(i["assignee"]["kind"])
     updated = max(t for t in i["times"].values() if t)
     return {
-        "service_request_id": str(i["id"]), "status": "closed" if closed else "open", "status_notes": notes,
-        "service_name": i["category"]["name_zh"], "service_code": i["category"]["code"],
-        "description": i["description"], "agency_responsible": assignee, "service_notice": None,
-        "requested_datetime": i["times"]["reported_at"], "updated_datetime": updated,
+        "service_request_id": str(i["id"]),
+        "status": "closed" if closed else "open",
+        "status_notes": notes,
+        "service_name": i["category"]["name_zh"],
+        "service_code": i["category"]["code"],
+        "description": i["description"],
+        "agency_responsible": assignee,
+        "service_notice": None,
+        "requested_datetime": i["times"]["reported_at"],
+        "updated_datetime": updated,
         "expected_datetime": i["deadlines"]["completion_due"],
         "address": " ".join(x["name"] for x in (i["community"], i["grid"], i["building"]) if x),
-        "address_id": i["building"]["id"] if i["building"] else None, "zipcode": None,
-        "lat": i["location"]["lat"], "long": i["location"]["lon"],
+        "address_id": i["building"]["id"] if i["building"] else None,
+        "zipcode": None,
+        "lat": i["location"]["lat"],
+        "long": i["location"]["lon"],
         "media_url": i["photo_urls"][0] if i["photo_urls"] else None,
     }
 
@@ -168,7 +213,9 @@ def requests_list(fmt: str):
     start = start or end - timedelta(days=DEFAULT_DAYS)
     wanted = {s.strip() for s in request.args.get("status", "").split(",") if s.strip()}
     if wanted - {"open", "closed"}:
-        raise Open311Error(400, f"status must be open or closed, not {', '.join(sorted(wanted - {'open', 'closed'}))}")
+        raise Open311Error(
+            400, f"status must be open or closed, not {', '.join(sorted(wanted - {'open', 'closed'}))}"
+        )
     statuses = None
     if wanted == {"closed"}:
         statuses = FINISHED
@@ -177,8 +224,16 @@ def requests_list(fmt: str):
     ids = request.args.get("service_request_id")
     if ids:
         return _json([_one(i) for i in ids.split(",") if i.strip()])
-    rows = list_incidents(connection(), None, filters=filters, since=start, until=end + timedelta(microseconds=1),
-                          limit=MAX_RESULTS, offset=0, statuses=statuses)
+    rows = list_incidents(
+        connection(),
+        None,
+        filters=filters,
+        since=start,
+        until=end + timedelta(microseconds=1),
+        limit=MAX_RESULTS,
+        offset=0,
+        statuses=statuses,
+    )
     return _json([_request(i) for i in rows])
 
 
@@ -187,8 +242,9 @@ def _one(raw: str) -> dict:
         incident_id = int(raw)
     except ValueError:
         raise Open311Error(400, f"service_request_id {raw!r} is not a number") from None
-    rows = list_incidents(connection(), None, filters={"id": str(incident_id)}, since=None, until=None,
-                          limit=1, offset=0)
+    rows = list_incidents(
+        connection(), None, filters={"id": str(incident_id)}, since=None, until=None, limit=1, offset=0
+    )
     if not rows:
         raise Open311Error(404, f"service_request_id {incident_id} not found")
     return _request(rows[0])

@@ -45,14 +45,25 @@ def _start(network: RoadNetwork, required: set, start: tuple[float, float] | Non
         return depot_node(network, required)
     node, distance = network.nearest_node(*start)
     if distance > MAX_START_M:
-        raise PatrolError(f"start {start[0]}, {start[1]} is {distance:.0f} m from the nearest road; "
-                          f"give a point within {MAX_START_M:.0f} m of one")
+        raise PatrolError(
+            f"start {start[0]}, {start[1]} is {distance:.0f} m from the nearest road; "
+            f"give a point within {MAX_START_M:.0f} m of one"
+        )
     return node
 
 
-def plan(roads: gpd.GeoDataFrame, area=None, start: tuple[float, float] | None = None, *,
-         speed_kmh: float = 4.0, patrollers: int = 1, sides: bool = False, budget_min: float | None = None,
-         incidents: gpd.GeoDataFrame | None = None, labels: dict | None = None) -> tuple[RoadNetwork, list[Route]]:
+def plan(
+    roads: gpd.GeoDataFrame,
+    area=None,
+    start: tuple[float, float] | None = None,
+    *,
+    speed_kmh: float = 4.0,
+    patrollers: int = 1,
+    sides: bool = False,
+    budget_min: float | None = None,
+    incidents: gpd.GeoDataFrame | None = None,
+    labels: dict | None = None,
+) -> tuple[RoadNetwork, list[Route]]:
     """Full-coverage routes over the roads (those of ``area`` when given, WGS-84), shared by ``patrollers``;
     ``sides``: walk each street along both sides (shops on both sides of a main road); ``budget_min``: a
     hot-spot route in that time instead, weighted by ``incidents`` (points, with ``tier`` when known)."""
@@ -74,23 +85,49 @@ def plan(roads: gpd.GeoDataFrame, area=None, start: tuple[float, float] | None =
     required -= cut_off
     if not required:
         raise PatrolError("no road to walk can be reached from the start")
-    unreached = ([f"{sum(network.graph.edges[e]['length_m'] for e in cut_off):,.0f} m of road in pieces the start "
-                  "cannot reach on this network are not in the route"] if cut_off else [])
-    routes = _routes(network, required, depot, speed_kmh=speed_kmh, patrollers=patrollers,
-                                       sides=sides, budget_min=budget_min, incidents=incidents)
+    unreached = (
+        [
+            f"{sum(network.graph.edges[e]['length_m'] for e in cut_off):,.0f} m of road in pieces the start "
+            "cannot reach on this network are not in the route"
+        ]
+        if cut_off
+        else []
+    )
+    routes = _routes(
+        network,
+        required,
+        depot,
+        speed_kmh=speed_kmh,
+        patrollers=patrollers,
+        sides=sides,
+        budget_min=budget_min,
+        incidents=incidents,
+    )
     for route in routes:
         route.notes += unreached
     return network, routes
 
 
-def _routes(network: RoadNetwork, required: set, depot: int, *, speed_kmh: float, patrollers: int, sides: bool,
-            budget_min: float | None, incidents: gpd.GeoDataFrame | None) -> list[Route]:
+def _routes(
+    network: RoadNetwork,
+    required: set,
+    depot: int,
+    *,
+    speed_kmh: float,
+    patrollers: int,
+    sides: bool,
+    budget_min: float | None,
+    incidents: gpd.GeoDataFrame | None,
+) -> list[Route]:
     if budget_min is not None:
         if patrollers != 1 or sides:
             raise PatrolError("a hot-spot route (budget) is for one patroller on one side of the street")
         points, weights = _incident_points(incidents, network.epsg)
-        return [hotspot_route(network, required, depot, budget_min, points=points, weights=weights,
-                              speed_kmh=speed_kmh).route]
+        return [
+            hotspot_route(
+                network, required, depot, budget_min, points=points, weights=weights, speed_kmh=speed_kmh
+            ).route
+        ]
     if sides:
         route = directed_route(network, both_sides(required), depot, speed_kmh=speed_kmh)
     else:
@@ -109,41 +146,66 @@ def _incident_points(incidents: gpd.GeoDataFrame | None, epsg: int) -> tuple[np.
 def recent_incidents(conn: Connection, area, days: int = 90, until=None) -> gpd.GeoDataFrame:
     """Incidents of the last ``days`` near the area (within 300 m), with their tier: what a hot-spot patrol
     weighs."""
-    return gpd.read_postgis(text(
-        "SELECT tier, geom FROM incidents WHERE reported_at >= COALESCE(CAST(:u AS timestamptz), now()) - "
-        "make_interval(days => :d) AND reported_at <= COALESCE(CAST(:u AS timestamptz), now()) "
-        "AND ST_DWithin(geom::geography, ST_GeomFromText(:a, 4326)::geography, 300)"), conn, geom_col="geom",
-        params={"d": days, "a": area.wkt, "u": until})
+    return gpd.read_postgis(
+        text(
+            "SELECT tier, geom FROM incidents WHERE reported_at >= COALESCE(CAST(:u AS timestamptz), now()) - "
+            "make_interval(days => :d) AND reported_at <= COALESCE(CAST(:u AS timestamptz), now()) "
+            "AND ST_DWithin(geom::geography, ST_GeomFromText(:a, 4326)::geography, 300)"
+        ),
+        conn,
+        geom_col="geom",
+        params={"d": days, "a": area.wkt, "u": until},
+    )
 
 
 def _street_roads(conn: Connection, street_id: str) -> gpd.GeoDataFrame:
-    return gpd.read_postgis(text("SELECT name, geom FROM roads WHERE street_id = :s"), conn, geom_col="geom",
-                            params={"s": street_id})
+    return gpd.read_postgis(
+        text("SELECT name, geom FROM roads WHERE street_id = :s"),
+        conn,
+        geom_col="geom",
+        params={"s": street_id},
+    )
 
 
-def area_inputs(conn: Connection, *, grid: str | None = None, street: str | None = None,
-                chief: str | None = None) -> tuple[gpd.GeoDataFrame, object, dict]:
+def area_inputs(
+    conn: Connection, *, grid: str | None = None, street: str | None = None, chief: str | None = None
+) -> tuple[gpd.GeoDataFrame, object, dict]:
     """The street's roads, what to walk (a grid's outline, a street's, or a chief's responsible segment), and
     the street's grids, communities and segments to label the network's edges with."""
     if sum(bool(x) for x in (grid, street, chief)) != 1:
         raise PatrolError("say exactly one of grid, street or chief")
     if grid:
-        sql, key, what = ("SELECT ST_AsBinary(g.geom), c.street_id FROM grids g JOIN communities c "
-                          "ON c.id = g.community_id WHERE g.id = :k AND g.valid_to IS NULL", grid, "current grid")
+        sql, key, what = (
+            "SELECT ST_AsBinary(g.geom), c.street_id FROM grids g JOIN communities c "
+            "ON c.id = g.community_id WHERE g.id = :k AND g.valid_to IS NULL",
+            grid,
+            "current grid",
+        )
     elif street:
         sql, key, what = "SELECT ST_AsBinary(geom), id FROM streets WHERE id = :k", street, "street"
     else:
-        sql, key, what = ("SELECT ST_AsBinary(s.geom), s.street_id FROM people p JOIN road_segments s "
-                          "ON s.id = p.segment_id WHERE p.id = :k AND p.role = 'street_chief'", chief, "street chief")
+        sql, key, what = (
+            "SELECT ST_AsBinary(s.geom), s.street_id FROM people p JOIN road_segments s "
+            "ON s.id = p.segment_id WHERE p.id = :k AND p.role = 'street_chief'",
+            chief,
+            "street chief",
+        )
     row = conn.execute(text(sql), {"k": key}).first()
     if row is None:
         raise PatrolError(f"no {what} {key!r}")
     street_id = row[1]
-    labels = {name: gpd.read_postgis(text(sql), conn, geom_col="geom", params={"s": street_id}) for name, sql in (
-        ("grids", "SELECT g.id, g.geom FROM grids g JOIN communities c ON c.id = g.community_id "
-                  "WHERE c.street_id = :s AND g.valid_to IS NULL"),
-        ("communities", "SELECT id, geom FROM communities WHERE street_id = :s"),
-        ("segments", "SELECT id, geom FROM road_segments WHERE street_id = :s"))}
+    labels = {
+        name: gpd.read_postgis(text(sql), conn, geom_col="geom", params={"s": street_id})
+        for name, sql in (
+            (
+                "grids",
+                "SELECT g.id, g.geom FROM grids g JOIN communities c ON c.id = g.community_id "
+                "WHERE c.street_id = :s AND g.valid_to IS NULL",
+            ),
+            ("communities", "SELECT id, geom FROM communities WHERE street_id = :s"),
+            ("segments", "SELECT id, geom FROM road_segments WHERE street_id = :s"),
+        )
+    }
     return _street_roads(conn, street_id), shapely.from_wkb(row[0]), labels
 
 
@@ -151,9 +213,15 @@ def routes_geojson(network: RoadNetwork, routes: list[Route]) -> dict:
     features = [route_feature(network, r) for r in routes]
     for i, f in enumerate(features, start=1):
         f["properties"]["patroller"] = i
-    return {"type": "FeatureCollection", "features": features,
-            "properties": {"patrollers": len(routes), "balance": round(balance(routes), 3),
-                           "network": network.report}}
+    return {
+        "type": "FeatureCollection",
+        "features": features,
+        "properties": {
+            "patrollers": len(routes),
+            "balance": round(balance(routes), 3),
+            "network": network.report,
+        },
+    }
 
 
 def write_geojson(network: RoadNetwork, routes: list[Route], path: Path) -> None:
@@ -167,8 +235,9 @@ def write_gpx(network: RoadNetwork, routes: list[Route], path: Path) -> None:
         track = gpxpy.gpx.GPXTrack(name=f"巡查路线 patrol route {i}")
         track.description = f"{route.length_m:.0f} m, {route.duration_min:.0f} min"
         segment = gpxpy.gpx.GPXTrackSegment()
-        segment.points = [gpxpy.gpx.GPXTrackPoint(latitude=y, longitude=x)
-                          for x, y in route_line(network, route).coords]
+        segment.points = [
+            gpxpy.gpx.GPXTrackPoint(latitude=y, longitude=x) for x, y in route_line(network, route).coords
+        ]
         track.segments.append(segment)
         gpx.tracks.append(track)
     path.write_text(gpx.to_xml(), encoding="utf-8")

@@ -44,23 +44,35 @@ def plan_route():
         raise ApiProblem(400, f"unknown field(s): {', '.join(sorted(unknown))}")
     _may_plan(body)
     start = body.get("start")
-    if start is not None and not (isinstance(start, list) and len(start) == 2
-                                  and all(isinstance(v, int | float) and math.isfinite(v) for v in start)):
+    if start is not None and not (
+        isinstance(start, list)
+        and len(start) == 2
+        and all(isinstance(v, int | float) and math.isfinite(v) for v in start)
+    ):
         raise ApiProblem(400, "start must be [lon, lat] in WGS-84")
     try:
         patrollers, speed = int(body.get("patrollers", 1)), float(body.get("speed_kmh", 4.0))
     except (TypeError, ValueError):
         raise ApiProblem(400, "patrollers must be an integer and speed_kmh a number") from None
     try:
-        roads, area, labels = area_inputs(connection(), grid=body.get("grid"), street=body.get("street"),
-                                  chief=body.get("chief"))
+        roads, area, labels = area_inputs(
+            connection(), grid=body.get("grid"), street=body.get("street"), chief=body.get("chief")
+        )
         budget = body.get("budget_min")
         if budget is not None and (not isinstance(budget, int | float) or isinstance(budget, bool)):
             raise ApiProblem(400, "budget_min must be a number of minutes")
         incidents = recent_incidents(connection(), area, until=now()) if budget is not None else None
-        network, routes = plan(roads, area, tuple(start) if start else None, speed_kmh=speed, patrollers=patrollers,
-                               sides=body.get("both_sides") is True, budget_min=budget, incidents=incidents,
-                               labels=labels)
+        network, routes = plan(
+            roads,
+            area,
+            tuple(start) if start else None,
+            speed_kmh=speed,
+            patrollers=patrollers,
+            sides=body.get("both_sides") is True,
+            budget_min=budget,
+            incidents=incidents,
+            labels=labels,
+        )
     except PatrolError as exc:
         status = 404 if str(exc).startswith("no ") else 422
         raise ApiProblem(status, str(exc)) from None
@@ -68,8 +80,12 @@ def plan_route():
 
 
 MAX_TRACK_BYTES = 20_000_000  # a whole day's log at one fix a second, as GPX
-CONTENT_FORMATS = {"application/gpx+xml": "gpx", "application/geo+json": "geojson", "application/json": "geojson",
-                   "text/csv": "csv"}
+CONTENT_FORMATS = {
+    "application/gpx+xml": "gpx",
+    "application/geo+json": "geojson",
+    "application/json": "geojson",
+    "text/csv": "csv",
+}
 PERSON_AREA = """SELECT p.id FROM people p LEFT JOIN grids g ON g.id = p.grid_id
     LEFT JOIN communities c ON c.id = COALESCE(p.community_id, g.community_id)
     WHERE p.id = :p AND (CAST(:street AS text) IS NULL OR COALESCE(p.street_id, c.street_id) = :street)
@@ -86,8 +102,18 @@ def _uploader_may(person: str) -> None:
     if not who.is_admin:
         raise ApiProblem(403, "patrol logs are uploaded by grid workers, street chiefs and admins")
     kind, scope = who.area or (None, None)
-    found = connection().execute(text(PERSON_AREA), {"p": person, "street": scope if kind == "street" else None,
-                                                     "community": scope if kind == "community" else None}).first()
+    found = (
+        connection()
+        .execute(
+            text(PERSON_AREA),
+            {
+                "p": person,
+                "street": scope if kind == "street" else None,
+                "community": scope if kind == "community" else None,
+            },
+        )
+        .first()
+    )
     if found is None:
         raise ApiProblem(404, f"no person {person!r}")
 
@@ -102,8 +128,11 @@ def upload_track():
     mime = (request.mimetype or "").lower()
     fmt = request.args.get("format") or CONTENT_FORMATS.get(mime)
     if fmt not in FORMATS:
-        raise ApiProblem(400, f"say the track format: ?format={'|'.join(FORMATS)} or a Content-Type of "
-                              f"{', '.join(CONTENT_FORMATS)}")
+        raise ApiProblem(
+            400,
+            f"say the track format: ?format={'|'.join(FORMATS)} or a Content-Type of "
+            f"{', '.join(CONTENT_FORMATS)}",
+        )
     _uploader_may(person)
     request.max_content_length = MAX_TRACK_BYTES
     data = request.get_data(cache=False)
@@ -111,7 +140,9 @@ def upload_track():
         raise ApiProblem(400, "the body is empty: send the GPS file itself")
     try:
         with transaction() as conn:
-            stored = import_track(conn, person, data, fmt, request.args.get("crs", "wgs84"), uploaded_by=who.actor)
+            stored = import_track(
+                conn, person, data, fmt, request.args.get("crs", "wgs84"), uploaded_by=who.actor
+            )
     except TrackError as exc:
         raise ApiProblem(404 if str(exc).startswith("no person") else 422, str(exc)) from None
     return jsonify(stored), 201
@@ -127,7 +158,10 @@ def coverage():
         raise ParamError(f"from {start.isoformat()} must be before to {end.isoformat()}")
     if end - start > timedelta(days=93):
         raise ParamError("a coverage period may be at most 93 days")
-    within = finite_number("within_m", request.args.get("within_m")) or current_app.config["SETTINGS"].patrol_within_m
+    within = (
+        finite_number("within_m", request.args.get("within_m"))
+        or current_app.config["SETTINGS"].patrol_within_m
+    )
     if not 1 <= within <= 200:
         raise ParamError(f"within_m {within} is outside 1..200")
     conn = connection()

@@ -23,8 +23,13 @@ def mask_phone(phone: str | None) -> str | None:
 
 def public_person(person: dict) -> dict:
     """A person as the public board shows them."""
-    out = {"id": person["id"], "name": person["name"], "role": person["role"],
-           "role_label": ROLE_LABELS.get(person["role"]), "phone": mask_phone(person.get("phone"))}
+    out = {
+        "id": person["id"],
+        "name": person["name"],
+        "role": person["role"],
+        "role_label": ROLE_LABELS.get(person["role"]),
+        "phone": mask_phone(person.get("phone")),
+    }
     if person.get("chief_kind"):
         out["kind"] = person["chief_kind"]
         out["kind_label"] = CHIEF_LABELS.get(person["chief_kind"])

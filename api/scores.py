@@ -30,7 +30,9 @@ UNITS = {
 }
 
 
-def score(response_rate: float | None, completion_rate: float | None, satisfaction_rate: float | None) -> float | None:
+def score(
+    response_rate: float | None, completion_rate: float | None, satisfaction_rate: float | None
+) -> float | None:
     """0.1·R + 0.4·C + 0.5·S; undefined when any rate is."""
     rates = (response_rate, completion_rate, satisfaction_rate)
     if any(r is None for r in rates):
@@ -42,8 +44,15 @@ def _rate(num: int, den: int) -> float | None:
     return num / den if den else None
 
 
-def scores(conn: Connection, unit: str, *, since: datetime, until: datetime, now: datetime,
-           scope: tuple[str, str] | None = None) -> list[dict]:
+def scores(
+    conn: Connection,
+    unit: str,
+    *,
+    since: datetime,
+    until: datetime,
+    now: datetime,
+    scope: tuple[str, str] | None = None,
+) -> list[dict]:
     """A ranking of every unit of a kind with incidents in the period, best score first.
 
     ``scope`` = (column, id) limits the incidents (a street admin sees their street).
@@ -75,13 +84,27 @@ def scores(conn: Connection, unit: str, *, since: datetime, until: datetime, now
         WHERE u.unit_id IS NOT NULL""")  # noqa: S608
     out = []
     for r in conn.execute(sql, params).mappings():
-        rates = {"response_rate": _rate(r["responded"], r["response_n"]),
-                 "completion_rate": _rate(r["completed"], r["completion_n"]),
-                 "satisfaction_rate": _rate(r["satisfied"], r["rated"])}
-        out.append({"unit": unit, "id": r["unit_id"], "name": r["name"], "incidents": r["incidents"],
-                    "responded": r["responded"], "response_n": r["response_n"], "completed": r["completed"],
-                    "completion_n": r["completion_n"], "satisfied": r["satisfied"], "rated": r["rated"],
-                    **rates, "score": score(*rates.values())})
+        rates = {
+            "response_rate": _rate(r["responded"], r["response_n"]),
+            "completion_rate": _rate(r["completed"], r["completion_n"]),
+            "satisfaction_rate": _rate(r["satisfied"], r["rated"]),
+        }
+        out.append(
+            {
+                "unit": unit,
+                "id": r["unit_id"],
+                "name": r["name"],
+                "incidents": r["incidents"],
+                "responded": r["responded"],
+                "response_n": r["response_n"],
+                "completed": r["completed"],
+                "completion_n": r["completion_n"],
+                "satisfied": r["satisfied"],
+                "rated": r["rated"],
+                **rates,
+                "score": score(*rates.values()),
+            }
+        )
     out.sort(key=lambda row: (row["score"] is None, -(row["score"] or 0.0), row["id"]))
     for rank, row in enumerate(out, start=1):
         row["rank"] = rank

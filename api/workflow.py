@@ -18,9 +18,15 @@ OPEN = ("reported", "accepted", "dispatched", "in_progress", "returned", "escala
 # C the district's, D the city's (seed 001).
 LEVEL_OF_TIER = {"A": "grid", "B": "street", "C": "district", "D": "city"}
 STATUS_LABELS = {
-    "reported": "已上报 reported", "accepted": "已受理 accepted", "dispatched": "已派单 dispatched",
-    "in_progress": "处置中 in progress", "resolved": "已办结 resolved", "verified": "已核查 verified",
-    "closed": "已结案 closed", "returned": "已退回 returned", "escalated": "已上报上级 escalated",
+    "reported": "已上报 reported",
+    "accepted": "已受理 accepted",
+    "dispatched": "已派单 dispatched",
+    "in_progress": "处置中 in progress",
+    "resolved": "已办结 resolved",
+    "verified": "已核查 verified",
+    "closed": "已结案 closed",
+    "returned": "已退回 returned",
+    "escalated": "已上报上级 escalated",
     "merged": "已合并 merged",
 }
 
@@ -39,19 +45,28 @@ class Action:
 
 
 ACTIONS: dict[str, Action] = {
-    "accept": Action(("reported", "returned", "escalated"), "accepted", frozenset({"assignee", "dispatcher"})),
+    "accept": Action(
+        ("reported", "returned", "escalated"), "accepted", frozenset({"assignee", "dispatcher"})
+    ),
     "dispatch": Action(("accepted", "returned", "escalated"), "dispatched", frozenset({"dispatcher"})),
     "start": Action(("accepted", "dispatched"), "in_progress", frozenset({"assignee", "dispatcher"})),
-    "return": Action(("reported", "accepted", "dispatched", "in_progress"), "returned", frozenset({"assignee"})),
+    "return": Action(
+        ("reported", "accepted", "dispatched", "in_progress"), "returned", frozenset({"assignee"})
+    ),
     "resolve": Action(("in_progress",), "resolved", frozenset({"assignee", "dispatcher"})),
     "verify": Action(("resolved",), "verified", frozenset({"dispatcher"})),
     "close": Action(("verified",), "closed", frozenset({"dispatcher"})),
     "escalate": Action(OPEN, "escalated", frozenset({"assignee", "dispatcher", "system"})),
     "merge": Action(OPEN, "merged", frozenset({"dispatcher"})),
-    "move": Action(("reported", "accepted", "dispatched", "returned", "escalated"), None, frozenset({"dispatcher"})),
+    "move": Action(
+        ("reported", "accepted", "dispatched", "returned", "escalated"), None, frozenset({"dispatcher"})
+    ),
     "summon": Action(("accepted", "dispatched", "in_progress", "escalated"), None, frozenset({"dispatcher"})),
-    "report": Action(("accepted", "dispatched", "in_progress", "escalated", "resolved", "verified"), None,
-                     frozenset({"department", "dispatcher"})),
+    "report": Action(
+        ("accepted", "dispatched", "in_progress", "escalated", "resolved", "verified"),
+        None,
+        frozenset({"department", "dispatcher"}),
+    ),
     "rate": Action(("resolved", "verified", "closed"), None, frozenset({"reporter", "dispatcher"})),
 }
 
@@ -62,8 +77,10 @@ def check_transition(action: str, status: str) -> Action:
     if spec is None:
         raise KeyError(action)
     if status not in spec.sources:
-        raise TransitionRefused(f"cannot {action} an incident that is {status}; "
-                                f"{action} is allowed from {', '.join(spec.sources)}")
+        raise TransitionRefused(
+            f"cannot {action} an incident that is {status}; "
+            f"{action} is allowed from {', '.join(spec.sources)}"
+        )
     return spec
 
 

@@ -39,16 +39,30 @@ def _incidents(n: int, layers: dict, rng: np.random.Generator) -> pd.DataFrame:
     near = rng.random(n) < 0.3
     xy[near] = spots[rng.integers(0, 10, near.sum())] + rng.normal(0, 4e-4, (near.sum(), 2))
     start = pd.Timestamp("2025-11-01", tz="UTC")
-    return pd.DataFrame({
-        "id": np.arange(n), "lon": xy[:, 0], "lat": xy[:, 1],
-        "tier": rng.choice(list(TIERS), size=n, p=list(TIERS.values())),
-        "reported_at": start + pd.to_timedelta(rng.integers(0, 365 * 86400, n), unit="s"),
-        "category": "乱扔垃圾", "status": "closed", "grid": "第1网格", "assignee": "网格员"})
+    return pd.DataFrame(
+        {
+            "id": np.arange(n),
+            "lon": xy[:, 0],
+            "lat": xy[:, 1],
+            "tier": rng.choice(list(TIERS), size=n, p=list(TIERS.values())),
+            "reported_at": start + pd.to_timedelta(rng.integers(0, 365 * 86400, n), unit="s"),
+            "category": "乱扔垃圾",
+            "status": "closed",
+            "grid": "第1网格",
+            "assignee": "网格员",
+        }
+    )
 
 
 def _ours(frame: pd.DataFrame, layers: dict) -> str:
-    fmap = incident_heat_map(frame, layers, base_map("none"), options=HeatOptions(step="week"), source="bench",
-                             data_time=datetime.now(UTC))
+    fmap = incident_heat_map(
+        frame,
+        layers,
+        base_map("none"),
+        options=HeatOptions(step="week"),
+        source="bench",
+        data_time=datetime.now(UTC),
+    )
     return fmap.get_root().render()
 
 
@@ -91,16 +105,26 @@ def run() -> list[str]:
             rows.append((n, ours_s, len(ours.encode()), ours_draw, peer_s, len(peer.encode()), peer_draw))
             shutil.rmtree(folder, ignore_errors=True)
             folder.mkdir(exist_ok=True)
-    lines = ["## Incident heat page (maps/heat.py) beside folium.plugins.HeatMap of the raw points", "",
-             "Build = data frame in, HTML out; draw = Chromium loads the page from disk until the heat canvas is "
-             "painted. Ours also carries the weekly time slider and 1,000 clustered markers.", "",
-             "| incidents | ours: build | ours: page | ours: draw | HeatMap: build | HeatMap: page | HeatMap: draw "
-             "| page size ratio |",
-             "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    lines = [
+        "## Incident heat page (maps/heat.py) beside folium.plugins.HeatMap of the raw points",
+        "",
+        "Build = data frame in, HTML out; draw = Chromium loads the page from disk until the heat canvas is "
+        "painted. Ours also carries the weekly time slider and 1,000 clustered markers.",
+        "",
+        "| incidents | ours: build | ours: page | ours: draw | HeatMap: build | HeatMap: page | HeatMap: draw "
+        "| page size ratio |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
     for n, ob, osz, od, pb, psz, pd_ in rows:
-        lines.append(f"| {n:,} | {ob:.2f} s | {osz / 1e6:.2f} MB | {od:.2f} s | {pb:.2f} s | {psz / 1e6:.1f} MB "
-                     f"| {pd_:.2f} s | {psz / osz:.0f}× smaller |")
-    lines += ["", "Targets (issue #6): 1,000,000 incidents under 1 s to build, under 2 MB, drawn in under 2 s.", ""]
+        lines.append(
+            f"| {n:,} | {ob:.2f} s | {osz / 1e6:.2f} MB | {od:.2f} s | {pb:.2f} s | {psz / 1e6:.1f} MB "
+            f"| {pd_:.2f} s | {psz / osz:.0f}× smaller |"
+        )
+    lines += [
+        "",
+        "Targets (issue #6): 1,000,000 incidents under 1 s to build, under 2 MB, drawn in under 2 s.",
+        "",
+    ]
     return lines
 
 

@@ -72,22 +72,48 @@ def _bodies(url: str, folder: Path) -> tuple[str, list[Path]]:
     engine = create_engine(url)
     with engine.begin() as conn:
         _, token = add_user(conn, "bench", "citizen", phone="13800001111")
-        points = conn.execute(text("""
+        points = conn.execute(
+            text("""
             SELECT ST_X(m.center), ST_Y(m.center) FROM grids g CROSS JOIN LATERAL ST_MaximumInscribedCircle(g.geom) m
-            ORDER BY g.id LIMIT :n"""), {"n": STREAMS}).all()
+            ORDER BY g.id LIMIT :n"""),
+            {"n": STREAMS},
+        ).all()
     engine.dispose()
     files = []
     for i, (lon, lat) in enumerate(points):
         path = folder / f"body{i}.json"
-        path.write_text(json.dumps({"lon": lon, "lat": lat, "category": CATEGORIES[i % len(CATEGORIES)],
-                                    "description": "压力测试 bench", "channel": "app"}, ensure_ascii=False))
+        path.write_text(
+            json.dumps(
+                {
+                    "lon": lon,
+                    "lat": lat,
+                    "category": CATEGORIES[i % len(CATEGORIES)],
+                    "description": "压力测试 bench",
+                    "channel": "app",
+                },
+                ensure_ascii=False,
+            )
+        )
         files.append(path)
     return token, files
 
 
 def _ab(url: str, token: str, body: Path, n: int, log: Path | None) -> subprocess.Popen:
-    cmd = ["ab", "-q", "-k", "-n", str(n), "-c", "1", "-p", str(body), "-T", "application/json",
-           "-H", f"Authorization: Bearer {token}"]
+    cmd = [
+        "ab",
+        "-q",
+        "-k",
+        "-n",
+        str(n),
+        "-c",
+        "1",
+        "-p",
+        str(body),
+        "-T",
+        "application/json",
+        "-H",
+        f"Authorization: Bearer {token}",
+    ]
     if log:
         cmd += ["-g", str(log)]
     return subprocess.Popen(cmd + [url], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -101,7 +127,9 @@ def _times(logs: list[Path]) -> np.ndarray:
     return np.array(times)
 
 
-def _round(target: str, token: str, bodies: list[Path], folder: Path, n: int) -> tuple[float, np.ndarray, int]:
+def _round(
+    target: str, token: str, bodies: list[Path], folder: Path, n: int
+) -> tuple[float, np.ndarray, int]:
     """One measured round: every stream posts its share; returns posts/s, each post's ms, streams with errors."""
     logs = [folder / f"ab{i}.tsv" for i in range(len(bodies))]
     start = time.perf_counter()
@@ -114,16 +142,34 @@ def _round(target: str, token: str, bodies: list[Path], folder: Path, n: int) ->
 
 def run() -> list[str]:
     if shutil.which("ab") is None:
-        return ["## Incident intake", "", "ab (apache2-utils) is not installed: `make bench` installs it.", ""]
+        return [
+            "## Incident intake",
+            "",
+            "ab (apache2-utils) is not installed: `make bench` installs it.",
+            "",
+        ]
     url = _database()
     port = _free_port()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         token, bodies = _bodies(url, folder)
         env = {**os.environ, "DATABASE_URL": url}
-        server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", str(WORKERS),
-                                   *os.environ.get("BENCH_GUNICORN_ARGS", "").split(), "-b", f"127.0.0.1:{port}",
-                                   "--log-level", "warning", "api.app:create_app()"], env=env)
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "-w",
+                str(WORKERS),
+                *os.environ.get("BENCH_GUNICORN_ARGS", "").split(),
+                "-b",
+                f"127.0.0.1:{port}",
+                "--log-level",
+                "warning",
+                "api.app:create_app()",
+            ],
+            env=env,
+        )
         target = f"http://127.0.0.1:{port}/api/v1/incidents"
         try:
             for _ in range(100):
@@ -141,7 +187,9 @@ def run() -> list[str]:
     engine = create_engine(url)
     with engine.connect() as conn:
         stored = conn.execute(text("SELECT count(*), count(grid_id) FROM incidents")).one()
-        durable = [conn.execute(text(f"SHOW {name}")).scalar_one() for name in ("fsync", "synchronous_commit")]
+        durable = [
+            conn.execute(text(f"SHOW {name}")).scalar_one() for name in ("fsync", "synchronous_commit")
+        ]
     engine.dispose()
     rps = [r[0] for r in rounds]
     p99s = [float(np.percentile(r[1], 99)) for r in rounds]
@@ -150,18 +198,23 @@ def run() -> list[str]:
     verdict = "meets" if rps[middle] >= 500 and p99 < 50 else "misses"
     each = "; ".join(f"{r:,.0f}/s, p99 {q:.0f} ms" for r, q in zip(rps, p99s, strict=True))
     return [
-        "## Incident intake (POST /api/v1/incidents)", "",
+        "## Incident intake (POST /api/v1/incidents)",
+        "",
         f"gunicorn {WORKERS} sync workers on loopback; {STREAMS} ApacheBench streams side by side (one grid each, "
         f"{len(CATEGORIES)} categories); {ROUNDS} rounds of {N_POSTS:,} posts after a warm-up, the median round "
         f"shown; PostgreSQL on the same 2 cores with fsync {durable[0]}, synchronous_commit {durable[1]} "
-        "(every answered report is on disk).", "",
-        "| measure | wangge (median round) | target (issue #4) |", "| --- | ---: | ---: |",
+        "(every answered report is on disk).",
+        "",
+        "| measure | wangge (median round) | target (issue #4) |",
+        "| --- | ---: | ---: |",
         f"| posts per second | {rps[middle]:,.0f} | ≥ 500 |",
         f"| p50 latency | {p50:.1f} ms | |",
         f"| p99 latency | {p99:.1f} ms | < 50 ms |",
         f"| non-2xx answers | {sum(r[2] for r in rounds)} streams | 0 |",
-        f"| incidents stored, located | {stored[0]:,}, {stored[1]:,} | all |", "",
-        f"Rounds: {each}. The median round {verdict} the target.", "",
+        f"| incidents stored, located | {stored[0]:,}, {stored[1]:,} | all |",
+        "",
+        f"Rounds: {each}. The median round {verdict} the target.",
+        "",
     ]
 
 

@@ -88,7 +88,9 @@ def run() -> list[str]:
     t_full, full = timed(lambda: locator.locate_arrays(lon, lat), repeat=2)
 
     pts = gpd.GeoDataFrame({"i": np.arange(N_POINTS)}, geometry=gpd.points_from_xy(lon, lat), crs=4326)
-    t_sjoin, joined = timed(lambda: gpd.sjoin(pts, grids[["id", "geometry"]], how="left", predicate="intersects"))
+    t_sjoin, joined = timed(
+        lambda: gpd.sjoin(pts, grids[["id", "geometry"]], how="left", predicate="intersects")
+    )
 
     def geopandas_full():
         """The same work as our full locate, done the geopandas way."""
@@ -113,15 +115,19 @@ def run() -> list[str]:
         with c.connection.cursor() as cur, cur.copy("COPY pts (i, geom) FROM STDIN") as copy:
             copy.write(buf.read())
         c.execute(text("ANALYZE pts"))
-        join_sql = text("SELECT p.i, min(g.id) FROM pts p JOIN grids g ON g.valid_to IS NULL "
-                        "AND ST_Covers(g.geom, p.geom) GROUP BY p.i")
+        join_sql = text(
+            "SELECT p.i, min(g.id) FROM pts p JOIN grids g ON g.valid_to IS NULL "
+            "AND ST_Covers(g.geom, p.geom) GROUP BY p.i"
+        )
         t_pg, pg_rows = timed(lambda: c.execute(join_sql).all(), repeat=1)
         pg = pd.Series(dict(pg_rows)).reindex(np.arange(N_POINTS))
         agree_pg = float((ours.fillna("-").to_numpy() == pg.fillna("-").to_numpy()).mean())
 
         inside = np.flatnonzero(gidx >= 0)[:N_ONLINE]
-        one_sql = text("SELECT id FROM grids WHERE valid_to IS NULL AND "
-                       "ST_Covers(geom, ST_SetSRID(ST_MakePoint(:x, :y), 4326)) ORDER BY id LIMIT 1")
+        one_sql = text(
+            "SELECT id FROM grids WHERE valid_to IS NULL AND "
+            "ST_Covers(geom, ST_SetSRID(ST_MakePoint(:x, :y), 4326)) ORDER BY id LIMIT 1"
+        )
         lat_one, lat_full, lat_floor = [], [], []
         for i in inside:
             t = time.perf_counter()
@@ -139,39 +145,63 @@ def run() -> list[str]:
 
     base = rate(t_sjoin)
     rows = [
-        ("wangge bulk, grid+community+street (cell table + exact edges)", t_grid, f"{rate(t_grid):.2f}", f"{rate(t_grid) / base:.1f}×"),
-        ("wangge bulk, full locate (grid, building, nearest segment ≤50 m)", t_full, f"{rate(t_full):.2f}", f"{rate(t_full) / base:.1f}×"),
+        (
+            "wangge bulk, grid+community+street (cell table + exact edges)",
+            t_grid,
+            f"{rate(t_grid):.2f}",
+            f"{rate(t_grid) / base:.1f}×",
+        ),
+        (
+            "wangge bulk, full locate (grid, building, nearest segment ≤50 m)",
+            t_full,
+            f"{rate(t_full):.2f}",
+            f"{rate(t_full) / base:.1f}×",
+        ),
         ("geopandas.sjoin(predicate='intersects'), grids only", t_sjoin, f"{base:.2f}", "1.0×"),
-        ("geopandas, full locate (sjoin grids + sjoin buildings + sjoin_nearest segments)", t_gpd_full,
-         f"{rate(t_gpd_full):.2f}", f"{rate(t_gpd_full) / base:.2f}×"),
+        (
+            "geopandas, full locate (sjoin grids + sjoin buildings + sjoin_nearest segments)",
+            t_gpd_full,
+            f"{rate(t_gpd_full):.2f}",
+            f"{rate(t_gpd_full) / base:.2f}×",
+        ),
         ("PostGIS ST_Covers join, grids only", t_pg, f"{rate(t_pg):.2f}", f"{rate(t_pg) / base:.2f}×"),
     ]
     n_grids = len(grids)
     lines = [
-        "## Locate", "",
+        "## Locate",
+        "",
         f"District: demo ×{SCALE} ({len(hierarchy.streets)} streets, "
         f"{n_grids} grids, {len(hierarchy.buildings)} buildings, {len(hierarchy.road_segments)} segments); "
         f"{N_POINTS:,} uniform random points over its bounding box "
-        f"({int((gidx >= 0).sum()):,} inside a grid). Best of several runs, wall clock.", "",
-        "### Bulk", "",
-        f"Full locate, wangge vs geopandas doing the same work: **{t_gpd_full / t_full:.1f}×** faster.", "",
-        "| path | seconds | M points/s | vs sjoin |", "| --- | ---: | ---: | ---: |",
+        f"({int((gidx >= 0).sum()):,} inside a grid). Best of several runs, wall clock.",
+        "",
+        "### Bulk",
+        "",
+        f"Full locate, wangge vs geopandas doing the same work: **{t_gpd_full / t_full:.1f}×** faster.",
+        "",
+        "| path | seconds | M points/s | vs sjoin |",
+        "| --- | ---: | ---: | ---: |",
         *[f"| {name} | {sec:.3f} | {r} | {ratio} |" for name, sec, r, ratio in rows],
         "",
         f"Index build (once per hierarchy): {t_build:.2f} s; cells needing the exact test: "
         f"{locator.grid_index.boundary_share:.1%} of the grid table.",
         f"Agreement on the grid of every point: with sjoin (lowest id on ties) {agree_sjoin:.4%}, "
         f"with PostGIS {agree_pg:.4%}.",
-        "sjoin is timed on a ready GeoDataFrame of points (building it is not counted against it).", "",
-        "### Online path (one point through PostGIS)", "",
-        "| query | median ms | p95 ms |", "| --- | ---: | ---: |",
+        "sjoin is timed on a ready GeoDataFrame of points (building it is not counted against it).",
+        "",
+        "### Online path (one point through PostGIS)",
+        "",
+        "| query | median ms | p95 ms |",
+        "| --- | ---: | ---: |",
         f"| round-trip floor (`SELECT :x`, same driver and pool) | {statistics.median(lat_floor) * 1e3:.3f} | "
         f"{np.percentile(lat_floor, 95) * 1e3:.3f} |",
         f"| plain grid lookup (`ST_Covers … ORDER BY id LIMIT 1`) | {statistics.median(lat_one) * 1e3:.3f} | "
         f"{np.percentile(lat_one, 95) * 1e3:.3f} |",
         f"| full `locate_point` (grid, community, street, building, segment, worker, chiefs) | "
         f"{statistics.median(lat_full) * 1e3:.3f} | {np.percentile(lat_full, 95) * 1e3:.3f} |",
-        "", f"{len(inside)} points inside the service area, each query a round trip over loopback.", "",
+        "",
+        f"{len(inside)} points inside the service area, each query a round trip over loopback.",
+        "",
     ]
     engine.dispose()
     return lines

@@ -25,9 +25,16 @@ TARGET, TOL = 500, 0.1
 def _stats(name: str, seconds: float, households: np.ndarray, geoms) -> dict:
     lo, hi = TARGET * (1 - TOL), TARGET * (1 + TOL)
     pp = polsby_popper(geoms)
-    return {"method": name, "seconds": seconds, "grids": len(households), "min": int(households.min()),
-            "max": int(households.max()), "mad": float(np.mean(np.abs(households - TARGET)) / TARGET),
-            "pp": float(np.median(pp)), "in_band": float(np.mean((households >= lo) & (households <= hi)))}
+    return {
+        "method": name,
+        "seconds": seconds,
+        "grids": len(households),
+        "min": int(households.min()),
+        "max": int(households.max()),
+        "mad": float(np.mean(np.abs(households - TARGET)) / TARGET),
+        "pp": float(np.median(pp)),
+        "in_band": float(np.mean((households >= lo) & (households <= hi))),
+    }
 
 
 def _spopt(buildings, boundary, roads) -> dict:
@@ -63,7 +70,9 @@ def _spopt_kmeans(buildings, boundary, roads) -> dict:
         model.solve()
         seconds = time.perf_counter() - t
     regions = cells.assign(label=np.asarray(model.labels_)).dissolve("label", aggfunc={"households": "sum"})
-    return _stats("spopt RegionKMeansHeuristic", seconds, regions["households"].to_numpy(), regions.geometry.values)
+    return _stats(
+        "spopt RegionKMeansHeuristic", seconds, regions["households"].to_numpy(), regions.geometry.values
+    )
 
 
 def _ours(buildings, boundary, roads) -> dict:
@@ -76,21 +85,32 @@ def _ours(buildings, boundary, roads) -> dict:
 
 def run() -> list[str]:
     demo = make_district(seed=7)
-    inputs = [("1,000 buildings", lattice_buildings(1000)[:3]), ("3,000 buildings", lattice_buildings(3000)[:3]),
-              ("demo street (182 buildings, towers)", (demo["buildings"], demo["streets"], demo["roads"]))]
-    lines = ["## Drawing grids", "",
-             "Same cells for all (one per building, from wangge's tessellation); target 500 households ± 10 %. "
-             "MaxPHeuristic has a floor of 500 and no ceiling; RegionKMeansHeuristic makes k = households ÷ 500 "
-             "contiguous regions by position, with no household constraint.", "",
-             "| input | method | seconds | grids | min | max | mean abs. deviation | Polsby–Popper median | in band |",
-             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    inputs = [
+        ("1,000 buildings", lattice_buildings(1000)[:3]),
+        ("3,000 buildings", lattice_buildings(3000)[:3]),
+        ("demo street (182 buildings, towers)", (demo["buildings"], demo["streets"], demo["roads"])),
+    ]
+    lines = [
+        "## Drawing grids",
+        "",
+        "Same cells for all (one per building, from wangge's tessellation); target 500 households ± 10 %. "
+        "MaxPHeuristic has a floor of 500 and no ceiling; RegionKMeansHeuristic makes k = households ÷ 500 "
+        "contiguous regions by position, with no household constraint.",
+        "",
+        "| input | method | seconds | grids | min | max | mean abs. deviation | Polsby–Popper median | in band |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
     for label, (b, s, r) in inputs:
         rows = [_ours(b, s, r), _spopt(b, s, r), _spopt_kmeans(b, s, r)]
         for x in rows:
-            lines.append(f"| {label} | {x['method']} | {x['seconds']:.2f} | {x['grids']} | {x['min']} | {x['max']} | "
-                         f"{x['mad']:.1%} | {x['pp']:.2f} | {x['in_band']:.0%} |")
-        lines.append(f"| {label} | speed-up | {rows[1]['seconds'] / rows[0]['seconds']:.1f}× vs MaxP, "
-                     f"{rows[2]['seconds'] / rows[0]['seconds']:.1f}× vs k-means | | | | | | |")
+            lines.append(
+                f"| {label} | {x['method']} | {x['seconds']:.2f} | {x['grids']} | {x['min']} | {x['max']} | "
+                f"{x['mad']:.1%} | {x['pp']:.2f} | {x['in_band']:.0%} |"
+            )
+        lines.append(
+            f"| {label} | speed-up | {rows[1]['seconds'] / rows[0]['seconds']:.1f}× vs MaxP, "
+            f"{rows[2]['seconds'] / rows[0]['seconds']:.1f}× vs k-means | | | | | | |"
+        )
         print(lines[-4:], flush=True)
     # A whole city, at the density of the inputs above (spopt is not run: MaxPHeuristic already takes
     # minutes at 3,000). Target (issue #3): 100,000 buildings in under 60 s (BENCH_CITY_BUILDINGS to change).
@@ -98,7 +118,9 @@ def run() -> list[str]:
     scale = math.sqrt(n / 3_000)
     b, s, r, _ = lattice_buildings(n, width_m=2000 * scale, height_m=1200 * scale)
     x = _ours(b, s, r)
-    lines.append(f"| {n:,} buildings ({2 * scale:.1f} × {1.2 * scale:.1f} km) | {x['method']} | {x['seconds']:.1f} | "
-                 f"{x['grids']} | {x['min']} | {x['max']} | {x['mad']:.1%} | {x['pp']:.2f} | {x['in_band']:.0%} |")
+    lines.append(
+        f"| {n:,} buildings ({2 * scale:.1f} × {1.2 * scale:.1f} km) | {x['method']} | {x['seconds']:.1f} | "
+        f"{x['grids']} | {x['min']} | {x['max']} | {x['mad']:.1%} | {x['pp']:.2f} | {x['in_band']:.0%} |"
+    )
     print(lines[-1], flush=True)
     return lines + [""]

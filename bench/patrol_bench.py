@@ -36,8 +36,10 @@ def _networkx(network, required, depot) -> tuple[float, float] | None:
     t = time.perf_counter()
     circuit = list(nx.eulerian_circuit(nx.eulerize(piece), source=depot))
     seconds = time.perf_counter() - t
-    shortest = {(u, v): min(g.edges[e]["length_m"] for e in required if {e[0], e[1]} == {u, v})
-                for u, v in {tuple(sorted(p)) for p in circuit}}
+    shortest = {
+        (u, v): min(g.edges[e]["length_m"] for e in required if {e[0], e[1]} == {u, v})
+        for u, v in {tuple(sorted(p)) for p in circuit}
+    }
     return seconds, sum(shortest[tuple(sorted(p))] for p in circuit)
 
 
@@ -46,13 +48,25 @@ def _pgrouting(conn, network, arcs) -> tuple[float, float]:
     rows = {}
     for u, v, k in arcs:
         a, b = min(u, v), max(u, v)
-        rows.setdefault((a, b, k), [-1.0, -1.0])[0 if (u, v) == (a, b) else 1] = network.graph.edges[u, v, k]["length_m"]
+        rows.setdefault((a, b, k), [-1.0, -1.0])[0 if (u, v) == (a, b) else 1] = network.graph.edges[u, v, k][
+            "length_m"
+        ]
     conn.execute(text("TRUNCATE bench_arcs"))
-    conn.execute(text("INSERT INTO bench_arcs VALUES (:i, :a, :b, :c, :r)"),
-                 [{"i": i, "a": a, "b": b, "c": c, "r": r} for i, ((a, b, _), (c, r)) in enumerate(rows.items(), 1)])
+    conn.execute(
+        text("INSERT INTO bench_arcs VALUES (:i, :a, :b, :c, :r)"),
+        [{"i": i, "a": a, "b": b, "c": c, "r": r} for i, ((a, b, _), (c, r)) in enumerate(rows.items(), 1)],
+    )
     t = time.perf_counter()
-    steps = conn.execute(text("SELECT cost FROM pgr_chinesePostman("
-                              "'SELECT id, source, target, cost, reverse_cost FROM bench_arcs')")).scalars().all()
+    steps = (
+        conn.execute(
+            text(
+                "SELECT cost FROM pgr_chinesePostman("
+                "'SELECT id, source, target, cost, reverse_cost FROM bench_arcs')"
+            )
+        )
+        .scalars()
+        .all()
+    )
     return time.perf_counter() - t, float(sum(steps))
 
 
@@ -103,42 +117,68 @@ def _splits(layers: dict) -> list[tuple[int, float]]:
 def run() -> list[str]:
     demo = make_district(seed=7)
     large = make_district(seed=7, scale=32)
-    lines = ["## Patrol routes", "",
-             "Every grid planned as a closed walk over its streets (the roads within 20 m of it). Baselines on the "
-             "same graphs in the same run: networkx `eulerize` + `eulerian_circuit` (undirected) and pgRouting "
-             "`pgr_chinesePostman` (directed: both sides of each street).", "",
-             "| district | grids planned | total (s) | per grid, median (ms) | per grid, max (ms) | network build (s) |",
-             "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    lines = [
+        "## Patrol routes",
+        "",
+        "Every grid planned as a closed walk over its streets (the roads within 20 m of it). Baselines on the "
+        "same graphs in the same run: networkx `eulerize` + `eulerian_circuit` (undirected) and pgRouting "
+        "`pgr_chinesePostman` (directed: both sides of each street).",
+        "",
+        "| district | grids planned | total (s) | per grid, median (ms) | per grid, max (ms) | network build (s) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
     results = {}
     with db.get_engine().connect() as conn:
-        conn.execute(text("CREATE TEMP TABLE bench_arcs (id int, source bigint, target bigint, cost float8, "
-                          "reverse_cost float8)"))
-        for label, layers, every in (("demo (64 grids)", demo, 1),
-                                     (f"scaled ({len(large['grids']):,} grids)", large, max(1, 2048 // PGR_SAMPLE))):
+        conn.execute(
+            text(
+                "CREATE TEMP TABLE bench_arcs (id int, source bigint, target bigint, cost float8, "
+                "reverse_cost float8)"
+            )
+        )
+        for label, layers, every in (
+            ("demo (64 grids)", demo, 1),
+            (f"scaled ({len(large['grids']):,} grids)", large, max(1, 2048 // PGR_SAMPLE)),
+        ):
             t = time.perf_counter()
             r = _district(layers, conn, every)
             r["total_s"] = time.perf_counter() - t
             results[label] = r
             ms = np.array(r["ours_s"]) * 1000
-            lines.append(f"| {label} | {r['grids']:,} (+{r['skipped']} with no road) | {r['total_s']:.1f} | "
-                         f"{np.median(ms):.1f} | {ms.max():.1f} | {r['build_s']:.2f} |")
+            lines.append(
+                f"| {label} | {r['grids']:,} (+{r['skipped']} with no road) | {r['total_s']:.1f} | "
+                f"{np.median(ms):.1f} | {ms.max():.1f} | {r['build_s']:.2f} |"
+            )
             print(lines[-1], flush=True)
-    lines += ["", "Route computation alone, on the graphs both can solve:", "", "| district | baseline | graphs | wangge time (ms, median) | baseline time (ms, median) | "
-                  "baseline ÷ wangge time | wangge length ÷ baseline length (mean) | routes longer than the baseline |",
-              "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    lines += [
+        "",
+        "Route computation alone, on the graphs both can solve:",
+        "",
+        "| district | baseline | graphs | wangge time (ms, median) | baseline time (ms, median) | "
+        "baseline ÷ wangge time | wangge length ÷ baseline length (mean) | routes longer than the baseline |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
     for label, r in results.items():
-        for name, rows in (("networkx eulerize (undirected)", r["nx"]), ("pgRouting pgr_chinesePostman (both sides)",
-                                                                          r["pgr"])):
+        for name, rows in (
+            ("networkx eulerize (undirected)", r["nx"]),
+            ("pgRouting pgr_chinesePostman (both sides)", r["pgr"]),
+        ):
             a = np.array(rows)
             ratio = a[:, 0] / a[:, 1]
-            lines.append(f"| {label} | {name} | {len(a)} | {np.median(a[:, 2]) * 1000:.2f} | "
-                         f"{np.median(a[:, 3]) * 1000:.2f} | {np.median(a[:, 3]) / np.median(a[:, 2]):.2f}× | "
-                         f"{ratio.mean():.3f} | {int((a[:, 0] > a[:, 1] + 0.01).sum())} |")
+            lines.append(
+                f"| {label} | {name} | {len(a)} | {np.median(a[:, 2]) * 1000:.2f} | "
+                f"{np.median(a[:, 3]) * 1000:.2f} | {np.median(a[:, 3]) / np.median(a[:, 2]):.2f}× | "
+                f"{ratio.mean():.3f} | {int((a[:, 0] > a[:, 1] + 0.01).sum())} |"
+            )
             print(lines[-1], flush=True)
     pieces = ", ".join(f"{r['pgr_pieces']} of the pgRouting sample in {k}" for k, r in results.items())
-    lines += ["", "Grids whose streets are in pieces: networkx's eulerize refuses them and pgRouting returns nothing "
-              f"({pieces}); "
-              "wangge joins the pieces (at most 3/2 of the optimum) and says so in the route.", "",
-              "| patrollers sharing the demo street | longest ÷ (total ÷ k) |", "| ---: | ---: |"]
+    lines += [
+        "",
+        "Grids whose streets are in pieces: networkx's eulerize refuses them and pgRouting returns nothing "
+        f"({pieces}); "
+        "wangge joins the pieces (at most 3/2 of the optimum) and says so in the route.",
+        "",
+        "| patrollers sharing the demo street | longest ÷ (total ÷ k) |",
+        "| ---: | ---: |",
+    ]
     lines += [f"| {k} | {b:.3f} |" for k, b in _splits(demo)]
     return lines + [""]

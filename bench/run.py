@@ -22,8 +22,13 @@ import locate_bench  # noqa: E402
 import partition_bench  # noqa: E402
 import patrol_bench  # noqa: E402
 
-SECTIONS = {"locate": locate_bench, "partition": partition_bench, "intake": intake_bench, "heat": heat_bench,
-            "patrol": patrol_bench}
+SECTIONS = {
+    "locate": locate_bench,
+    "partition": partition_bench,
+    "intake": intake_bench,
+    "heat": heat_bench,
+    "patrol": patrol_bench,
+}
 
 
 def _sections(text: str) -> tuple[str, dict[str, str]]:
@@ -36,8 +41,10 @@ def main(names: list[str]) -> None:
     unknown = set(names) - set(SECTIONS)
     if unknown:
         sys.exit(f"unknown section(s) {', '.join(sorted(unknown))}; sections: {', '.join(SECTIONS)}")
-    stamp = (f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.machine()}, {os.cpu_count()} cores, "
-             f"Python {platform.python_version()}.")
+    stamp = (
+        f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}."
+    )
     results = HERE / "RESULTS.md"
     preamble, kept = _sections(results.read_text()) if names and results.exists() else ("", {})
     fresh = {}
@@ -46,7 +53,9 @@ def main(names: list[str]) -> None:
         lines = SECTIONS[name].run()
         fresh[lines[0]] = "\n".join([lines[0], "", f"_{stamp}_", *lines[1:]]) + "\n"
     merged = {**kept, **fresh}
-    text = ("# Benchmarks\n\n" + "".join(merged.values())) if not names else preamble + "".join(merged.values())
+    text = (
+        ("# Benchmarks\n\n" + "".join(merged.values())) if not names else preamble + "".join(merged.values())
+    )
     results.write_text(text)
     print(text)
 

@@ -103,30 +103,51 @@ def _check_geometry(i: int, fid, geom, spec: LayerSpec, repair: bool, res: Check
     lon, lat = coords[:, 0], coords[:, 1]
     if (np.abs(lon) > 180).any() or (np.abs(lat) > 90).any():
         j = int(np.flatnonzero((np.abs(lon) > 180) | (np.abs(lat) > 90))[0])
-        res.problems.append(Problem(
-            i, fid, f"coordinate ({lon[j]:.6g}, {lat[j]:.6g}) is outside lon −180..180 / lat −90..90 "
-                    "坐标超出范围: is the file's CRS right?"))
+        res.problems.append(
+            Problem(
+                i,
+                fid,
+                f"coordinate ({lon[j]:.6g}, {lat[j]:.6g}) is outside lon −180..180 / lat −90..90 "
+                "坐标超出范围: is the file's CRS right?",
+            )
+        )
         return None
     shaped = polygonal(geom) if spec.geometry == "polygon" else _linear(geom)
     want = "Polygon or MultiPolygon" if spec.geometry == "polygon" else "a single connected LineString"
     if shaped is None:
-        res.problems.append(Problem(i, fid, f"wrong geometry type {geom.geom_type}; {spec.label} needs {want} "
-                                            "几何类型错误", *_where(geom)))
+        res.problems.append(
+            Problem(
+                i,
+                fid,
+                f"wrong geometry type {geom.geom_type}; {spec.label} needs {want} 几何类型错误",
+                *_where(geom),
+            )
+        )
         return None
     if not shapely.is_valid(shaped):
         reason = shapely.is_valid_reason(shaped)
         if not repair:
-            res.problems.append(Problem(i, fid, f"invalid geometry 几何无效: {reason} (try --repair)", *_where(shaped)))
+            res.problems.append(
+                Problem(i, fid, f"invalid geometry 几何无效: {reason} (try --repair)", *_where(shaped))
+            )
             return None
         fixed = shapely.make_valid(shaped)
         fixed = polygonal(fixed) if spec.geometry == "polygon" else _linear(fixed)
         if fixed is None or fixed.is_empty or not fixed.is_valid:
-            res.problems.append(Problem(i, fid, f"invalid geometry that make_valid cannot fix: {reason}", *_where(shaped)))
+            res.problems.append(
+                Problem(i, fid, f"invalid geometry that make_valid cannot fix: {reason}", *_where(shaped))
+            )
             return None
         before, after = _area_m2(shaped), _area_m2(fixed)
-        res.repairs.append(Problem(i, fid, f"repaired {reason}; parts {len(getattr(shaped, 'geoms', [1]))}"
-                                           f"→{len(getattr(fixed, 'geoms', [1]))}, area {before:.1f}→{after:.1f} m²",
-                                   *_where(fixed)))
+        res.repairs.append(
+            Problem(
+                i,
+                fid,
+                f"repaired {reason}; parts {len(getattr(shaped, 'geoms', [1]))}"
+                f"→{len(getattr(fixed, 'geoms', [1]))}, area {before:.1f}→{after:.1f} m²",
+                *_where(fixed),
+            )
+        )
         shaped = fixed
     if spec.geometry == "polygon" and shaped.area == 0:
         res.problems.append(Problem(i, fid, "polygon has no area 面积为零", *_where(shaped)))
@@ -134,8 +155,14 @@ def _check_geometry(i: int, fid, geom, spec: LayerSpec, repair: bool, res: Check
     return shaped
 
 
-def check_features(frame: pd.DataFrame, spec: LayerSpec, *, known_ids: dict[str, set[str]],
-                   stored_ids: set[str], repair: bool = False) -> CheckResult:
+def check_features(
+    frame: pd.DataFrame,
+    spec: LayerSpec,
+    *,
+    known_ids: dict[str, set[str]],
+    stored_ids: set[str],
+    repair: bool = False,
+) -> CheckResult:
     """Check every feature of ``frame`` (as read by ``read_layer``) for import into ``spec``.
 
     ``known_ids`` holds, per layer, the ids a parent column may point at (stored plus in this
@@ -172,7 +199,14 @@ def check_features(frame: pd.DataFrame, spec: LayerSpec, *, known_ids: dict[str,
                 if col in spec.required_ints:
                     res.problems.append(Problem(int(i), fid, f"missing {col} 缺少{col}", *where))
             elif value < 0 or (col in ("floors", "units") and value <= 0):
-                res.problems.append(Problem(int(i), fid, f"{col} {value:g} must be {'positive' if col in ('floors', 'units') else 'zero or more'}", *where))
+                res.problems.append(
+                    Problem(
+                        int(i),
+                        fid,
+                        f"{col} {value:g} must be {'positive' if col in ('floors', 'units') else 'zero or more'}",
+                        *where,
+                    )
+                )
             elif not float(value).is_integer():
                 res.problems.append(Problem(int(i), fid, f"{col} {value:g} is not a whole number", *where))
         if spec.name == "people":
@@ -191,6 +225,8 @@ def _check_person(i: int, row: dict, res: CheckResult) -> None:
     if row["chief_kind"] is not None and row["chief_kind"] not in CHIEF_KINDS:
         res.problems.append(Problem(i, fid, f"chief_kind {row['chief_kind']!r} is not party or merchant"))
     if row["role"] == "street_chief" and (row["chief_kind"] is None or row["segment_id"] is None):
-        res.problems.append(Problem(i, fid, "a street chief needs chief_kind (party/merchant) and segment_id"))
+        res.problems.append(
+            Problem(i, fid, "a street chief needs chief_kind (party/merchant) and segment_id")
+        )
     if row["role"] == "grid_worker" and row["grid_id"] is None:
         res.problems.append(Problem(i, fid, "a grid worker needs grid_id"))

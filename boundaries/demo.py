@@ -42,21 +42,97 @@ SEGMENTS_PER_STREET = 42
 PARTY_CHIEFS, MERCHANT_CHIEFS = 44, 32
 LAYERS = ("streets", "communities", "grids", "buildings", "roads", "road_segments", "people")
 
-STREET_NAMES = ["振兴街道", "兴隆街道", "渤海街道", "创新街道", "曙光街道", "新工街道", "友谊街道", "惠宾街道",
-                "团结街道", "胜利街道", "兴盛街道", "园丁街道"]
-COMMUNITY_NAMES = ["振兴", "兴盛", "新兴", "胜利", "光明", "和平", "建设", "幸福", "友谊", "红旗", "惠宾", "园丁",
-                   "春华", "秋实", "锦绣", "阳光"]
+STREET_NAMES = [
+    "振兴街道",
+    "兴隆街道",
+    "渤海街道",
+    "创新街道",
+    "曙光街道",
+    "新工街道",
+    "友谊街道",
+    "惠宾街道",
+    "团结街道",
+    "胜利街道",
+    "兴盛街道",
+    "园丁街道",
+]
+COMMUNITY_NAMES = [
+    "振兴",
+    "兴盛",
+    "新兴",
+    "胜利",
+    "光明",
+    "和平",
+    "建设",
+    "幸福",
+    "友谊",
+    "红旗",
+    "惠宾",
+    "园丁",
+    "春华",
+    "秋实",
+    "锦绣",
+    "阳光",
+]
 EW_ROADS = ["兴隆大街", "石油大街", "惠宾大街", "市府大街", "泰山路"]
 NS_ROADS = ["双兴路", "振兴路", "渤海路", "中兴路", "光明路"]
 LANES = ["民主巷", "友谊巷", "新工街", "育才巷", "幸福巷", "春晖巷"]
-COMPOUND_NAMES = ["锦绣家园", "阳光花园", "惠宾小区", "石油小区", "兴隆佳苑", "振兴里", "渤海名都", "书香苑",
-                  "翰林苑", "春华小区", "秋实园", "和谐家园", "幸福里", "绿城花园", "金色港湾", "湖畔人家",
-                  "鹤乡苑", "红海滩小区", "油田一区", "油田二区", "油田三区", "曙光小区", "新村", "康乐园"]
+COMPOUND_NAMES = [
+    "锦绣家园",
+    "阳光花园",
+    "惠宾小区",
+    "石油小区",
+    "兴隆佳苑",
+    "振兴里",
+    "渤海名都",
+    "书香苑",
+    "翰林苑",
+    "春华小区",
+    "秋实园",
+    "和谐家园",
+    "幸福里",
+    "绿城花园",
+    "金色港湾",
+    "湖畔人家",
+    "鹤乡苑",
+    "红海滩小区",
+    "油田一区",
+    "油田二区",
+    "油田三区",
+    "曙光小区",
+    "新村",
+    "康乐园",
+]
 PUBLIC_NAMES = ["振兴小学", "农贸市场", "社区卫生服务中心", "街道办事处", "文化广场", "幼儿园", "体育公园"]
-SURNAMES = list("王李张刘陈杨赵黄周吴徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶贺顾毛郝龚邵万钱严武戴孔汤")
+SURNAMES = list(
+    "王李张刘陈杨赵黄周吴徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶贺顾毛郝龚邵万钱严武戴孔汤"
+)
 GIVEN = list("伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红鹏辉建国志海燕晓东文斌宇浩凯俊帅鑫")
-PHONE_PREFIXES = ["130", "131", "132", "133", "135", "136", "137", "138", "139", "150", "151", "152", "155",
-                  "156", "158", "159", "176", "177", "180", "181", "186", "187", "189"]
+PHONE_PREFIXES = [
+    "130",
+    "131",
+    "132",
+    "133",
+    "135",
+    "136",
+    "137",
+    "138",
+    "139",
+    "150",
+    "151",
+    "152",
+    "155",
+    "156",
+    "158",
+    "159",
+    "176",
+    "177",
+    "180",
+    "181",
+    "186",
+    "187",
+    "189",
+]
 DUTIES = {
     "party": "每日早晚巡查责任路段，劝导占道经营，收集群众诉求，发现问题及时上报",
     "merchant": "落实门前三包，维护路段环境与经营秩序，及时上报安全隐患",
@@ -85,16 +161,29 @@ def phone_number(rng: np.random.Generator) -> str:
 def _bent_line(rng: np.random.Generator, axis: str, at: float, length: float, wiggle: float) -> LineString:
     """A road crossing the whole street along ``axis`` with gentle bends."""
     ts = np.linspace(-60.0, length + 60.0, 5)
-    offs = at + np.concatenate([[0.0], rng.uniform(-wiggle, wiggle, size=3), [0.0]]) + rng.uniform(-wiggle, wiggle)
+    offs = (
+        at
+        + np.concatenate([[0.0], rng.uniform(-wiggle, wiggle, size=3), [0.0]])
+        + rng.uniform(-wiggle, wiggle)
+    )
     pts = np.column_stack([ts, offs]) if axis == "u" else np.column_stack([offs, ts])
     return LineString(pts)
 
 
 def _street_outline(rng: np.random.Generator) -> Polygon:
     j = lambda: rng.uniform(-25, 25)  # noqa: E731
-    return Polygon([(j(), j()), (STREET_W * 0.55 + j(), -15 + j()), (STREET_W + j(), j()),
-                    (STREET_W + 20 + j(), STREET_H * 0.5 + j()), (STREET_W + j(), STREET_H + j()),
-                    (STREET_W * 0.4 + j(), STREET_H + 20 + j()), (j(), STREET_H + j()), (-15 + j(), STREET_H * 0.45)])
+    return Polygon(
+        [
+            (j(), j()),
+            (STREET_W * 0.55 + j(), -15 + j()),
+            (STREET_W + j(), j()),
+            (STREET_W + 20 + j(), STREET_H * 0.5 + j()),
+            (STREET_W + j(), STREET_H + j()),
+            (STREET_W * 0.4 + j(), STREET_H + 20 + j()),
+            (j(), STREET_H + j()),
+            (-15 + j(), STREET_H * 0.45),
+        ]
+    )
 
 
 def _roads(rng: np.random.Generator, outline: Polygon) -> list[dict]:
@@ -158,8 +247,17 @@ def _fill_block(rng: np.random.Generator, poly: Polygon, corridor, compound: str
         fp = box(cx - 25, cy - 15, cx + 25, cy + 15)
         if buildable.contains(fp):
             name = PUBLIC_NAMES[int(rng.integers(0, len(PUBLIC_NAMES)))]
-            return [{"geom": fp, "floors": int(rng.integers(2, 5)), "units": 1, "households": 0, "row": 0,
-                     "name": name, "compound": name}]
+            return [
+                {
+                    "geom": fp,
+                    "floors": int(rng.integers(2, 5)),
+                    "units": 1,
+                    "households": 0,
+                    "row": 0,
+                    "name": name,
+                    "compound": name,
+                }
+            ]
         return []
     kind = str(rng.choice(list(BLOCK_TYPES), p=[t[0] for t in BLOCK_TYPES.values()]))
     _, floors_r, units_r, hh_r, depth, unit_w, gap = BLOCK_TYPES[kind]
@@ -177,8 +275,16 @@ def _fill_block(rng: np.random.Generator, poly: Polygon, corridor, compound: str
             if prepared.contains(fp):
                 floors = int(rng.integers(floors_r[0], floors_r[1] + 1))
                 per = int(rng.integers(hh_r[0], hh_r[1] + 1))
-                out.append({"geom": fp, "floors": floors, "units": units, "households": floors * units * per,
-                            "row": row, "compound": compound})
+                out.append(
+                    {
+                        "geom": fp,
+                        "floors": floors,
+                        "units": units,
+                        "households": floors * units * per,
+                        "row": row,
+                        "compound": compound,
+                    }
+                )
                 placed = True
                 u += length + rng.uniform(6, 12)
             else:
@@ -201,7 +307,7 @@ def _balanced_cuts(weights: list[float], k: int) -> list[int]:
     cost[0, 0] = 0.0
     for g in range(1, k + 1):
         for j in range(g, n + 1):
-            prev = cost[g - 1, g - 1:j] + (prefix[j] - prefix[g - 1:j] - target) ** 2
+            prev = cost[g - 1, g - 1 : j] + (prefix[j] - prefix[g - 1 : j] - target) ** 2
             i = int(np.argmin(prev))
             cost[g, j], back[g, j] = prev[i], i + g - 1
     cuts, j = [], n
@@ -273,21 +379,32 @@ def _split_block(poly: Polygon, buildings: list[dict], pieces: int) -> list[tupl
     low = [b for b in buildings if b["geom"].bounds[axis + 2] < pos]
     high = [b for b in buildings if b["geom"].bounds[axis] > pos]
     k_low = max(1, round(pieces * sum(b["households"] for b in low) / total))
-    return (_split_block(poly.intersection(low_box), low, k_low)
-            + _split_block(poly.difference(low_box), high, max(1, pieces - k_low)))
+    return _split_block(poly.intersection(low_box), low, k_low) + _split_block(
+        poly.difference(low_box), high, max(1, pieces - k_low)
+    )
 
 
 def _one_street(rng: np.random.Generator, k: int) -> dict[str, list[dict]]:
     """All layers of one street in its local frame (metres)."""
     street_id = f"{DISTRICT_CODE}{k + 1:03d}"
-    street_name = STREET_NAMES[k % len(STREET_NAMES)] + (f"{k // len(STREET_NAMES) + 1}" if k >= len(STREET_NAMES) else "")
+    street_name = STREET_NAMES[k % len(STREET_NAMES)] + (
+        f"{k // len(STREET_NAMES) + 1}" if k >= len(STREET_NAMES) else ""
+    )
     outline = _street_outline(rng)
     roads = _roads(rng, outline)
     corridor = unary_union([r["line"].buffer(HALF_WIDTH[r["kind"]], cap_style="flat") for r in roads])
-    faces = [p for p in polygonize(unary_union([outline.exterior] + [r["line"] for r in roads])) if p.area > 0]
+    faces = [
+        p for p in polygonize(unary_union([outline.exterior] + [r["line"] for r in roads])) if p.area > 0
+    ]
     compounds = list(rng.permutation(COMPOUND_NAMES))
-    blocks = [_Block(p, compounds[i % len(compounds)] + ("" if i < len(compounds) else f"{i // len(compounds) + 1}期"), [])
-              for i, p in enumerate(faces)]
+    blocks = [
+        _Block(
+            p,
+            compounds[i % len(compounds)] + ("" if i < len(compounds) else f"{i // len(compounds) + 1}期"),
+            [],
+        )
+        for i, p in enumerate(faces)
+    ]
     for b in blocks:
         b.buildings = _fill_block(rng, b.poly, corridor, b.compound)
     # Keep whole buildings, in random order, until the street has about 28,000 households.
@@ -312,12 +429,15 @@ def _one_street(rng: np.random.Generator, k: int) -> dict[str, list[dict]]:
     target = total / GRIDS_PER_STREET
 
     layers: dict[str, list[dict]] = {name: [] for name in LAYERS}
-    layers["streets"].append({"id": street_id, "name": street_name, "district": DISTRICT_NAME, "geom": outline})
+    layers["streets"].append(
+        {"id": street_id, "name": street_name, "district": DISTRICT_NAME, "geom": outline}
+    )
     for ci, (grp, n_grids) in enumerate(zip(community_blocks, grids_per_comm, strict=True)):
         cid = f"{street_id}{ci + 1:03d}"
         cname = COMMUNITY_NAMES[ci % len(COMMUNITY_NAMES)] + "社区"
-        layers["communities"].append({"id": cid, "name": cname, "street_id": street_id,
-                                      "geom": unary_union([b.poly for b in grp])})
+        layers["communities"].append(
+            {"id": cid, "name": cname, "street_id": street_id, "geom": unary_union([b.poly for b in grp])}
+        )
         pieces: list[tuple[Polygon, list[dict]]] = []
         for b in grp:
             hh = sum(bd["households"] for bd in b.buildings)
@@ -328,9 +448,16 @@ def _one_street(rng: np.random.Generator, k: int) -> dict[str, list[dict]]:
             gid = f"{cid}{gi + 1:02d}"
             members = [bd for _, m in gpieces for bd in m]
             geom = unary_union([p for p, _ in gpieces])
-            layers["grids"].append({"id": gid, "name": f"{cname}第{gi + 1}网格", "community_id": cid,
-                                    "street_id": street_id,
-                                    "households": int(sum(bd["households"] for bd in members)), "geom": geom})
+            layers["grids"].append(
+                {
+                    "id": gid,
+                    "name": f"{cname}第{gi + 1}网格",
+                    "community_id": cid,
+                    "street_id": street_id,
+                    "households": int(sum(bd["households"] for bd in members)),
+                    "geom": geom,
+                }
+            )
             layers["people"].append(_person(rng, "grid_worker", street_id, cid, gid, None))
             for bd in members:
                 bd["grid_id"], bd["community_id"] = gid, cid
@@ -341,14 +468,30 @@ def _one_street(rng: np.random.Generator, k: int) -> dict[str, list[dict]]:
         for bd in sorted(b.buildings, key=lambda x: (x["row"], x["geom"].bounds[0])):
             n_building += 1
             name = bd.get("name") or f"{bd['compound']}{n_building}号楼"
-            layers["buildings"].append({
-                "id": f"{bd['community_id']}{n_building:04d}", "name": name, "grid_id": bd["grid_id"],
-                "community_id": bd["community_id"], "compound": bd["compound"], "floors": bd["floors"],
-                "units": bd["units"], "households": bd["households"],
-                "population": int(round(bd["households"] * rng.uniform(2.2, 2.7))), "geom": bd["geom"]})
+            layers["buildings"].append(
+                {
+                    "id": f"{bd['community_id']}{n_building:04d}",
+                    "name": name,
+                    "grid_id": bd["grid_id"],
+                    "community_id": bd["community_id"],
+                    "compound": bd["compound"],
+                    "floors": bd["floors"],
+                    "units": bd["units"],
+                    "households": bd["households"],
+                    "population": int(round(bd["households"] * rng.uniform(2.2, 2.7))),
+                    "geom": bd["geom"],
+                }
+            )
     for ri, r in enumerate(roads):
-        layers["roads"].append({"id": f"{street_id}R{ri + 1:02d}", "name": r["name"], "kind": r["kind"],
-                                "street_id": street_id, "geom": r["line"]})
+        layers["roads"].append(
+            {
+                "id": f"{street_id}R{ri + 1:02d}",
+                "name": r["name"],
+                "kind": r["kind"],
+                "street_id": street_id,
+                "geom": r["line"],
+            }
+        )
     _segments(rng, street_id, roads, outline, layers)
     for pi, p in enumerate(layers["people"]):
         p["id"] = f"{street_id}P{pi + 1:04d}"
@@ -384,10 +527,20 @@ def _node_coverage(layers: dict[str, list[dict]]) -> None:
     layers["streets"][0]["geom"] = unary_union(faces)
 
 
-def _person(rng, role: str, street_id: str, community_id, grid_id, segment_id, kind: str | None = None) -> dict:
-    return {"name": person_name(rng), "role": role, "chief_kind": kind, "phone": phone_number(rng), "street_id": street_id,
-            "community_id": community_id, "grid_id": grid_id, "segment_id": segment_id,
-            "duties": DUTIES[kind or role]}
+def _person(
+    rng, role: str, street_id: str, community_id, grid_id, segment_id, kind: str | None = None
+) -> dict:
+    return {
+        "name": person_name(rng),
+        "role": role,
+        "chief_kind": kind,
+        "phone": phone_number(rng),
+        "street_id": street_id,
+        "community_id": community_id,
+        "grid_id": grid_id,
+        "segment_id": segment_id,
+        "duties": DUTIES[kind or role],
+    }
 
 
 def _segments(rng, street_id: str, roads: list[dict], outline: Polygon, layers: dict) -> None:
@@ -417,12 +570,22 @@ def _segments(rng, street_id: str, roads: list[dict], outline: Polygon, layers: 
             seg_ids.append(sid)
             f = n0 + "路口" if n0 and n0 != "街道边界" else (n0 or f"{r['name']}约{int(d0)}米处")
             t = n1 + "路口" if n1 and n1 != "街道边界" else (n1 or f"{r['name']}约{int(d1)}米处")
-            layers["road_segments"].append({"id": sid, "name": f"{r['name']}（{f}至{t}）", "street_id": street_id,
-                                            "road_name": r["name"], "from_desc": f, "to_desc": t,
-                                            "geom": substring(line, d0, d1)})
+            layers["road_segments"].append(
+                {
+                    "id": sid,
+                    "name": f"{r['name']}（{f}至{t}）",
+                    "street_id": street_id,
+                    "road_name": r["name"],
+                    "from_desc": f,
+                    "to_desc": t,
+                    "geom": substring(line, d0, d1),
+                }
+            )
     kinds = ["party"] * PARTY_CHIEFS + ["merchant"] * MERCHANT_CHIEFS
     kinds = [kinds[i] for i in rng.permutation(len(kinds))]
-    owners = seg_ids + [seg_ids[i] for i in rng.choice(len(seg_ids), size=len(kinds) - len(seg_ids), replace=False)]
+    owners = seg_ids + [
+        seg_ids[i] for i in rng.choice(len(seg_ids), size=len(kinds) - len(seg_ids), replace=False)
+    ]
     for sid, kind in zip(owners, kinds, strict=True):
         layers["people"].append(_person(rng, "street_chief", street_id, None, None, sid, kind))
     for _ in range(4):
@@ -451,8 +614,18 @@ def make_district(seed: int = 7, scale: int = 1) -> dict[str, gpd.GeoDataFrame]:
         theta = math.radians(rng.uniform(-12, 12))
         row, col = divmod(k, cols)
         # Each street's frame is rotated about its own centre, then placed on a loose lattice.
-        ox = cx + (col - (cols - 1) / 2) * (STREET_W + STREET_GAP) - (STREET_W / 2) * math.cos(theta) + (STREET_H / 2) * math.sin(theta)
-        oy = cy + (row - (cols - 1) / 2) * (STREET_H + STREET_GAP) - (STREET_W / 2) * math.sin(theta) - (STREET_H / 2) * math.cos(theta)
+        ox = (
+            cx
+            + (col - (cols - 1) / 2) * (STREET_W + STREET_GAP)
+            - (STREET_W / 2) * math.cos(theta)
+            + (STREET_H / 2) * math.sin(theta)
+        )
+        oy = (
+            cy
+            + (row - (cols - 1) / 2) * (STREET_H + STREET_GAP)
+            - (STREET_W / 2) * math.sin(theta)
+            - (STREET_H / 2) * math.cos(theta)
+        )
         for name in LAYERS:
             if name == "people":
                 merged[name].append(pd.DataFrame(layers[name]))
@@ -481,8 +654,13 @@ def write_district(layers: dict[str, gpd.GeoDataFrame], out_dir: Path) -> Path:
     return path
 
 
-def lattice_buildings(n: int, seed: int = 0, width_m: float = 2000.0, height_m: float = 1200.0,
-                      origin: tuple[float, float] = (421_000.0, 4_552_000.0)):
+def lattice_buildings(
+    n: int,
+    seed: int = 0,
+    width_m: float = 2000.0,
+    height_m: float = 1200.0,
+    origin: tuple[float, float] = (421_000.0, 4_552_000.0),
+):
     """Small buildings on a jittered lattice near Panjin (UTM 51N), with 5–59 households each, plus the
     boundary around them and a few straight roads: the fine-grained input of partition tests and benchmarks.
 
@@ -500,8 +678,9 @@ def lattice_buildings(n: int, seed: int = 0, width_m: float = 2000.0, height_m: 
     fp = shapely.buffer(shapely.points(x, y), 3, cap_style="square")
     buildings = gpd.GeoDataFrame({"households": rng.integers(5, 60, n)}, geometry=fp, crs=32651).to_crs(4326)
     boundary = gpd.GeoSeries([box(e0 - 20, n0 - 20, e0 + width_m + 20, top + 20)], crs=32651).to_crs(4326)
-    roads = gpd.GeoSeries([LineString([(e0 - 50, n0 + v), (e0 + width_m + 50, n0 + v)])
-                           for v in np.arange(400, top - n0, 400)]
-                          + [LineString([(e0 + u, n0 - 50), (e0 + u, top + 50)]) for u in np.arange(500, width_m, 500)],
-                          crs=32651)
+    roads = gpd.GeoSeries(
+        [LineString([(e0 - 50, n0 + v), (e0 + width_m + 50, n0 + v)]) for v in np.arange(400, top - n0, 400)]
+        + [LineString([(e0 + u, n0 - 50), (e0 + u, top + 50)]) for u in np.arange(500, width_m, 500)],
+        crs=32651,
+    )
     return buildings, boundary, roads.to_crs(4326), step

@@ -34,20 +34,59 @@ LAYERS: dict[str, LayerSpec] = {
     spec.name: spec
     for spec in (
         LayerSpec("streets", models.Street, "polygon", text_columns=("district",), label="街道 street"),
-        LayerSpec("communities", models.Community, "polygon", {"street_id": "streets"}, ("street_id",),
-                  label="社区 community"),
-        LayerSpec("grids", models.Grid, "polygon", {"community_id": "communities"}, ("community_id",),
-                  int_columns=("households",), label="网格 grid"),
-        LayerSpec("buildings", models.Building, "polygon", {"grid_id": "grids"}, ("grid_id",),
-                  int_columns=("floors", "units", "households", "population"), text_columns=("compound",),
-                  required_ints=("households",), label="楼栋 building"),
-        LayerSpec("roads", models.Road, "line", {"street_id": "streets"}, text_columns=("kind",), label="道路 road"),
-        LayerSpec("road_segments", models.RoadSegment, "line", {"street_id": "streets"}, ("street_id",),
-                  text_columns=("road_name", "from_desc", "to_desc"), label="责任路段 road segment"),
-        LayerSpec("people", models.Person, None,
-                  {"street_id": "streets", "community_id": "communities", "grid_id": "grids",
-                   "segment_id": "road_segments"},
-                  text_columns=("role", "chief_kind", "phone", "duties"), label="人员 people"),
+        LayerSpec(
+            "communities",
+            models.Community,
+            "polygon",
+            {"street_id": "streets"},
+            ("street_id",),
+            label="社区 community",
+        ),
+        LayerSpec(
+            "grids",
+            models.Grid,
+            "polygon",
+            {"community_id": "communities"},
+            ("community_id",),
+            int_columns=("households",),
+            label="网格 grid",
+        ),
+        LayerSpec(
+            "buildings",
+            models.Building,
+            "polygon",
+            {"grid_id": "grids"},
+            ("grid_id",),
+            int_columns=("floors", "units", "households", "population"),
+            text_columns=("compound",),
+            required_ints=("households",),
+            label="楼栋 building",
+        ),
+        LayerSpec(
+            "roads", models.Road, "line", {"street_id": "streets"}, text_columns=("kind",), label="道路 road"
+        ),
+        LayerSpec(
+            "road_segments",
+            models.RoadSegment,
+            "line",
+            {"street_id": "streets"},
+            ("street_id",),
+            text_columns=("road_name", "from_desc", "to_desc"),
+            label="责任路段 road segment",
+        ),
+        LayerSpec(
+            "people",
+            models.Person,
+            None,
+            {
+                "street_id": "streets",
+                "community_id": "communities",
+                "grid_id": "grids",
+                "segment_id": "road_segments",
+            },
+            text_columns=("role", "chief_kind", "phone", "duties"),
+            label="人员 people",
+        ),
     )
 }
 

@@ -42,11 +42,15 @@ def stored_ids(session: Session, spec: LayerSpec) -> set[str]:
     return set(session.scalars(select(spec.model.id)))
 
 
-def known_parent_ids(session: Session, spec: LayerSpec, pending: dict[str, set[str]] | None = None) -> dict[str, set[str]]:
+def known_parent_ids(
+    session: Session, spec: LayerSpec, pending: dict[str, set[str]] | None = None
+) -> dict[str, set[str]]:
     """Ids each parent column may point at: stored ones, plus those of layers in the same import."""
     out: dict[str, set[str]] = {}
     for parent_layer in set(spec.parents.values()):
-        out[parent_layer] = stored_ids(session, LAYERS[parent_layer]) | (pending or {}).get(parent_layer, set())
+        out[parent_layer] = stored_ids(session, LAYERS[parent_layer]) | (pending or {}).get(
+            parent_layer, set()
+        )
     return out
 
 
@@ -55,29 +59,50 @@ def insert_frame(session: Session, spec: LayerSpec, frame: pd.DataFrame) -> int:
     records = []
     geoms = frame.geometry.values if spec.geometry else None
     for pos, row in enumerate(frame[list(spec.columns)].itertuples(index=False)):
-        rec = {k: (None if pd.isna(v) else (int(v) if k in spec.int_columns else v))
-               for k, v in zip(spec.columns, row, strict=True)}
+        rec = {
+            k: (None if pd.isna(v) else (int(v) if k in spec.int_columns else v))
+            for k, v in zip(spec.columns, row, strict=True)
+        }
         if geoms is not None:
             rec["geom"] = WKBElement(shapely.to_wkb(geoms[pos]), srid=SRID)
         records.append(rec)
     for start in range(0, len(records), INSERT_BATCH):
-        session.execute(insert(spec.model), records[start:start + INSERT_BATCH])
+        session.execute(insert(spec.model), records[start : start + INSERT_BATCH])
     return len(records)
 
 
-def check_and_insert(session: Session, spec: LayerSpec, frame: pd.DataFrame, *, repair: bool = False,
-                     pending: dict[str, set[str]] | None = None) -> CheckResult:
+def check_and_insert(
+    session: Session,
+    spec: LayerSpec,
+    frame: pd.DataFrame,
+    *,
+    repair: bool = False,
+    pending: dict[str, set[str]] | None = None,
+) -> CheckResult:
     """Check ``frame`` against the stored hierarchy and insert it, or raise ImportRejected having written nothing."""
-    result = check_features(frame, spec, known_ids=known_parent_ids(session, spec, pending),
-                            stored_ids=stored_ids(session, spec), repair=repair)
+    result = check_features(
+        frame,
+        spec,
+        known_ids=known_parent_ids(session, spec, pending),
+        stored_ids=stored_ids(session, spec),
+        repair=repair,
+    )
     if not result.ok:
         raise ImportRejected(spec.name, result.problems)
     insert_frame(session, spec, result.frame)
     return result
 
 
-def import_file(session: Session, layer: str, path: str | Path, *, source_layer: str | None = None,
-                fields: dict[str, str] | None = None, crs: str = "wgs84", repair: bool = False) -> ImportReport:
+def import_file(
+    session: Session,
+    layer: str,
+    path: str | Path,
+    *,
+    source_layer: str | None = None,
+    fields: dict[str, str] | None = None,
+    crs: str = "wgs84",
+    repair: bool = False,
+) -> ImportReport:
     """Read, check and insert one layer file inside the caller's transaction."""
     spec = LAYERS[layer]
     frame = read_layer(path, spec, source_layer=source_layer, fields=fields, crs=crs)
@@ -114,7 +139,9 @@ def write_frame(frame: pd.DataFrame, path: str | Path, layer: str) -> Path:
             out = pd.DataFrame(out.drop(columns=out.geometry.name))
         out.to_csv(path, index=False)
     else:
-        driver = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON", ".shp": "ESRI Shapefile"}.get(suffix)
+        driver = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON", ".shp": "ESRI Shapefile"}.get(
+            suffix
+        )
         if driver is None:
             raise ValueError(f"unknown output format {suffix!r}: use .gpkg, .geojson, .shp, .parquet or .csv")
         if driver == "GeoJSON" and path.exists():

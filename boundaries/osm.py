@@ -47,9 +47,14 @@ def read_roads(path: str | Path) -> gpd.GeoDataFrame:
         raise OsmError(f"{path} has no walkable ways")
     ways = ways.explode(index_parts=False)
     ways = ways[ways.geometry.geom_type == "LineString"]
-    return gpd.GeoDataFrame({"name": ways["name"].fillna("").astype(str).to_numpy(),
-                             "highway": ways["highway"].astype(str).to_numpy()},
-                            geometry=ways.geometry.to_numpy(), crs=4326)
+    return gpd.GeoDataFrame(
+        {
+            "name": ways["name"].fillna("").astype(str).to_numpy(),
+            "highway": ways["highway"].astype(str).to_numpy(),
+        },
+        geometry=ways.geometry.to_numpy(),
+        crs=4326,
+    )
 
 
 def read_buildings(path: str | Path) -> gpd.GeoDataFrame:
@@ -60,14 +65,22 @@ def read_buildings(path: str | Path) -> gpd.GeoDataFrame:
     found = found[found.geometry.geom_type.isin(["Polygon", "MultiPolygon"]) & found.geometry.is_valid]
     centre = found.geometry.union_all().centroid
     area = found.geometry.to_crs(utm_epsg(centre.x, centre.y)).area.to_numpy()
-    raw_levels = found["building:levels"] if "building:levels" in found.columns else pd.Series(np.nan, found.index)
+    raw_levels = (
+        found["building:levels"] if "building:levels" in found.columns else pd.Series(np.nan, found.index)
+    )
     levels = pd.to_numeric(raw_levels, errors="coerce").fillna(DEFAULT_LEVELS).clip(1, 60).to_numpy()
     keep = area >= MIN_FOOTPRINT_M2
     households = np.maximum(1, np.round(area * levels / AREA_PER_HOUSEHOLD_M2)).astype(int)
-    return gpd.GeoDataFrame({"id": [f"osm{int(i)}" for i in found["id"].to_numpy()[keep]],
-                             "levels": levels[keep], "footprint_m2": area[keep].round(1),
-                             "households": households[keep]},
-                            geometry=found.geometry.to_numpy()[keep], crs=4326)
+    return gpd.GeoDataFrame(
+        {
+            "id": [f"osm{int(i)}" for i in found["id"].to_numpy()[keep]],
+            "levels": levels[keep],
+            "footprint_m2": area[keep].round(1),
+            "households": households[keep],
+        },
+        geometry=found.geometry.to_numpy()[keep],
+        crs=4326,
+    )
 
 
 def read_lines_or_osm(path: str | Path) -> gpd.GeoDataFrame:

@@ -32,8 +32,14 @@ def source_layer_name(path: Path, wanted: str | None, default: str) -> str | Non
     return default if default in names else names[0]
 
 
-def read_layer(path: str | Path, spec: LayerSpec, *, source_layer: str | None = None,
-               fields: dict[str, str] | None = None, crs: str = "wgs84") -> gpd.GeoDataFrame | pd.DataFrame:
+def read_layer(
+    path: str | Path,
+    spec: LayerSpec,
+    *,
+    source_layer: str | None = None,
+    fields: dict[str, str] | None = None,
+    crs: str = "wgs84",
+) -> gpd.GeoDataFrame | pd.DataFrame:
     """Read ``path`` as ``spec``: rename mapped fields, keep the layer's columns, reproject to EPSG:4326.
 
     ``fields`` maps our column to the file's (``{"id": "GRID_CODE"}``). ``crs`` says the file's
@@ -53,7 +59,9 @@ def read_layer(path: str | Path, spec: LayerSpec, *, source_layer: str | None = 
     fields = dict(fields or {})
     missing = [src for src in fields.values() if src not in frame.columns]
     if missing:
-        raise ReadError(f"{path} has no field {', '.join(missing)}; its fields are {', '.join(map(str, frame.columns))}")
+        raise ReadError(
+            f"{path} has no field {', '.join(missing)}; its fields are {', '.join(map(str, frame.columns))}"
+        )
     renamed = frame.rename(columns={src: dst for dst, src in fields.items()})
     if "id" not in renamed.columns:
         raise ReadError(f"{path} has no 'id' field; name the id field with --id-field")
@@ -66,7 +74,9 @@ def read_layer(path: str | Path, spec: LayerSpec, *, source_layer: str | None = 
     geo = gpd.GeoDataFrame(out, geometry=frame.geometry.values, crs=source_crs or "EPSG:4326")
     if source_crs is not None and not source_crs.equals("EPSG:4326"):
         if crs != "wgs84" and not source_crs.is_geographic:
-            raise ReadError(f"--crs {crs} applies to longitude/latitude data, but {path} is in {source_crs.name}")
+            raise ReadError(
+                f"--crs {crs} applies to longitude/latitude data, but {path} is in {source_crs.name}"
+            )
         with np.errstate(all="ignore"):
             geo = geo.to_crs(4326)
     if crs not in ("wgs84", "cgcs2000"):
@@ -106,4 +116,6 @@ def read_hierarchy_file(path: str | Path) -> dict[str, pd.DataFrame]:
     if not path.exists():
         raise ReadError(f"file not found: {path}")
     present = {row[0] for row in pyogrio.list_layers(path)}
-    return {name: read_layer(path, spec, source_layer=name) for name, spec in LAYERS.items() if name in present}
+    return {
+        name: read_layer(path, spec, source_layer=name) for name, spec in LAYERS.items() if name in present
+    }

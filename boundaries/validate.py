@@ -18,8 +18,11 @@ from geo.locate import metric_epsg_for_bounds
 
 ERROR, WARNING = "error", "warning"
 # (child layer, parent column, parent layer): the polygon containment chain.
-CHAIN = (("communities", "street_id", "streets"), ("grids", "community_id", "communities"),
-         ("buildings", "grid_id", "grids"))
+CHAIN = (
+    ("communities", "street_id", "streets"),
+    ("grids", "community_id", "communities"),
+    ("buildings", "grid_id", "grids"),
+)
 SINGULAR = {"streets": "street", "communities": "community", "grids": "grid", "buildings": "building"}
 TILED = (("communities", "street_id", "streets"), ("grids", "community_id", "communities"))
 
@@ -63,7 +66,9 @@ def validate_hierarchy(layers: dict[str, pd.DataFrame], tol: Tolerances) -> list
     if streets is None or len(streets) == 0:
         return [Finding(ERROR, "empty", "streets", None, "没有街道 / no streets stored")]
     epsg = metric_epsg_for_bounds(streets.total_bounds)
-    metric = {name: f.to_crs(epsg) for name, f in layers.items() if isinstance(f, gpd.GeoDataFrame) and len(f)}
+    metric = {
+        name: f.to_crs(epsg) for name, f in layers.items() if isinstance(f, gpd.GeoDataFrame) and len(f)
+    }
     out += _duplicates(layers)
     for child, col, parent in CHAIN:
         if child in metric and parent in metric:
@@ -86,23 +91,49 @@ def _duplicates(layers: dict[str, pd.DataFrame]) -> list[Finding]:
     out = []
     for name, frame in layers.items():
         dup = frame["id"][frame["id"].duplicated()]
-        out += [Finding(ERROR, "duplicate_id", name, i, f"编号重复 id {i} appears more than once") for i in dup.unique()]
+        out += [
+            Finding(ERROR, "duplicate_id", name, i, f"编号重复 id {i} appears more than once")
+            for i in dup.unique()
+        ]
     return out
 
 
-def _containment(child: gpd.GeoDataFrame, col: str, parent: gpd.GeoDataFrame, cname: str, pname: str,
-                 tol: Tolerances, epsg: int) -> list[Finding]:
+def _containment(
+    child: gpd.GeoDataFrame,
+    col: str,
+    parent: gpd.GeoDataFrame,
+    cname: str,
+    pname: str,
+    tol: Tolerances,
+    epsg: int,
+) -> list[Finding]:
     out = []
     parents = parent.set_index("id").geometry
     for cid, pid, geom in zip(child["id"], child[col], child.geometry, strict=True):
         if pid not in parents.index:
-            out.append(Finding(ERROR, "orphan", cname, cid, f"上级不存在 parent {col}={pid} not found", _to_wgs(geom, epsg)))
+            out.append(
+                Finding(
+                    ERROR,
+                    "orphan",
+                    cname,
+                    cid,
+                    f"上级不存在 parent {col}={pid} not found",
+                    _to_wgs(geom, epsg),
+                )
+            )
             continue
         outside = geom.difference(parents[pid])
         if _real(outside, tol.topology_m):
-            out.append(Finding(ERROR, "outside_parent", cname, cid,
-                               f"超出上级 {outside.area:.1f} m² lies outside {SINGULAR[pname]} {pid}",
-                               _to_wgs(outside, epsg)))
+            out.append(
+                Finding(
+                    ERROR,
+                    "outside_parent",
+                    cname,
+                    cid,
+                    f"超出上级 {outside.area:.1f} m² lies outside {SINGULAR[pname]} {pid}",
+                    _to_wgs(outside, epsg),
+                )
+            )
     return out
 
 
@@ -115,36 +146,65 @@ def _overlaps(frame: gpd.GeoDataFrame, name: str, tol: Tolerances, epsg: int) ->
     for i, j in zip(left[keep], right[keep], strict=True):
         inter = shapely.intersection(geoms[i], geoms[j])
         if _real(inter, tol.topology_m):
-            out.append(Finding(ERROR, "overlap", name, ids[i], f"与 {ids[j]} 重叠 overlaps {ids[j]} by {inter.area:.1f} m²",
-                               _to_wgs(inter, epsg)))
+            out.append(
+                Finding(
+                    ERROR,
+                    "overlap",
+                    name,
+                    ids[i],
+                    f"与 {ids[j]} 重叠 overlaps {ids[j]} by {inter.area:.1f} m²",
+                    _to_wgs(inter, epsg),
+                )
+            )
     return out
 
 
-def _gaps(child: gpd.GeoDataFrame, col: str, parent: gpd.GeoDataFrame, cname: str, tol: Tolerances,
-          epsg: int) -> list[Finding]:
+def _gaps(
+    child: gpd.GeoDataFrame, col: str, parent: gpd.GeoDataFrame, cname: str, tol: Tolerances, epsg: int
+) -> list[Finding]:
     out = []
     for pid, pgeom in zip(parent["id"], parent.geometry, strict=True):
         kids = child.geometry[child[col] == pid]
         gap = pgeom.difference(shapely.union_all(kids.values)) if len(kids) else pgeom
         for piece in getattr(gap, "geoms", [gap]):
             if _real(piece, tol.topology_m):
-                out.append(Finding(ERROR, "gap", cname, pid, f"空白 {piece.area:.1f} m² of {pid} is in no {SINGULAR[cname]}",
-                                   _to_wgs(piece, epsg)))
+                out.append(
+                    Finding(
+                        ERROR,
+                        "gap",
+                        cname,
+                        pid,
+                        f"空白 {piece.area:.1f} m² of {pid} is in no {SINGULAR[cname]}",
+                        _to_wgs(piece, epsg),
+                    )
+                )
     return out
 
 
-def _buildings_across_grids(buildings: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, tol: Tolerances,
-                            epsg: int) -> list[Finding]:
+def _buildings_across_grids(
+    buildings: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, tol: Tolerances, epsg: int
+) -> list[Finding]:
     b, g = shapely.STRtree(grids.geometry.values).query(buildings.geometry.values, predicate="intersects")
     counts = np.bincount(b, minlength=len(buildings))
     out = []
     for bi in np.flatnonzero(counts > 1):
         geom = buildings.geometry.values[bi]
-        hits = [grids["id"].iloc[gi] for gi in g[b == bi]
-                if _real(shapely.intersection(geom, grids.geometry.values[gi]), tol.topology_m)]
+        hits = [
+            grids["id"].iloc[gi]
+            for gi in g[b == bi]
+            if _real(shapely.intersection(geom, grids.geometry.values[gi]), tol.topology_m)
+        ]
         if len(hits) > 1:
-            out.append(Finding(ERROR, "building_across_grids", "buildings", buildings["id"].iloc[bi],
-                               f"楼栋跨网格 footprint lies in grids {', '.join(hits)}", _to_wgs(geom, epsg)))
+            out.append(
+                Finding(
+                    ERROR,
+                    "building_across_grids",
+                    "buildings",
+                    buildings["id"].iloc[bi],
+                    f"楼栋跨网格 footprint lies in grids {', '.join(hits)}",
+                    _to_wgs(geom, epsg),
+                )
+            )
     return out
 
 
@@ -159,8 +219,16 @@ def _household_band(grids: pd.DataFrame, buildings: pd.DataFrame | None, tol: To
     geoms = grids.geometry.values if isinstance(grids, gpd.GeoDataFrame) else [None] * len(grids)
     for gid, hh, geom in zip(grids["id"], households, geoms, strict=True):
         if not lo <= hh <= hi:
-            out.append(Finding(WARNING, "households_band", "grids", gid,
-                               f"户数 {int(hh)} households, outside {lo:g}–{hi:g}", geom))
+            out.append(
+                Finding(
+                    WARNING,
+                    "households_band",
+                    "grids",
+                    gid,
+                    f"户数 {int(hh)} households, outside {lo:g}–{hi:g}",
+                    geom,
+                )
+            )
     return out
 
 
@@ -171,8 +239,10 @@ def _owners(layers: dict[str, pd.DataFrame]) -> list[Finding]:
         return out
     chiefs = set(people.loc[people["role"] == "street_chief", "segment_id"].dropna())
     workers = set(people.loc[people["role"] == "grid_worker", "grid_id"].dropna())
-    for name, owned, check, text in (("road_segments", chiefs, "segment_without_chief", "路段无街长 no street chief"),
-                                     ("grids", workers, "grid_without_worker", "网格无网格员 no grid worker")):
+    for name, owned, check, text in (
+        ("road_segments", chiefs, "segment_without_chief", "路段无街长 no street chief"),
+        ("grids", workers, "grid_without_worker", "网格无网格员 no grid worker"),
+    ):
         frame = layers.get(name)
         if frame is None:
             continue
@@ -184,7 +254,12 @@ def _owners(layers: dict[str, pd.DataFrame]) -> list[Finding]:
 
 def findings_geojson(findings: list[Finding]) -> dict:
     """Problem locations as an RFC 7946 FeatureCollection, for a map."""
-    feats = [{"type": "Feature", "properties": {k: v for k, v in f.as_dict().items() if k not in ("lon", "lat")},
-              "geometry": shapely.geometry.mapping(f.geometry) if f.geometry is not None else None}
-             for f in findings]
+    feats = [
+        {
+            "type": "Feature",
+            "properties": {k: v for k, v in f.as_dict().items() if k not in ("lon", "lat")},
+            "geometry": shapely.geometry.mapping(f.geometry) if f.geometry is not None else None,
+        }
+        for f in findings
+    ]
     return {"type": "FeatureCollection", "features": feats}

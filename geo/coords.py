@@ -87,7 +87,9 @@ def wgs84_to_bd09(lon: ArrayLike, lat: ArrayLike) -> tuple[NDArray, NDArray]:
     return gcj02_to_bd09(*wgs84_to_gcj02(lon, lat))
 
 
-def _invert(forward, lon: ArrayLike, lat: ArrayLike, guess: tuple[NDArray, NDArray]) -> tuple[NDArray, NDArray]:
+def _invert(
+    forward, lon: ArrayLike, lat: ArrayLike, guess: tuple[NDArray, NDArray]
+) -> tuple[NDArray, NDArray]:
     """Solve forward(w) = target by fixed-point steps (the offsets vary slowly, so this converges fast)."""
     tx, ty = _arrays(lon, lat)
     wx, wy = guess
@@ -95,7 +97,9 @@ def _invert(forward, lon: ArrayLike, lat: ArrayLike, guess: tuple[NDArray, NDArr
         fx, fy = forward(wx, wy)
         ex, ey = fx - tx, fy - ty
         wx, wy = wx - ex, wy - ey
-        if np.all(np.abs(ex) < INVERSE_TOLERANCE_DEG / 10) and np.all(np.abs(ey) < INVERSE_TOLERANCE_DEG / 10):
+        if np.all(np.abs(ex) < INVERSE_TOLERANCE_DEG / 10) and np.all(
+            np.abs(ey) < INVERSE_TOLERANCE_DEG / 10
+        ):
             break
     return wx, wy
 
@@ -122,7 +126,9 @@ def _lookup(table: dict, crs: str):
     try:
         return table[crs.lower()]
     except KeyError:
-        raise CoordinateError(f"unknown coordinate system {crs!r}; use one of {', '.join(COORD_SYSTEMS)}") from None
+        raise CoordinateError(
+            f"unknown coordinate system {crs!r}; use one of {', '.join(COORD_SYSTEMS)}"
+        ) from None
 
 
 def to_wgs84(lon: ArrayLike, lat: ArrayLike, crs: str = "wgs84") -> tuple[NDArray, NDArray]:

@@ -110,16 +110,22 @@ class EmbeddedCluster:
     def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         proc = subprocess.run(self._cmd(*args), capture_output=True, text=True)
         if check and proc.returncode != 0:
-            raise ClusterError(f"{' '.join(args)} failed ({proc.returncode}): {proc.stderr.strip() or proc.stdout.strip()}")
+            raise ClusterError(
+                f"{' '.join(args)} failed ({proc.returncode}): {proc.stderr.strip() or proc.stdout.strip()}"
+            )
         return proc
 
     def _prepare_dirs(self) -> None:
         """Create var/pg; as root, hand its parts to postgres (relocating if postgres cannot reach it)."""
         self.root.parent.mkdir(parents=True, exist_ok=True)
         if self.as_root and not self.root.exists():
-            reachable = subprocess.run(
-                ["runuser", "-u", "postgres", "--", "test", "-x", str(self.root.parent)], capture_output=True
-            ).returncode == 0
+            reachable = (
+                subprocess.run(
+                    ["runuser", "-u", "postgres", "--", "test", "-x", str(self.root.parent)],
+                    capture_output=True,
+                ).returncode
+                == 0
+            )
             if not reachable:
                 # A checkout under /root is closed to postgres: keep the cluster in /var/tmp, linked from var/pg.
                 digest = hashlib.sha1(str(self.root.resolve()).encode()).hexdigest()[:12]
@@ -147,7 +153,12 @@ class EmbeddedCluster:
     def running(self) -> bool:
         if not self.initialised():
             return False
-        return self._run(str(_pg_bindir() / "pg_ctl"), "status", "-D", str(self.data_dir), check=False).returncode == 0
+        return (
+            self._run(
+                str(_pg_bindir() / "pg_ctl"), "status", "-D", str(self.data_dir), check=False
+            ).returncode
+            == 0
+        )
 
     def url(self, database: str | None = None) -> str:
         db = database or get_settings().database_name
@@ -164,8 +175,16 @@ class EmbeddedCluster:
                 if self.as_root:
                     pg = pwd.getpwnam("postgres")
                     os.chown(self.data_dir, pg.pw_uid, pg.pw_gid)
-                self._run(str(bindir / "initdb"), "-D", str(self.data_dir), "-U", SUPERUSER,
-                          "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8")
+                self._run(
+                    str(bindir / "initdb"),
+                    "-D",
+                    str(self.data_dir),
+                    "-U",
+                    SUPERUSER,
+                    "--auth=trust",
+                    "--encoding=UTF8",
+                    "--locale=C.UTF-8",
+                )
             if not self.running():
                 port = self.port()
                 if get_settings().pg_port is None and _port_in_use(port):
@@ -173,10 +192,23 @@ class EmbeddedCluster:
                     self.port_file.write_text(f"{port}\n")
                 # Durable, as a street office's only copy of its reports must be: every commit is on disk
                 # before it is answered (fsync and synchronous_commit keep PostgreSQL's defaults).
-                opts = (f"-p {port} -k {self.run_dir} -c listen_addresses=127.0.0.1 "
-                        "-c shared_buffers=256MB -c max_connections=100")
-                self._run(str(bindir / "pg_ctl"), "start", "-w", "-t", "60", "-D", str(self.data_dir),
-                          "-l", str(self.log_file), "-o", opts)
+                opts = (
+                    f"-p {port} -k {self.run_dir} -c listen_addresses=127.0.0.1 "
+                    "-c shared_buffers=256MB -c max_connections=100"
+                )
+                self._run(
+                    str(bindir / "pg_ctl"),
+                    "start",
+                    "-w",
+                    "-t",
+                    "60",
+                    "-D",
+                    str(self.data_dir),
+                    "-l",
+                    str(self.log_file),
+                    "-o",
+                    opts,
+                )
             self.ensure_database(get_settings().database_name)
         return self.url()
 

@@ -29,8 +29,9 @@ def tier_weights(tiers: ArrayLike) -> np.ndarray:
     return np.append(np.array(list(TIER_WEIGHTS.values())), 1.0)[codes]
 
 
-def bin_points(lon: ArrayLike, lat: ArrayLike, weight: ArrayLike, *, cell_m: float,
-               keys: ArrayLike | None = None) -> pd.DataFrame:
+def bin_points(
+    lon: ArrayLike, lat: ArrayLike, weight: ArrayLike, *, cell_m: float, keys: ArrayLike | None = None
+) -> pd.DataFrame:
     """Sum weights per cell (and per integer ``keys`` value, e.g. a time step).
 
     Returns columns ``key``, ``lon``, ``lat`` (weighted mean of the cell's points), ``weight``, ``n``.
@@ -50,16 +51,19 @@ def bin_points(lon: ArrayLike, lat: ArrayLike, weight: ArrayLike, *, cell_m: flo
         n = np.bincount(code, minlength=nk * nx * ny)
         used = np.flatnonzero(n)
         inverse, n = None, n[used]
-        sums = [np.bincount(code, weights=v, minlength=nk * nx * ny)[used] for v in (weight, lon * weight,
-                                                                                   lat * weight)]
+        sums = [
+            np.bincount(code, weights=v, minlength=nk * nx * ny)[used]
+            for v in (weight, lon * weight, lat * weight)
+        ]
     else:
         used, inverse = np.unique(code, return_inverse=True)
         n = np.bincount(inverse)
         sums = [np.bincount(inverse, weights=v) for v in (weight, lon * weight, lat * weight)]
     w = sums[0]
     safe = np.where(w > 0, w, 1.0)
-    return pd.DataFrame({"key": used // (nx * ny) + k0, "lon": sums[1] / safe, "lat": sums[2] / safe,
-                         "weight": w, "n": n})
+    return pd.DataFrame(
+        {"key": used // (nx * ny) + k0, "lon": sums[1] / safe, "lat": sums[2] / safe, "weight": w, "n": n}
+    )
 
 
 def time_keys(times: ArrayLike, step: str) -> np.ndarray:

@@ -36,20 +36,25 @@ class HotSpotPlan:
     budget_share: float
 
 
-def edge_weights(network: RoadNetwork, points: np.ndarray, weights: np.ndarray | None = None, *,
-                 bandwidth_m: float = 100.0) -> dict[tuple[int, int, int], float]:
+def edge_weights(
+    network: RoadNetwork, points: np.ndarray, weights: np.ndarray | None = None, *, bandwidth_m: float = 100.0
+) -> dict[tuple[int, int, int], float]:
     """Kernel density of incidents (metric x, y) integrated along each edge (a uniform 1 per metre without any)."""
     g = network.graph
     keys = [edge_key(u, v, k) for u, v, k in g.edges(keys=True)]
     lines = np.array([g.edges[e]["geometry"] for e in keys], dtype=object)
     samples = sample_lines(lines, STEP_M)
-    density = (density_at(samples.xy, points, weights, bandwidth_m=bandwidth_m) if len(points)
-               else np.ones(len(samples.xy)))
+    density = (
+        density_at(samples.xy, points, weights, bandwidth_m=bandwidth_m)
+        if len(points)
+        else np.ones(len(samples.xy))
+    )
     return dict(zip(keys, samples.per_line(density * samples.length).tolist(), strict=True))
 
 
-def density_at(where: np.ndarray, points: np.ndarray, weights: np.ndarray | None = None, *,
-               bandwidth_m: float = 100.0) -> np.ndarray:
+def density_at(
+    where: np.ndarray, points: np.ndarray, weights: np.ndarray | None = None, *, bandwidth_m: float = 100.0
+) -> np.ndarray:
     """Gaussian kernel density (per m², weighted) at metric points, cut at three bandwidths."""
     weights = np.ones(len(points)) if weights is None else np.asarray(weights, dtype=float)
     out = np.zeros(len(where))
@@ -57,12 +62,19 @@ def density_at(where: np.ndarray, points: np.ndarray, weights: np.ndarray | None
     for i, idx in enumerate(near):
         if idx:
             d2 = ((points[idx] - where[i]) ** 2).sum(axis=1)
-            out[i] = (weights[idx] * np.exp(-d2 / (2 * bandwidth_m ** 2))).sum()
-    return out / (2 * math.pi * bandwidth_m ** 2)
+            out[i] = (weights[idx] * np.exp(-d2 / (2 * bandwidth_m**2))).sum()
+    return out / (2 * math.pi * bandwidth_m**2)
 
 
-def hot_spots(network: RoadNetwork, nodes: list[int], points: np.ndarray, weights: np.ndarray | None, *,
-              count: int, bandwidth_m: float) -> list[tuple[int, float]]:
+def hot_spots(
+    network: RoadNetwork,
+    nodes: list[int],
+    points: np.ndarray,
+    weights: np.ndarray | None,
+    *,
+    count: int,
+    bandwidth_m: float,
+) -> list[tuple[int, float]]:
     """The ``count`` junctions of ``nodes`` with the highest density, at least two bandwidths apart."""
     xy = np.array([network.graph.nodes[n]["xy"] for n in nodes])
     density = density_at(xy, points, weights, bandwidth_m=bandwidth_m)
@@ -75,9 +87,19 @@ def hot_spots(network: RoadNetwork, nodes: list[int], points: np.ndarray, weight
     return chosen
 
 
-def hotspot_route(network: RoadNetwork, area_edges: set[tuple[int, int, int]], start: int, budget_min: float, *,
-                  points: np.ndarray, weights: np.ndarray | None = None, speed_kmh: float = WALK_KMH,
-                  dwell_min: float = 12.0, stops: int = 3, bandwidth_m: float = 100.0) -> HotSpotPlan:
+def hotspot_route(
+    network: RoadNetwork,
+    area_edges: set[tuple[int, int, int]],
+    start: int,
+    budget_min: float,
+    *,
+    points: np.ndarray,
+    weights: np.ndarray | None = None,
+    speed_kmh: float = WALK_KMH,
+    dwell_min: float = 12.0,
+    stops: int = 3,
+    bandwidth_m: float = 100.0,
+) -> HotSpotPlan:
     """A closed walk from ``start`` in ``budget_min`` that covers most incident weight among ``area_edges``."""
     if not budget_min or budget_min <= 0 or not math.isfinite(budget_min):
         raise PatrolError(f"the time budget must be a positive number of minutes, got {budget_min}")
@@ -89,24 +111,35 @@ def hotspot_route(network: RoadNetwork, area_edges: set[tuple[int, int, int]], s
         raise PatrolError("there is no road to walk in the area")
     g = network.graph
     metres_per_min = speed_kmh * 1000 / 60
-    prize = {e: w for e, w in edge_weights(network, points, weights, bandwidth_m=bandwidth_m).items()
-             if e in area_edges}
+    prize = {
+        e: w
+        for e, w in edge_weights(network, points, weights, bandwidth_m=bandwidth_m).items()
+        if e in area_edges
+    }
     total_prize = sum(prize.values()) or 1.0
     dist = dict(nx.all_pairs_dijkstra_path_length(g, weight="length_m"))
     area_nodes = sorted({n for e in area_edges for n in e[:2]})
-    spots = hot_spots(network, area_nodes, points, weights, count=stops, bandwidth_m=bandwidth_m) if len(points) else []
+    spots = (
+        hot_spots(network, area_nodes, points, weights, count=stops, bandwidth_m=bandwidth_m)
+        if len(points)
+        else []
+    )
 
     # The tour is a cycle of visits: a node (a stop) or an edge walked u→v; between visits, shortest walks.
     tour: list[tuple[int, int, int | None]] = [(start, start, None)]
     dwell: list[dict] = []
 
     def walk_m(t: list) -> float:
-        return sum(dist[a[1]][b[0]] + (g.edges[b]["length_m"] if b[2] is not None else 0.0)
-                   for a, b in zip(t, t[1:] + t[:1], strict=True))
+        return sum(
+            dist[a[1]][b[0]] + (g.edges[b]["length_m"] if b[2] is not None else 0.0)
+            for a, b in zip(t, t[1:] + t[:1], strict=True)
+        )
 
     for node, density in spots:
-        best = min(range(len(tour)), key=lambda i: dist[tour[i][1]][node] + dist[node][tour[(i + 1) % len(tour)][0]])
-        trial = tour[:best + 1] + [(node, node, None)] + tour[best + 1:]
+        best = min(
+            range(len(tour)), key=lambda i: dist[tour[i][1]][node] + dist[node][tour[(i + 1) % len(tour)][0]]
+        )
+        trial = tour[: best + 1] + [(node, node, None)] + tour[best + 1 :]
         minutes = walk_m(trial) / metres_per_min + (len(dwell) + 1) * dwell_min
         if minutes <= budget_min:
             tour = trial
@@ -128,7 +161,7 @@ def hotspot_route(network: RoadNetwork, area_edges: set[tuple[int, int, int]], s
         if best_trial is None:
             break
         i, visit, extra = best_trial
-        tour = tour[:i + 1] + [visit] + tour[i + 1:]
+        tour = tour[: i + 1] + [visit] + tour[i + 1 :]
         length += extra
         walked = _walked(g, tour)
     edges = _expand(g, tour)
@@ -137,19 +170,36 @@ def hotspot_route(network: RoadNetwork, area_edges: set[tuple[int, int, int]], s
     total = sum(g.edges[e]["length_m"] for e in edges)
     mine = {e for e in walked if e in prize}
     inside = sum(g.edges[e]["length_m"] for e in mine)
-    route = Route(edges, mine, total, inside, total - inside, total / metres_per_min + len(dwell) * dwell_min,
-                  False, notes=[f"hot-spot route: greedy insertion within {budget_min:g} min (heuristic); "
-                                f"{len(dwell)} stops of {dwell_min:g} min"])
+    route = Route(
+        edges,
+        mine,
+        total,
+        inside,
+        total - inside,
+        total / metres_per_min + len(dwell) * dwell_min,
+        False,
+        notes=[
+            f"hot-spot route: greedy insertion within {budget_min:g} min (heuristic); "
+            f"{len(dwell)} stops of {dwell_min:g} min"
+        ],
+    )
     route.steps = steps(network, edges)
     to_wgs = Transformer.from_crs(network.epsg, 4326, always_xy=True)
     for rank, d in enumerate(dwell, start=1):
         d["rank"] = rank
         d["lon"], d["lat"] = (round(c, 7) for c in to_wgs.transform(*g.nodes[d["node"]]["xy"]))
-    plan = HotSpotPlan(route, dwell, sum(w for e, w in prize.items() if e in walked) / total_prize,
-                       route.duration_min / budget_min)
-    route.extra = {"budget_min": budget_min, "weight_share": round(plan.weight_share, 3),
-                   "budget_share": round(plan.budget_share, 3),
-                   "dwell": [{k: d[k] for k in ("rank", "lon", "lat", "minutes")} for d in dwell]}
+    plan = HotSpotPlan(
+        route,
+        dwell,
+        sum(w for e, w in prize.items() if e in walked) / total_prize,
+        route.duration_min / budget_min,
+    )
+    route.extra = {
+        "budget_min": budget_min,
+        "weight_share": round(plan.weight_share, 3),
+        "budget_share": round(plan.budget_share, 3),
+        "dwell": [{k: d[k] for k in ("rank", "lon", "lat", "minutes")} for d in dwell],
+    }
     return plan
 
 

@@ -32,7 +32,15 @@ from geo.segment_index import SegmentIndex
 OK = "ok"
 OUTSIDE = "outside_service_area"
 INVALID = "invalid_coordinates"
-RESULT_COLUMNS = ("street_id", "community_id", "grid_id", "building_id", "segment_id", "segment_distance_m", "status")
+RESULT_COLUMNS = (
+    "street_id",
+    "community_id",
+    "grid_id",
+    "building_id",
+    "segment_id",
+    "segment_distance_m",
+    "status",
+)
 
 
 @dataclass
@@ -53,10 +61,14 @@ class Hierarchy:
         if "valid_to" in grids.columns:
             grids = grids[grids["valid_to"].isna()]
         empty = pd.DataFrame({"id": [], "role": [], "grid_id": [], "segment_id": []})
-        return cls(streets=layers["streets"], communities=layers["communities"], grids=grids,
-                   buildings=layers.get("buildings", _empty_layer()),
-                   road_segments=layers.get("road_segments", _empty_layer()),
-                   people=layers.get("people", empty))
+        return cls(
+            streets=layers["streets"],
+            communities=layers["communities"],
+            grids=grids,
+            buildings=layers.get("buildings", _empty_layer()),
+            road_segments=layers.get("road_segments", _empty_layer()),
+            people=layers.get("people", empty),
+        )
 
     def metric_epsg(self) -> int:
         """The UTM zone of the service area's centre: where distances are measured."""
@@ -64,7 +76,9 @@ class Hierarchy:
 
 
 def _empty_layer() -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame({"id": pd.Series([], dtype=object)}, geometry=gpd.GeoSeries([], crs=4326), crs=4326)
+    return gpd.GeoDataFrame(
+        {"id": pd.Series([], dtype=object)}, geometry=gpd.GeoSeries([], crs=4326), crs=4326
+    )
 
 
 def metric_epsg_for_bounds(bounds: ArrayLike) -> int:
@@ -94,7 +108,9 @@ class Locator:
         self.grid_street = community_street.reindex(self.grid_community).to_numpy(dtype=object)
         self.building_ids = self.buildings["id"].to_numpy(dtype=object)
         self.segment_ids = self.segments["id"].to_numpy(dtype=object)
-        self.segment_index = SegmentIndex(self.segments.geometry.to_crs(self.epsg).values, self.segment_search_m)
+        self.segment_index = SegmentIndex(
+            self.segments.geometry.to_crs(self.epsg).values, self.segment_search_m
+        )
 
     def locate_arrays(self, lon: ArrayLike, lat: ArrayLike, crs: str = "wgs84") -> pd.DataFrame:
         """Locate points given as arrays; returns one row per point with ``RESULT_COLUMNS``."""
@@ -114,15 +130,17 @@ class Locator:
             seg[located], dist[located] = self.segment_index.query(mx, my)
         status = np.where(located, OK, OUTSIDE).astype(object)
         status[~valid] = INVALID
-        return pd.DataFrame({
-            "street_id": _take(self.grid_street, g),
-            "community_id": _take(self.grid_community, g),
-            "grid_id": _take(self.grid_ids, g),
-            "building_id": _take(self.building_ids, np.where(located, b, -1)),
-            "segment_id": _take(self.segment_ids, seg),
-            "segment_distance_m": dist,
-            "status": pd.Series(status, dtype=object),
-        })
+        return pd.DataFrame(
+            {
+                "street_id": _take(self.grid_street, g),
+                "community_id": _take(self.grid_community, g),
+                "grid_id": _take(self.grid_ids, g),
+                "building_id": _take(self.building_ids, np.where(located, b, -1)),
+                "segment_id": _take(self.segment_ids, seg),
+                "segment_distance_m": dist,
+                "status": pd.Series(status, dtype=object),
+            }
+        )
 
     def locate_one(self, lon: float, lat: float, crs: str = "wgs84") -> dict:
         """One point, as a dict of ``RESULT_COLUMNS`` (None for what it is not in)."""

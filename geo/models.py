@@ -151,10 +151,27 @@ class Person(Base):
 
 TIERS = ("A", "B", "C", "D")
 CHANNELS = ("app", "wechat", "hotline_12345", "patrol", "camera", "walk_in")
-STATUSES = ("reported", "accepted", "dispatched", "in_progress", "resolved", "verified", "closed",
-            "returned", "escalated", "merged")
-TOKEN_ROLES = ("citizen", "grid_worker", "street_chief", "community_admin", "street_admin", "district_admin",
-               "department")
+STATUSES = (
+    "reported",
+    "accepted",
+    "dispatched",
+    "in_progress",
+    "resolved",
+    "verified",
+    "closed",
+    "returned",
+    "escalated",
+    "merged",
+)
+TOKEN_ROLES = (
+    "citizen",
+    "grid_worker",
+    "street_chief",
+    "community_admin",
+    "street_admin",
+    "district_admin",
+    "department",
+)
 
 
 class Department(Base):
@@ -287,6 +304,7 @@ class Summons(Base):
 
 # ---- Grid versions ------------------------------------------------------------------------------
 
+
 class GridPreview(Base):
     """A drawing or re-split waiting to be applied: its grids, each building's grid, the quality report."""
 
@@ -324,6 +342,7 @@ class GridLineage(Base):
 
 
 # ---- Patrol logs ---------------------------------------------------------------------------------
+
 
 class PatrolTrack(Base):
     """One uploaded GPS log after cleaning: its pieces, a time per vertex, and what cleaning did; kept forever."""

@@ -43,8 +43,9 @@ class RoadNetwork:
         return nodes[i], float(d[i])
 
 
-def build_network(roads: gpd.GeoDataFrame, *, name_field: str = "name", snap_m: float = 1.0,
-                  stub_m: float = 5.0) -> RoadNetwork:
+def build_network(
+    roads: gpd.GeoDataFrame, *, name_field: str = "name", snap_m: float = 1.0, stub_m: float = 5.0
+) -> RoadNetwork:
     """Node the lines and build the graph (in the area's UTM zone)."""
     if roads is None or len(roads) == 0:
         raise NetworkError("no road lines given")
@@ -52,17 +53,29 @@ def build_network(roads: gpd.GeoDataFrame, *, name_field: str = "name", snap_m: 
         raise NetworkError("road lines have no CRS; say what their coordinates are")
     kinds = set(roads.geometry.geom_type)
     if not kinds <= {"LineString", "MultiLineString"}:
-        raise NetworkError(f"roads must be lines, found {', '.join(sorted(kinds - {'LineString', 'MultiLineString'}))}")
+        raise NetworkError(
+            f"roads must be lines, found {', '.join(sorted(kinds - {'LineString', 'MultiLineString'}))}"
+        )
     centre = roads.to_crs(4326).union_all().centroid
     epsg = utm_epsg(centre.x, centre.y)
     metric = roads.to_crs(epsg)
-    names = metric[name_field].astype(str).to_numpy() if name_field in metric.columns else np.array([""] * len(metric))
+    names = (
+        metric[name_field].astype(str).to_numpy()
+        if name_field in metric.columns
+        else np.array([""] * len(metric))
+    )
     sources = metric.geometry.values
     # A road that stops just short of (or just past) another still meets it: join each loose end to the
     # nearest line within snap_m with a tiny connector, so noding splits that line there.
     parts = shapely.get_parts(sources)
-    ends = shapely.points(np.concatenate([shapely.get_coordinates(shapely.get_point(parts, 0)),
-                                          shapely.get_coordinates(shapely.get_point(parts, -1))]))
+    ends = shapely.points(
+        np.concatenate(
+            [
+                shapely.get_coordinates(shapely.get_point(parts, 0)),
+                shapely.get_coordinates(shapely.get_point(parts, -1)),
+            ]
+        )
+    )
     owner = np.concatenate([np.arange(len(parts))] * 2)
     pi, li = shapely.STRtree(parts).query(ends, predicate="dwithin", distance=snap_m)
     keep = (owner[pi] != li) & (shapely.distance(ends[pi], parts[li]) > 0)
@@ -82,16 +95,23 @@ def build_network(roads: gpd.GeoDataFrame, *, name_field: str = "name", snap_m: 
             continue
         src = tree.query_nearest(piece.interpolate(0.5, normalized=True))[0]
         graph.add_edge(u, v, length_m=float(piece.length), name=str(names[src]), geometry=piece)
-    components = sorted(nx.connected_components(graph), key=lambda c: -sum(
-        d["length_m"] for _, _, d in graph.subgraph(c).edges(data=True)))
-    stubs = [(u, v) for u, v, d in graph.edges(data=True)
-             if d["length_m"] < stub_m and (graph.degree(u) == 1 or graph.degree(v) == 1)]
+    components = sorted(
+        nx.connected_components(graph),
+        key=lambda c: -sum(d["length_m"] for _, _, d in graph.subgraph(c).edges(data=True)),
+    )
+    stubs = [
+        (u, v)
+        for u, v, d in graph.edges(data=True)
+        if d["length_m"] < stub_m and (graph.degree(u) == 1 or graph.degree(v) == 1)
+    ]
     report = {
-        "nodes": graph.number_of_nodes(), "edges": graph.number_of_edges(),
+        "nodes": graph.number_of_nodes(),
+        "edges": graph.number_of_edges(),
         "length_m": round(sum(d["length_m"] for _, _, d in graph.edges(data=True)), 1),
         "components": len(components),
-        "detached_length_m": round(sum(d["length_m"] for c in components[1:]
-                                       for _, _, d in graph.subgraph(c).edges(data=True)), 1),
+        "detached_length_m": round(
+            sum(d["length_m"] for c in components[1:] for _, _, d in graph.subgraph(c).edges(data=True)), 1
+        ),
         "dead_ends": sum(1 for n in graph.nodes if graph.degree(n) == 1),
         "stubs": len(stubs),
     }
@@ -115,14 +135,20 @@ def edge_geometry(network: RoadNetwork, u: int, v: int, key: int) -> LineString:
     line = network.graph.edges[u, v, key]["geometry"]
     start = np.array(line.coords[0])
     if np.hypot(*(start - np.array(network.graph.nodes[u]["xy"]))) > np.hypot(
-            *(np.array(line.coords[-1]) - np.array(network.graph.nodes[u]["xy"]))):
+        *(np.array(line.coords[-1]) - np.array(network.graph.nodes[u]["xy"]))
+    ):
         return shapely.reverse(line)
     return line
 
 
-def label_edges(network: RoadNetwork, *, grids: gpd.GeoDataFrame | None = None,
-                communities: gpd.GeoDataFrame | None = None, segments: gpd.GeoDataFrame | None = None,
-                within_m: float = 20.0) -> None:
+def label_edges(
+    network: RoadNetwork,
+    *,
+    grids: gpd.GeoDataFrame | None = None,
+    communities: gpd.GeoDataFrame | None = None,
+    segments: gpd.GeoDataFrame | None = None,
+    within_m: float = 20.0,
+) -> None:
     """Give each edge the ``grids`` and ``communities`` it serves (within ``within_m``: a street on a boundary
     serves both sides) and the responsible ``segment`` it runs along (most shared length within 5 m).
 
@@ -135,7 +161,9 @@ def label_edges(network: RoadNetwork, *, grids: gpd.GeoDataFrame | None = None,
         found: list[list[str]] = [[] for _ in keys]
         if frame is not None and len(frame):
             polys = frame.to_crs(network.epsg)
-            li, pi = shapely.STRtree(polys.geometry.values).query(lines, predicate="dwithin", distance=within_m)
+            li, pi = shapely.STRtree(polys.geometry.values).query(
+                lines, predicate="dwithin", distance=within_m
+            )
             ids = polys["id"].astype(str).to_numpy()
             for line, poly in zip(li, pi, strict=True):
                 found[line].append(ids[poly])
@@ -145,7 +173,9 @@ def label_edges(network: RoadNetwork, *, grids: gpd.GeoDataFrame | None = None,
     if segments is not None and len(segments):
         segs = segments.to_crs(network.epsg)
         li, si = shapely.STRtree(segs.geometry.values).query(lines, predicate="dwithin", distance=5.0)
-        shared = shapely.length(shapely.intersection(lines[li], shapely.buffer(segs.geometry.values[si], 5.0)))
+        shared = shapely.length(
+            shapely.intersection(lines[li], shapely.buffer(segs.geometry.values[si], 5.0))
+        )
         ids = segs["id"].astype(str).to_numpy()
         for line, seg, length in zip(li, si, shared, strict=True):
             if length > max(best[line][0], 0.5 * shapely.length(lines[line])):

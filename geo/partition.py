@@ -56,7 +56,9 @@ class Partition:
     grids: gpd.GeoDataFrame
     assignments: pd.Series
     report: dict = field(default_factory=dict)
-    units: pd.DataFrame | None = None  # buildings split by units: building, unit_from, unit_to, households, grid_id
+    units: pd.DataFrame | None = (
+        None  # buildings split by units: building, unit_from, unit_to, households, grid_id
+    )
 
 
 def _metric(frame: gpd.GeoDataFrame | gpd.GeoSeries, epsg: int):
@@ -129,14 +131,17 @@ def _union_by(geoms: np.ndarray, label: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
-def _block_cells(block, members: np.ndarray, member_fp: np.ndarray, seeds: np.ndarray,
-                 seed_owner: np.ndarray) -> np.ndarray:
+def _block_cells(
+    block, members: np.ndarray, member_fp: np.ndarray, seeds: np.ndarray, seed_owner: np.ndarray
+) -> np.ndarray:
     """The cells of one block holding several buildings (``members``, ascending, and their footprints):
     each building's Voronoi pieces and its footprint."""
     # GEOS's Voronoi loses precision at UTM magnitudes (millions of metres) and returns overlapping
     # cells: build it around the block's own origin and move it back.
     origin = np.array([block.centroid.x, block.centroid.y])
-    vor = shapely.voronoi_polygons(shapely.multipoints(_shift(seeds, -origin)), extend_to=_shift(block, -origin))
+    vor = shapely.voronoi_polygons(
+        shapely.multipoints(_shift(seeds, -origin)), extend_to=_shift(block, -origin)
+    )
     pieces = _shift(np.asarray(shapely.get_parts(vor), dtype=object), origin)
     pieces = shapely.intersection(shapely.make_valid(pieces), block)
     # Voronoi output order is not the input order: match pieces to seeds by containment.
@@ -181,13 +186,18 @@ def _tessellate(blocks: list, footprints: np.ndarray) -> tuple[list, np.ndarray]
     seed_order = np.argsort(seed_block, kind="stable")
     seed_start = np.searchsorted(seed_block[seed_order], np.arange(len(blocks) + 1))
     members_of = [np.flatnonzero(block_of == bi) for bi in range(len(blocks))]
-    seeds_of = [seed_order[seed_start[bi]:seed_start[bi + 1]] for bi in range(len(blocks))]
+    seeds_of = [seed_order[seed_start[bi] : seed_start[bi + 1]] for bi in range(len(blocks))]
     # Blocks are independent: Dask's threads run them side by side (GEOS lets go of the GIL).
-    block_cells = dask.compute(*[
-        dask.delayed(_block_cells, pure=False)(block, members, footprints[members], seed_points[seeds],
-                                               seed_owner_all[seeds])
-        for block, members, seeds in zip(blocks, members_of, seeds_of, strict=True) if len(members) > 1],
-        scheduler="threads")
+    block_cells = dask.compute(
+        *[
+            dask.delayed(_block_cells, pure=False)(
+                block, members, footprints[members], seed_points[seeds], seed_owner_all[seeds]
+            )
+            for block, members, seeds in zip(blocks, members_of, seeds_of, strict=True)
+            if len(members) > 1
+        ],
+        scheduler="threads",
+    )
     cells, owner, done = [], [], iter(block_cells)
     for block, members in zip(blocks, members_of, strict=True):
         if len(members) <= 1:  # an empty block is a cell of its own; a block of one building is its cell
@@ -229,7 +239,9 @@ def _whole_cells(cells: list, owner: np.ndarray, footprints: np.ndarray) -> list
     return cells
 
 
-def _adjacency(cells: np.ndarray, roads_m: gpd.GeoSeries | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _adjacency(
+    cells: np.ndarray, roads_m: gpd.GeoSeries | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Pairs of touching cells, their shared boundary length and how much of it lies off the roads."""
     a, b = shapely.STRtree(cells).query(cells, predicate="intersects")
     keep = a < b
@@ -238,12 +250,15 @@ def _adjacency(cells: np.ndarray, roads_m: gpd.GeoSeries | None) -> tuple[np.nda
     length = shapely.length(shared)
     ok = length > 0.01
     a, b, shared, length = a[ok], b[ok], shared[ok], length[ok]
-    off = length - near_road_length(shared, roads_m) if roads_m is not None and len(roads_m) else length.copy()
+    off = (
+        length - near_road_length(shared, roads_m) if roads_m is not None and len(roads_m) else length.copy()
+    )
     return a, b, length, off
 
 
-def near_road_length(lines: np.ndarray, roads_m: gpd.GeoSeries, within_m: float = ROAD_NEAR_M,
-                     step_m: float = 1.0) -> np.ndarray:
+def near_road_length(
+    lines: np.ndarray, roads_m: gpd.GeoSeries, within_m: float = ROAD_NEAR_M, step_m: float = 1.0
+) -> np.ndarray:
     """Length of each metric line within ``within_m`` of a road, measured every ``step_m``.
 
     Sampling against densified road vertices instead of buffering the union of the roads: a real road
@@ -286,8 +301,9 @@ def _make_contiguous(grid_of: np.ndarray, a: np.ndarray, b: np.ndarray, length: 
     return grid_of
 
 
-def _absorb_empty(grid_of: np.ndarray, hh: np.ndarray, a: np.ndarray, b: np.ndarray, length: np.ndarray,
-                  cells: np.ndarray) -> np.ndarray:
+def _absorb_empty(
+    grid_of: np.ndarray, hh: np.ndarray, a: np.ndarray, b: np.ndarray, length: np.ndarray, cells: np.ndarray
+) -> np.ndarray:
     """A grid with no households (a park, a site) joins the neighbour it shares most edge with."""
     grid_of = grid_of.copy()
     gh = pd.Series(hh).groupby(grid_of).sum()
@@ -373,7 +389,7 @@ class _Bisector:
         return self._recurse(order, p, k, k1, left_edges, right_edges)
 
     def _recurse(self, order, p, k, k1, left_edges, right_edges) -> list[np.ndarray]:
-        return self.split(order[:p + 1], k1, left_edges) + self.split(order[p + 1:], k - k1, right_edges)
+        return self.split(order[: p + 1], k1, left_edges) + self.split(order[p + 1 :], k - k1, right_edges)
 
     def _halves(self, order: np.ndarray, p: int, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         """The edges inside each half of ``order`` cut after position ``p``, or None if a half is in pieces."""
@@ -394,11 +410,21 @@ def _penalty(h: np.ndarray, target: float, tolerance: float, near_weight: float 
     """Out of band costs far more than off target; inside the band, nearer the target is still better
     (``near_weight`` 0: only the band matters, as when re-splitting must leave in-band grids alone)."""
     excess = np.maximum(np.abs(h - target) - tolerance * target, 0.0)
-    return 50.0 * excess ** 2 + near_weight * (h - target) ** 2
+    return 50.0 * excess**2 + near_weight * (h - target) ** 2
 
 
-def _refine(grid_of: np.ndarray, hh: np.ndarray, a: np.ndarray, b: np.ndarray, off: np.ndarray, target: float,
-            tolerance: float, max_moves: int = 5000, near_weight: float = 1.0, keep_band: bool = False) -> np.ndarray:
+def _refine(
+    grid_of: np.ndarray,
+    hh: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    off: np.ndarray,
+    target: float,
+    tolerance: float,
+    max_moves: int = 5000,
+    near_weight: float = 1.0,
+    keep_band: bool = False,
+) -> np.ndarray:
     """Move single cells across grid boundaries while that lowers the households penalty (and keeps grids whole)."""
     grid_of = grid_of.copy()
     n_grids = grid_of.max() + 1
@@ -450,8 +476,17 @@ def _refine(grid_of: np.ndarray, hh: np.ndarray, a: np.ndarray, b: np.ndarray, o
     return grid_of
 
 
-def _smooth(grid_of: np.ndarray, hh: np.ndarray, a: np.ndarray, b: np.ndarray, length: np.ndarray,
-            off: np.ndarray, target: float, tolerance: float, rounds: int = 30) -> np.ndarray:
+def _smooth(
+    grid_of: np.ndarray,
+    hh: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    length: np.ndarray,
+    off: np.ndarray,
+    target: float,
+    tolerance: float,
+    rounds: int = 30,
+) -> np.ndarray:
     """Move boundary cells to the neighbouring grid they share more boundary with, while both grids stay in
     band and whole: each such move shortens the boundary between grids, so grids become more compact.
 
@@ -475,8 +510,12 @@ def _smooth(grid_of: np.ndarray, hh: np.ndarray, a: np.ndarray, b: np.ndarray, l
         src, w = grid_of[cell], hh[cell]
         # Shape is bought with balance only at a price: a metre of boundary is worth BALANCE_PRICE
         # of the squared households off target.
-        worse = ((gh[src] - w - target) ** 2 + (gh[grid] + w - target) ** 2
-                 - (gh[src] - target) ** 2 - (gh[grid] - target) ** 2)
+        worse = (
+            (gh[src] - w - target) ** 2
+            + (gh[grid] + w - target) ** 2
+            - (gh[src] - target) ** 2
+            - (gh[grid] - target) ** 2
+        )
         gain = shared.to_numpy() - own.to_numpy()[cell] - BALANCE_PRICE * worse
         ok = ~mine & (gain > 1e-6) & (gh[src] - w >= lo) & (gh[grid] + w <= hi)
         # Each grid's cells as this round starts: a grid takes part in one move a round, so they hold.
@@ -487,7 +526,7 @@ def _smooth(grid_of: np.ndarray, hh: np.ndarray, a: np.ndarray, b: np.ndarray, l
             c, g_from, g_to = int(cell[i]), int(src[i]), int(grid[i])
             if g_from in busy or g_to in busy:
                 continue
-            donor = set(by_grid[start[g_from]:start[g_from + 1]].tolist())
+            donor = set(by_grid[start[g_from] : start[g_from + 1]].tolist())
             if len(donor) <= 1 or not graph.connected(donor - {c}):
                 continue
             grid_of[c] = g_to
@@ -516,15 +555,22 @@ class _Graph:
         seen, stack = {first}, [first]
         while stack:
             u = stack.pop()
-            for v in self.neighbours[self.start[u]:self.start[u + 1]].tolist():
+            for v in self.neighbours[self.start[u] : self.start[u + 1]].tolist():
                 if v in cells and v not in seen:
                     seen.add(v)
                     stack.append(v)
         return len(seen) == len(cells)
 
 
-def _swap(grid_of: np.ndarray, hh: np.ndarray, a: np.ndarray, b: np.ndarray, target: float,
-          tolerance: float, near_weight: float) -> bool:
+def _swap(
+    grid_of: np.ndarray,
+    hh: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    target: float,
+    tolerance: float,
+    near_weight: float,
+) -> bool:
     """Exchange one boundary cell each between two neighbouring grids when that helps an out-of-band grid."""
     n_grids = grid_of.max() + 1
     gh = np.bincount(grid_of, weights=hh, minlength=n_grids)
@@ -544,8 +590,9 @@ def _swap(grid_of: np.ndarray, hh: np.ndarray, a: np.ndarray, b: np.ndarray, tar
         before = _penalty(np.array([gh[g1], gh[g2]]), target, tolerance, near_weight).sum()
         c1, c2 = np.array(sorted(s1)), np.array(sorted(s2))
         d = hh[c1][:, None] - hh[c2][None, :]  # households moving from g1 to g2
-        after = (_penalty(gh[g1] - d, target, tolerance, near_weight)
-                 + _penalty(gh[g2] + d, target, tolerance, near_weight))
+        after = _penalty(gh[g1] - d, target, tolerance, near_weight) + _penalty(
+            gh[g2] + d, target, tolerance, near_weight
+        )
         i, j = np.unravel_index(np.argmin(after), after.shape)
         gain = before - after[i, j]
         if gain > 1e-9 and (best is None or gain > best[0]):
@@ -608,20 +655,30 @@ def _prepare(buildings: gpd.GeoDataFrame, boundary, roads, households_field: str
     hh = pd.to_numeric(buildings[households_field], errors="coerce")
     if hh.isna().any() or (hh < 0).any():
         bad = buildings.index[hh.isna() | (hh < 0)][0]
-        raise PartitionError(f"building {bad} has households {buildings[households_field][bad]}; need 0 or more")
-    outline = shapely.union_all(boundary.geometry.values if hasattr(boundary, "geometry") else boundary.values)
+        raise PartitionError(
+            f"building {bad} has households {buildings[households_field][bad]}; need 0 or more"
+        )
+    outline = shapely.union_all(
+        boundary.geometry.values if hasattr(boundary, "geometry") else boundary.values
+    )
     if outline.is_empty or outline.area == 0:
         raise PartitionError("the boundary has no area")
     if boundary.crs is None:
         raise PartitionError("the boundary has no CRS; say what its coordinates are")
-    epsg = utm_epsg(outline.centroid.x, outline.centroid.y) if boundary.crs.is_geographic else boundary.crs.to_epsg()
+    epsg = (
+        utm_epsg(outline.centroid.x, outline.centroid.y)
+        if boundary.crs.is_geographic
+        else boundary.crs.to_epsg()
+    )
     parent = shapely.union_all(_metric(gpd.GeoSeries([outline], crs=boundary.crs), epsg).values)
     fp = _metric(buildings.geometry, epsg).values
     fp = np.where(shapely.get_type_id(fp) == 0, shapely.buffer(fp, 1.0, quad_segs=2), fp)
     outside = ~shapely.covers(parent.buffer(0.5), fp)
     if outside.any():
-        raise PartitionError(f"{int(outside.sum())} building(s) lie outside the boundary, e.g. index "
-                             f"{buildings.index[np.flatnonzero(outside)[0]]}")
+        raise PartitionError(
+            f"{int(outside.sum())} building(s) lie outside the boundary, e.g. index "
+            f"{buildings.index[np.flatnonzero(outside)[0]]}"
+        )
     roads_m = None
     if roads is not None:
         roads_m = _metric(roads.geometry if hasattr(roads, "geometry") else roads, epsg)
@@ -634,7 +691,8 @@ def _prepare(buildings: gpd.GeoDataFrame, boundary, roads, households_field: str
         slot[leaders] = np.arange(len(leaders))
         together = np.flatnonzero(np.isin(leader, leaders[shared]))
         merged[slot[leaders[shared]]] = _union_by(fp[together], slot[leader[together]], len(leaders))[
-            slot[leaders[shared]]]
+            slot[leaders[shared]]
+        ]
     cells, owner = _tessellate(_blocks(parent, roads_m), merged)
     owner = np.where(owner >= 0, leaders[np.maximum(owner, 0)], -1)
     cells = np.asarray(cells, dtype=object)
@@ -643,15 +701,33 @@ def _prepare(buildings: gpd.GeoDataFrame, boundary, roads, households_field: str
     cell_hh = np.where(owner >= 0, cluster_hh[np.maximum(owner, 0)], 0.0)
     a, b, length, off = _adjacency(cells, roads_m)
     xy = shapely.get_coordinates(shapely.point_on_surface(cells))
-    return _Cells(epsg, buildings.crs, cells, owner, cell_hh, building_hh, a, b, length, off, xy, roads_m,
-                  buildings.index, leader, parent)
+    return _Cells(
+        epsg,
+        buildings.crs,
+        cells,
+        owner,
+        cell_hh,
+        building_hh,
+        a,
+        b,
+        length,
+        off,
+        xy,
+        roads_m,
+        buildings.index,
+        leader,
+        parent,
+    )
 
 
-def tessellation(buildings: gpd.GeoDataFrame, boundary, roads=None, *,
-                 households_field: str = "households") -> gpd.GeoDataFrame:
+def tessellation(
+    buildings: gpd.GeoDataFrame, boundary, roads=None, *, households_field: str = "households"
+) -> gpd.GeoDataFrame:
     """The cells grids are built from (one per building, plus empty blocks), with households, in a metric CRS."""
     c = _prepare(buildings, boundary, roads, households_field)
-    return gpd.GeoDataFrame({"households": c.hh, "x": c.xy[:, 0], "y": c.xy[:, 1]}, geometry=c.cells, crs=c.epsg)
+    return gpd.GeoDataFrame(
+        {"households": c.hh, "x": c.xy[:, 0], "y": c.xy[:, 1]}, geometry=c.cells, crs=c.epsg
+    )
 
 
 def _finish(c: _Cells, parts: list[np.ndarray], ids: list[str], target: int, tolerance: float) -> Partition:
@@ -665,13 +741,23 @@ def _finish(c: _Cells, parts: list[np.ndarray], ids: list[str], target: int, tol
     geoms = _union_by(c.cells, grid_of, len(parts))
     for i in np.flatnonzero(shapely.get_type_id(geoms) == 6):  # drop zero-area slivers the union can leave
         geoms[i] = shapely.union_all([p for p in geoms[i].geoms if p.area > 1e-3])
-    rows = {"id": ids, "households": np.bincount(grid_of, weights=c.hh, minlength=len(parts)).round().astype(int),
-            "n_buildings": np.bincount(building_grid, minlength=len(parts))}
+    rows = {
+        "id": ids,
+        "households": np.bincount(grid_of, weights=c.hh, minlength=len(parts)).round().astype(int),
+        "n_buildings": np.bincount(building_grid, minlength=len(parts)),
+    }
     grids = gpd.GeoDataFrame(rows, geometry=geoms, crs=c.epsg)
     grids["polsby_popper"] = np.round(polsby_popper(grids.geometry.values), 4)
     grids["in_band"] = grids["households"].between(lo, hi)
-    report = _report(grids, _road_share(grids.geometry.values, c.parent, c.roads_m), lo, hi, c.building_hh,
-                     assignment, target)
+    report = _report(
+        grids,
+        _road_share(grids.geometry.values, c.parent, c.roads_m),
+        lo,
+        hi,
+        c.building_hh,
+        assignment,
+        target,
+    )
     return Partition(grids.to_crs(c.crs), pd.Series(assignment, index=c.index, name="grid_id"), report)
 
 
@@ -683,7 +769,9 @@ def _reading_order(c: _Cells, parts: list[np.ndarray]) -> np.ndarray:
 
 def _draw(c: _Cells, k: int, target: int, tolerance: float) -> np.ndarray:
     """Each cell's grid (0..k-1): bisection, then balancing, then smoothing."""
-    parts = _Bisector(c.xy, c.hh, c.a, c.b, c.length, c.off, target, tolerance).split(np.arange(len(c.cells)), k)
+    parts = _Bisector(c.xy, c.hh, c.a, c.b, c.length, c.off, target, tolerance).split(
+        np.arange(len(c.cells)), k
+    )
     grid_of = _refine(_labels(parts, len(c.cells)), c.hh, c.a, c.b, c.off, target, tolerance)
     return _smooth(grid_of, c.hh, c.a, c.b, c.length, c.off, target, tolerance)
 
@@ -694,10 +782,17 @@ def _fit(grid_of: np.ndarray, hh: np.ndarray, target: float, lo: float, hi: floa
     return float(np.mean((gh >= lo) & (gh <= hi))), -float(np.mean(np.abs(gh - target)))
 
 
-def draw_grids(buildings: gpd.GeoDataFrame, boundary: gpd.GeoSeries | gpd.GeoDataFrame,
-               roads: gpd.GeoSeries | gpd.GeoDataFrame | None = None, *, households_field: str = "households",
-               target: int = 500, tolerance: float = 0.1, id_prefix: str = "G",
-               units_field: str | None = None) -> Partition:
+def draw_grids(
+    buildings: gpd.GeoDataFrame,
+    boundary: gpd.GeoSeries | gpd.GeoDataFrame,
+    roads: gpd.GeoSeries | gpd.GeoDataFrame | None = None,
+    *,
+    households_field: str = "households",
+    target: int = 500,
+    tolerance: float = 0.1,
+    id_prefix: str = "G",
+    units_field: str | None = None,
+) -> Partition:
     """Grids of ``target`` ± ``tolerance`` households that exactly tile ``boundary`` (see the module notes).
 
     With ``units_field`` (units per building), a building above the band's upper bound is split by its
@@ -715,11 +810,20 @@ def draw_grids(buildings: gpd.GeoDataFrame, boundary: gpd.GeoSeries | gpd.GeoDat
     per_grid = pd.Series(origin["position"].to_numpy()).groupby(piece_grid).nunique()
     result.grids["n_buildings"] = per_grid.reindex(result.grids["id"]).fillna(0).astype(int).to_numpy()
     result.report["split_buildings"] = units.to_dict("records")
-    return Partition(result.grids, pd.Series(grid, index=buildings.index, name="grid_id"), result.report, units)
+    return Partition(
+        result.grids, pd.Series(grid, index=buildings.index, name="grid_id"), result.report, units
+    )
 
 
-def _draw_grids(buildings: gpd.GeoDataFrame, boundary, roads, households_field: str, target: int,
-                tolerance: float, id_prefix: str) -> Partition:
+def _draw_grids(
+    buildings: gpd.GeoDataFrame,
+    boundary,
+    roads,
+    households_field: str,
+    target: int,
+    tolerance: float,
+    id_prefix: str,
+) -> Partition:
     c = _prepare(buildings, boundary, roads, households_field)
     total = c.hh.sum()
     k = max(1, int(round(total / target)))
@@ -736,12 +840,18 @@ def _draw_grids(buildings: gpd.GeoDataFrame, boundary, roads, households_field: 
                 grid_of, fit = trial, trial_fit
     parts = [np.flatnonzero(grid_of == i) for i in range(grid_of.max() + 1)]
     order = _reading_order(c, parts)
-    return _finish(c, [parts[i] for i in order], [f"{id_prefix}{n:02d}" for n in range(1, len(parts) + 1)],
-                   target, tolerance)
+    return _finish(
+        c,
+        [parts[i] for i in order],
+        [f"{id_prefix}{n:02d}" for n in range(1, len(parts) + 1)],
+        target,
+        tolerance,
+    )
 
 
-def _smallest_region(g: int, neighbours: list[int], gh: np.ndarray, target: float, lo: float,
-                     hi: float) -> set[int] | None:
+def _smallest_region(
+    g: int, neighbours: list[int], gh: np.ndarray, target: float, lo: float, hi: float
+) -> set[int] | None:
     """The fewest grids around ``g`` (it and one or two neighbours) whose households redraw into grids in band."""
     best = None
     for size in (1, 2):
@@ -774,10 +884,17 @@ def _next_codes(existing: list[str], n: int) -> list[str]:
     return [f"{stem}{k:0{width}d}" for k in range(start, start + n)]
 
 
-def resplit_grids(buildings: gpd.GeoDataFrame, grids: gpd.GeoDataFrame,
-                  roads: gpd.GeoSeries | gpd.GeoDataFrame | None = None, *, boundary=None,
-                  households_field: str = "households", target: int = 500, tolerance: float = 0.1,
-                  current: pd.Series | None = None) -> Partition:
+def resplit_grids(
+    buildings: gpd.GeoDataFrame,
+    grids: gpd.GeoDataFrame,
+    roads: gpd.GeoSeries | gpd.GeoDataFrame | None = None,
+    *,
+    boundary=None,
+    households_field: str = "households",
+    target: int = 500,
+    tolerance: float = 0.1,
+    current: pd.Series | None = None,
+) -> Partition:
     """Change only what is out of band: split oversize grids, merge undersize ones, move boundary buildings.
 
     ``current`` (building index → grid id), when known, says which grid each building is in now.
@@ -853,36 +970,59 @@ def resplit_grids(buildings: gpd.GeoDataFrame, grids: gpd.GeoDataFrame,
     grid_of = _make_contiguous(grid_of, c.a, c.b, c.length)
     labels = np.unique(grid_of)
     parts = [np.flatnonzero(grid_of == g) for g in labels]
-    unchanged = {g for g, p in zip(labels, parts, strict=True)
-                 if g < len(old) and np.array_equal(np.flatnonzero(before == g), p)}
+    unchanged = {
+        g
+        for g, p in zip(labels, parts, strict=True)
+        if g < len(old) and np.array_equal(np.flatnonzero(before == g), p)
+    }
     new_codes = iter(_next_codes(old_ids, len(parts) - len(unchanged)))
     ids = [old_ids[g] if g in unchanged else next(new_codes) for g in labels]
     result = _finish(c, parts, ids, target, tolerance)
     old_assignment = _old_grids(buildings, old, old_ids, c, current)
     moved = result.assignments.to_numpy() != old_assignment
-    mapping = (pd.DataFrame({"old_grid": old_assignment, "new_grid": result.assignments.to_numpy(),
-                             "households": c.building_hh})
-               .groupby(["old_grid", "new_grid"])["households"].sum().reset_index())
+    mapping = (
+        pd.DataFrame(
+            {
+                "old_grid": old_assignment,
+                "new_grid": result.assignments.to_numpy(),
+                "households": c.building_hh,
+            }
+        )
+        .groupby(["old_grid", "new_grid"])["households"]
+        .sum()
+        .reset_index()
+    )
     mapping["share"] = mapping["households"] / mapping.groupby("old_grid")["households"].transform("sum")
     # A grid that changes becomes a new version under a new code; the new grid that took most of its
     # households continues it. A building keeps its grid when it stays with that continuation.
-    successor = mapping.sort_values(["old_grid", "households", "new_grid"]).groupby("old_grid")["new_grid"].last()
+    successor = (
+        mapping.sort_values(["old_grid", "households", "new_grid"]).groupby("old_grid")["new_grid"].last()
+    )
     had = pd.notna(old_assignment)
     stayed = result.assignments.to_numpy()[had] == pd.Series(old_assignment[had]).map(successor).to_numpy()
-    result.report.update({
-        "buildings_kept_share": float(stayed.mean()) if had.any() else 1.0,
-        "buildings_same_code_share": float(1 - moved[had].mean()) if had.any() else 1.0,
-        "grids_unchanged_share": len(unchanged) / max(len(old), 1),
-        "unchanged": sorted(old_ids[g] for g in unchanged),
-        "moves": [{"building": str(c.index[i]), "from": old_assignment[i], "to": result.assignments.iloc[i]}
-                  for i in np.flatnonzero(moved)],
-        "mapping": mapping.to_dict("records"),
-    })
+    result.report.update(
+        {
+            "buildings_kept_share": float(stayed.mean()) if had.any() else 1.0,
+            "buildings_same_code_share": float(1 - moved[had].mean()) if had.any() else 1.0,
+            "grids_unchanged_share": len(unchanged) / max(len(old), 1),
+            "unchanged": sorted(old_ids[g] for g in unchanged),
+            "moves": [
+                {"building": str(c.index[i]), "from": old_assignment[i], "to": result.assignments.iloc[i]}
+                for i in np.flatnonzero(moved)
+            ],
+            "mapping": mapping.to_dict("records"),
+        }
+    )
     return result
 
 
-def _old_grids(buildings: gpd.GeoDataFrame, old: gpd.GeoDataFrame, old_ids: list[str], c: _Cells,
-               current: pd.Series | None) -> np.ndarray:
+def _old_grids(
+    buildings: gpd.GeoDataFrame,
+    old: gpd.GeoDataFrame,
+    old_ids: list[str],
+    c: _Cells,
+    current: pd.Series | None,
+) -> np.ndarray:
     """Each building's grid before the re-split (None for a new one): the known one, else the old grid holding
     its footprint (what moved is reported against this)."""
     out = np.full(len(c.building_hh), None, dtype=object)
@@ -915,7 +1055,9 @@ def fit_around(kept: list, changed: list, parent) -> list:
     shapes = [_areal(g.intersection(free)) for g in changed]
     for piece in shapely.get_parts(_areal(free.difference(shapely.union_all(shapes)))):
         shared = [piece.boundary.intersection(s.boundary).length for s in shapes]
-        best = int(np.argmax(shared)) if max(shared) > 0 else int(np.argmin([s.distance(piece) for s in shapes]))
+        best = (
+            int(np.argmax(shared)) if max(shared) > 0 else int(np.argmin([s.distance(piece) for s in shapes]))
+        )
         shapes[best] = _areal(shapes[best].union(piece))
     return [_areal(shapely.make_valid(s)) for s in shapes]
 
@@ -935,17 +1077,33 @@ def _road_share(grids: np.ndarray, parent, roads_m) -> float | None:
     return float((near[:-1].sum() - near[-1]) / internal) if internal > 0 else None
 
 
-def _report(grids: gpd.GeoDataFrame, road_share: float | None, lo: float, hi: float, hh: np.ndarray,
-            assignment: np.ndarray, target: int) -> dict:
+def _report(
+    grids: gpd.GeoDataFrame,
+    road_share: float | None,
+    lo: float,
+    hi: float,
+    hh: np.ndarray,
+    assignment: np.ndarray,
+    target: int,
+) -> dict:
     out = []
     for row in grids.itertuples():
         if row.in_band:
             continue
         biggest = hh[assignment == row.id].max() if (assignment == row.id).any() else 0
-        why = ("one building has more households than the upper bound" if biggest > hi else
-               "its buildings cannot be grouped closer to the target without cutting a block")
+        why = (
+            "one building has more households than the upper bound"
+            if biggest > hi
+            else "its buildings cannot be grouped closer to the target without cutting a block"
+        )
         out.append({"id": row.id, "households": int(row.households), "reason": why})
     dev = np.abs(grids["households"] - target) / target
-    return {"n_grids": len(grids), "band": [lo, hi], "in_band_share": float(grids["in_band"].mean()),
-            "mean_abs_deviation": float(dev.mean()), "polsby_popper_median": float(grids["polsby_popper"].median()),
-            "road_share": road_share, "out_of_band": out}
+    return {
+        "n_grids": len(grids),
+        "band": [lo, hi],
+        "in_band_share": float(grids["in_band"].mean()),
+        "mean_abs_deviation": float(dev.mean()),
+        "polsby_popper_median": float(grids["polsby_popper"].median()),
+        "road_share": road_share,
+        "out_of_band": out,
+    }

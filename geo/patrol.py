@@ -56,8 +56,9 @@ def edge_key(u: int, v: int, k: int) -> tuple[int, int, int]:
     return (u, v, k) if u <= v else (v, u, k)
 
 
-def required_edges(network: RoadNetwork, area=None, *, min_share: float = 0.5,
-                   margin_m: float = 20.0) -> set[tuple[int, int, int]]:
+def required_edges(
+    network: RoadNetwork, area=None, *, min_share: float = 0.5, margin_m: float = 20.0
+) -> set[tuple[int, int, int]]:
     """Edges with at least ``min_share`` of their length within ``margin_m`` of ``area`` (WGS-84 polygon).
 
     The margin takes in the streets that bound a grid (grids are drawn along roads); no area: every edge.
@@ -105,8 +106,9 @@ def _joining_paths(graph: nx.Graph, pieces: list[set[int]]) -> list[list[int]]:
     return [d["path"] for _i, _j, d in nx.minimum_spanning_edges(meta, data=True)]
 
 
-def coverage_route(network: RoadNetwork, required: set[tuple[int, int, int]], start: int, *,
-                   speed_kmh: float = WALK_KMH) -> Route:
+def coverage_route(
+    network: RoadNetwork, required: set[tuple[int, int, int]], start: int, *, speed_kmh: float = WALK_KMH
+) -> Route:
     """A closed walk from ``start`` over every required edge (see the module notes for optimality)."""
     g = network.graph
     _check(required, speed_kmh)
@@ -121,8 +123,10 @@ def coverage_route(network: RoadNetwork, required: set[tuple[int, int, int]], st
     notes = []
     if len(pieces) > 1:
         # Join the pieces: a spanning tree over the shortest walks between them.
-        notes.append(f"the roads to walk are in {len(pieces)} pieces: joined by the shortest connections "
-                     "(heuristic, at most 3/2 of the optimum)")
+        notes.append(
+            f"the roads to walk are in {len(pieces)} pieces: joined by the shortest connections "
+            "(heuristic, at most 3/2 of the optimum)"
+        )
         for path in _joining_paths(g, pieces):
             for a, b, k in path_edges(g, path):
                 walk.add_edge(a, b, length_m=g.edges[a, b, k]["length_m"], base=(a, b, k))
@@ -146,8 +150,16 @@ def coverage_route(network: RoadNetwork, required: set[tuple[int, int, int]], st
     edges = [(u, v, walk.edges[u, v, k]["base"][2]) for u, v, k in circuit]
     length = sum(g.edges[u, v, k]["length_m"] for u, v, k in edges)
     required_length = sum(g.edges[e]["length_m"] for e in required)
-    route = Route(edges, required, length, required_length, length - required_length,
-                  length / 1000.0 / speed_kmh * 60.0, optimal, notes=notes)
+    route = Route(
+        edges,
+        required,
+        length,
+        required_length,
+        length - required_length,
+        length / 1000.0 / speed_kmh * 60.0,
+        optimal,
+        notes=notes,
+    )
     route.steps = steps(network, edges)
     return route
 
@@ -157,8 +169,14 @@ def both_sides(required: set[tuple[int, int, int]]) -> set[tuple[int, int, int]]
     return {a for u, v, k in required for a in ((u, v, k), (v, u, k))}
 
 
-def directed_route(network: RoadNetwork, required: set[tuple[int, int, int]], start: int, *,
-                   travel: set[tuple[int, int, int]] | None = None, speed_kmh: float = WALK_KMH) -> Route:
+def directed_route(
+    network: RoadNetwork,
+    required: set[tuple[int, int, int]],
+    start: int,
+    *,
+    travel: set[tuple[int, int, int]] | None = None,
+    speed_kmh: float = WALK_KMH,
+) -> Route:
     """A closed walk from ``start`` over every required arc (u walked towards v), the directed postman.
 
     ``travel`` are the arcs one may walk (default: every street either way). Nodes that more required arcs
@@ -186,8 +204,10 @@ def directed_route(network: RoadNetwork, required: set[tuple[int, int, int]], st
     pieces = list(nx.weakly_connected_components(walk))
     if len(pieces) > 1:
         optimal = False
-        notes.append(f"the sides to walk are in {len(pieces)} pieces: joined there and back by the shortest walks "
-                     "(heuristic)")
+        notes.append(
+            f"the sides to walk are in {len(pieces)} pieces: joined there and back by the shortest walks "
+            "(heuristic)"
+        )
         for there in _joining_paths(arcs, pieces):
             back = nx.shortest_path(arcs, there[-1], there[0], weight="length_m")
             add_path(there)
@@ -219,8 +239,17 @@ def directed_route(network: RoadNetwork, required: set[tuple[int, int, int]], st
     edges = [(u, v, walk.edges[u, v, k]["base"]) for u, v, k in circuit]
     length = sum(g.edges[e]["length_m"] for e in edges)
     required_length = sum(g.edges[e]["length_m"] for e in required)
-    route = Route(edges, set(required), length, required_length, length - required_length,
-                  length / 1000.0 / speed_kmh * 60.0, optimal, notes=notes, directed=True)
+    route = Route(
+        edges,
+        set(required),
+        length,
+        required_length,
+        length - required_length,
+        length / 1000.0 / speed_kmh * 60.0,
+        optimal,
+        notes=notes,
+        directed=True,
+    )
     route.steps = steps(network, edges)
     return route
 
@@ -261,7 +290,9 @@ def steps(network: RoadNetwork, edges: list[tuple[int, int, int]]) -> list[dict]
         last_heading = tail
     for s in out:
         s["length_m"] = round(s["length_m"], 1)
-        s["text"] = f"{s['turn']}，沿{s['road']}走 {s['length_m']:.0f} 米 / along {s['road']} for {s['length_m']:.0f} m"
+        s["text"] = (
+            f"{s['turn']}，沿{s['road']}走 {s['length_m']:.0f} 米 / along {s['road']} for {s['length_m']:.0f} m"
+        )
     return out
 
 
@@ -281,11 +312,21 @@ def route_line(network: RoadNetwork, route: Route) -> shapely.LineString:
 
 def route_feature(network: RoadNetwork, route: Route) -> dict:
     """The route as a GeoJSON Feature with its figures and steps."""
-    return {"type": "Feature", "geometry": shapely.geometry.mapping(route_line(network, route)),
-            "properties": {"length_m": round(route.length_m, 1), "duration_min": round(route.duration_min, 1),
-                           "required_length_m": round(route.required_length_m, 1),
-                           "deadhead_length_m": round(route.deadhead_length_m, 1), "optimal": route.optimal,
-                           "edges": len(route.edges), "steps": route.steps, "notes": route.notes, **route.extra}}
+    return {
+        "type": "Feature",
+        "geometry": shapely.geometry.mapping(route_line(network, route)),
+        "properties": {
+            "length_m": round(route.length_m, 1),
+            "duration_min": round(route.duration_min, 1),
+            "required_length_m": round(route.required_length_m, 1),
+            "deadhead_length_m": round(route.deadhead_length_m, 1),
+            "optimal": route.optimal,
+            "edges": len(route.edges),
+            "steps": route.steps,
+            "notes": route.notes,
+            **route.extra,
+        },
+    }
 
 
 def covered(route: Route) -> bool:
@@ -294,7 +335,6 @@ def covered(route: Route) -> bool:
     joined = all(a[1] == b[0] for a, b in zip(route.edges, route.edges[1:], strict=False))
     closed = bool(route.edges) and route.edges[0][0] == route.edges[-1][1]
     return route.required <= walked and joined and closed
-
 
 
 def split_route(network: RoadNetwork, route: Route, k: int, depot: int) -> list[Route]:
@@ -340,9 +380,17 @@ def split_route(network: RoadNetwork, route: Route, k: int, depot: int) -> list[
         seen |= walked
         length = sum(g.edges[e]["length_m"] for e in edges)
         required_length = sum(g.edges[e]["length_m"] for e in walked)
-        sub = Route(edges, walked, length, required_length, length - required_length,
-                    route.duration_min * length / route.length_m, False,
-                    notes=[f"patroller {len(routes) + 1} of {k}"], directed=route.directed)
+        sub = Route(
+            edges,
+            walked,
+            length,
+            required_length,
+            length - required_length,
+            route.duration_min * length / route.length_m,
+            False,
+            notes=[f"patroller {len(routes) + 1} of {k}"],
+            directed=route.directed,
+        )
         sub.steps = steps(network, edges)
         routes.append(sub)
     return routes

@@ -48,10 +48,21 @@ class PolygonIndex:
         # Lowest index drawn last, so it wins wherever polygons overlap.
         order = range(len(self.polygons) - 1, -1, -1)
         dtype = "int16" if len(self.polygons) < np.iinfo(np.int16).max - 1 else "int32"
-        labels = rasterize(((self.polygons[i], i + 1) for i in order), out_shape=(height, width),
-                           transform=transform, fill=0, dtype=dtype)
-        edges = rasterize(((ring, 1) for ring in shapely.boundary(self.polygons)), out_shape=(height, width),
-                          transform=transform, fill=0, all_touched=True, dtype="uint8").astype(bool)
+        labels = rasterize(
+            ((self.polygons[i], i + 1) for i in order),
+            out_shape=(height, width),
+            transform=transform,
+            fill=0,
+            dtype=dtype,
+        )
+        edges = rasterize(
+            ((ring, 1) for ring in shapely.boundary(self.polygons)),
+            out_shape=(height, width),
+            transform=transform,
+            fill=0,
+            all_touched=True,
+            dtype="uint8",
+        ).astype(bool)
         near = edges.copy()  # grow by one cell: GDAL's line drawing may miss a corner it only grazes
         near[1:] |= edges[:-1]
         near[:-1] |= edges[1:]

@@ -17,8 +17,18 @@ from geo import models
 from geo.db import driver_rows
 from geo.locate import OK, OUTSIDE, Hierarchy, metric_epsg_for_bounds
 
-TABLES = {m.__tablename__: m for m in (models.Street, models.Community, models.Grid, models.Building,
-                                       models.Road, models.RoadSegment, models.Person)}
+TABLES = {
+    m.__tablename__: m
+    for m in (
+        models.Street,
+        models.Community,
+        models.Grid,
+        models.Building,
+        models.Road,
+        models.RoadSegment,
+        models.Person,
+    )
+}
 SPATIAL = {name for name in TABLES if name != "people"}
 
 
@@ -32,9 +42,16 @@ def _columns(table: str, columns: Sequence[str] | None) -> list[str]:
     return list(columns)
 
 
-def read_table(conn: Connection, table: str, columns: Sequence[str] | None = None, *,
-               include_history: bool = False, bbox: Sequence[float] | None = None,
-               limit: int | None = None, offset: int = 0) -> pd.DataFrame:
+def read_table(
+    conn: Connection,
+    table: str,
+    columns: Sequence[str] | None = None,
+    *,
+    include_history: bool = False,
+    bbox: Sequence[float] | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> pd.DataFrame:
     """A whole table as a (Geo)DataFrame in EPSG:4326; grids are current ones unless ``include_history``."""
     cols = _columns(table, columns)
     where, params = [], {}
@@ -69,8 +86,12 @@ def load_hierarchy(conn: Connection) -> Hierarchy:
 
 def metric_epsg(conn: Connection) -> int:
     """UTM zone of the stored service area's centre (the same rule as ``Hierarchy.metric_epsg``)."""
-    row = conn.execute(text("SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) "
-                            "FROM (SELECT ST_Extent(geom) AS e FROM streets) s")).one()
+    row = conn.execute(
+        text(
+            "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) "
+            "FROM (SELECT ST_Extent(geom) AS e FROM streets) s"
+        )
+    ).one()
     if row[0] is None:
         return metric_epsg_for_bounds((0.0, 0.0, 0.0, 0.0))
     return metric_epsg_for_bounds(row)
@@ -120,15 +141,24 @@ ORDER BY p.i
 _LOCATE_SQL = text(_LOCATE.format(points=_MANY_POINTS))
 _LOCATE_ONE_SQL = text(_LOCATE.format(points=_ONE_POINT))
 
-def locate_points(conn: Connection, lons: Sequence[float], lats: Sequence[float], *, srid: int,
-                  search_m: float, with_people: bool = False) -> list[dict]:
+
+def locate_points(
+    conn: Connection,
+    lons: Sequence[float],
+    lats: Sequence[float],
+    *,
+    srid: int,
+    search_m: float,
+    with_people: bool = False,
+) -> list[dict]:
     """The online path, set-based: WGS-84 points located by PostGIS in one query.
 
     ``with_people`` adds ``grid_workers`` and ``street_chiefs`` to each row.
     """
     params = {"lons": [float(v) for v in lons], "lats": [float(v) for v in lats]}
-    return _located(driver_rows(conn, _LOCATE_SQL, {**params, **_locate_params(srid, search_m, with_people)}),
-                    with_people)
+    return _located(
+        driver_rows(conn, _LOCATE_SQL, {**params, **_locate_params(srid, search_m, with_people)}), with_people
+    )
 
 
 def _locate_params(srid: int, search_m: float, with_people: bool) -> dict:

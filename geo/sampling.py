@@ -64,7 +64,9 @@ def points_along(lines: np.ndarray, line_of: np.ndarray, fraction: np.ndarray) -
     last = np.searchsorted(seg_line, np.arange(len(lines)), side="right") - 1
     line_of = np.asarray(line_of)
     target = start[first[line_of]] + fraction * total[line_of]
-    k = np.clip(np.searchsorted(start[1:], target, side="right"), first[line_of], np.maximum(last[line_of], 0))
+    k = np.clip(
+        np.searchsorted(start[1:], target, side="right"), first[line_of], np.maximum(last[line_of], 0)
+    )
     k = np.minimum(k, len(seg_len) - 1)
     t = np.where(seg_len[k] > 0, (target - start[k]) / np.maximum(seg_len[k], 1e-300), 0.0)
     xy = p0[k] + np.clip(t, 0.0, 1.0)[:, None] * (p1[k] - p0[k])
@@ -82,7 +84,9 @@ def _where_bare(geoms: np.ndarray) -> np.ndarray:
 
 def vertices(geoms: np.ndarray, step_m: float) -> tuple[np.ndarray, np.ndarray]:
     """Every vertex of the geometries densified to ``step_m``, and which geometry each came from."""
-    return shapely.get_coordinates(shapely.segmentize(np.asarray(geoms, dtype=object), step_m), return_index=True)
+    return shapely.get_coordinates(
+        shapely.segmentize(np.asarray(geoms, dtype=object), step_m), return_index=True
+    )
 
 
 def near(points: np.ndarray, where: np.ndarray, within_m: float) -> np.ndarray:

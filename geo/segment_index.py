@@ -65,7 +65,7 @@ class SegmentIndex:
         idx = np.full(len(x), -1, dtype=np.int64)
         dist = np.full(len(x), np.nan)
         for s in range(0, len(x), CHUNK):
-            idx[s:s + CHUNK], dist[s:s + CHUNK] = self._query(x[s:s + CHUNK], y[s:s + CHUNK])
+            idx[s : s + CHUNK], dist[s : s + CHUNK] = self._query(x[s : s + CHUNK], y[s : s + CHUNK])
         return idx, dist
 
     def _query(self, x: NDArray, y: NDArray) -> tuple[NDArray, NDArray]:

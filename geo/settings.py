@@ -24,7 +24,9 @@ class Settings:
 
     var_dir: Path = field(default_factory=lambda: Path(os.environ.get("WANGGE_VAR", PROJECT_ROOT / "var")))
     pg_port: int | None = field(
-        default_factory=lambda: int(os.environ["WANGGE_PG_PORT"]) if os.environ.get("WANGGE_PG_PORT") else None
+        default_factory=lambda: (
+            int(os.environ["WANGGE_PG_PORT"]) if os.environ.get("WANGGE_PG_PORT") else None
+        )
     )
     database_name: str = field(default_factory=lambda: os.environ.get("WANGGE_DB_NAME", "wangge"))
     # Grid size band: 500 households ± 10 % (seed 001: one grid per 500 households).
@@ -41,7 +43,8 @@ class Settings:
     rating_window_days: float = field(default_factory=lambda: _float("WANGGE_RATING_WINDOW_DAYS", 7.0))
     # What a level gets when an incident is escalated to it: (response limit in minutes, completion in hours).
     tier_limits: dict[str, tuple[int, int]] = field(
-        default_factory=lambda: {"A": (30, 24), "B": (60, 72), "C": (120, 168), "D": (240, 360)})
+        default_factory=lambda: {"A": (30, 24), "B": (60, 72), "C": (120, 168), "D": (240, 360)}
+    )
     # Patrols: a road counts as walked where a track passed within this (the 20 m).
     patrol_within_m: float = field(default_factory=lambda: _float("WANGGE_PATROL_WITHIN_M", 20.0))
     # API guard rails.

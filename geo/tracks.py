@@ -63,7 +63,9 @@ class Track:
         """The pieces with the GPS jitter averaged out over ``seconds`` (for drawing: a clean line simplifies
         to few vertices). Scatter is judged in metres: degrees scaled at the track's latitude."""
         scale = np.array([DEGREE_M * math.cos(math.radians(float(self.pieces[0][0, 2]))), DEGREE_M])
-        return shapely.MultiLineString([_smooth(p[:, 0], p[:, 1:3] * scale, seconds) / scale for p in self.pieces])
+        return shapely.MultiLineString(
+            [_smooth(p[:, 0], p[:, 1:3] * scale, seconds) / scale for p in self.pieces]
+        )
 
     def times(self) -> list[float]:
         """Epoch seconds of every vertex of ``geometry()``, piece after piece."""
@@ -75,7 +77,7 @@ class Track:
         pieces, at = [], 0
         for part in shapely.get_parts(geometry):
             xy = shapely.get_coordinates(part)
-            pieces.append(np.column_stack([np.asarray(times[at:at + len(xy)], dtype=float), xy]))
+            pieces.append(np.column_stack([np.asarray(times[at : at + len(xy)], dtype=float), xy]))
             at += len(xy)
         return cls(pieces)
 
@@ -87,6 +89,7 @@ class Track:
 
 
 # -- reading ----------------------------------------------------------------------------------------
+
 
 def _epoch(values) -> np.ndarray:
     """Seconds since 1970 (UTC); times without a zone are Beijing time, as Chinese phones export them."""
@@ -103,12 +106,18 @@ def _from_gpx(data: bytes) -> pd.DataFrame:
         gpx = gpxpy.parse(data.decode("utf-8-sig"))
     except (gpxpy.gpx.GPXException, UnicodeDecodeError, ValueError) as exc:
         raise TrackError(f"malformed GPX: {exc}") from None
-    rows = [(p.time.isoformat() if p.time else None, p.longitude, p.latitude)
-            for t in gpx.tracks for s in t.segments for p in s.points]
+    rows = [
+        (p.time.isoformat() if p.time else None, p.longitude, p.latitude)
+        for t in gpx.tracks
+        for s in t.segments
+        for p in s.points
+    ]
     if not rows:
         raise TrackError("the GPX has no track points (<trkpt>)")
     # GPX times are UTC by the standard; a time without a zone is read as UTC here.
-    times = [r[0] if r[0] is None or r[0][-6] in "+-" or r[0].endswith("Z") else r[0] + "+00:00" for r in rows]
+    times = [
+        r[0] if r[0] is None or r[0][-6] in "+-" or r[0].endswith("Z") else r[0] + "+00:00" for r in rows
+    ]
     return pd.DataFrame({"t": _epoch(times), "lon": [r[1] for r in rows], "lat": [r[2] for r in rows]})
 
 
@@ -131,8 +140,13 @@ def _from_geojson(data: bytes) -> pd.DataFrame:
             lines = [xy] if kind == "LineString" else xy
             stamps = props.get("times", props.get("coordTimes"))
             stamps = [stamps] if kind == "LineString" else stamps
-            if not isinstance(stamps, list) or len(stamps) != len(lines) or any(
-                    not isinstance(s, list) or len(s) != len(c) for s, c in zip(stamps, lines, strict=True)):
+            if (
+                not isinstance(stamps, list)
+                or len(stamps) != len(lines)
+                or any(
+                    not isinstance(s, list) or len(s) != len(c) for s, c in zip(stamps, lines, strict=True)
+                )
+            ):
                 raise TrackError("a GeoJSON line needs a 'times' property with one time per vertex")
             for s, c in zip(stamps, lines, strict=True):
                 times += s
@@ -148,15 +162,23 @@ def _from_geojson(data: bytes) -> pd.DataFrame:
     return pd.DataFrame({"t": _epoch(times), "lon": xy[:, 0], "lat": xy[:, 1]})
 
 
-CSV_COLUMNS = {"t": ("time", "timestamp", "datetime"), "lon": ("lon", "lng", "longitude", "x"),
-               "lat": ("lat", "latitude", "y")}
+CSV_COLUMNS = {
+    "t": ("time", "timestamp", "datetime"),
+    "lon": ("lon", "lng", "longitude", "x"),
+    "lat": ("lat", "latitude", "y"),
+}
 
 
 def _from_csv(data: bytes) -> pd.DataFrame:
     try:
         text = data.decode("utf-8-sig")
-        frame = pd.read_csv(io.StringIO(text), dtype=str, sep=None if "\t" in text[:200] else ",",
-                            engine="python", quoting=csv.QUOTE_MINIMAL)
+        frame = pd.read_csv(
+            io.StringIO(text),
+            dtype=str,
+            sep=None if "\t" in text[:200] else ",",
+            engine="python",
+            quoting=csv.QUOTE_MINIMAL,
+        )
     except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise TrackError(f"malformed CSV: {exc}") from None
     lower = {c.strip().lower(): c for c in frame.columns}
@@ -166,9 +188,13 @@ def _from_csv(data: bytes) -> pd.DataFrame:
         if found is None:
             raise TrackError(f"the CSV needs a column named one of {', '.join(names)}")
         picked[key] = found
-    return pd.DataFrame({"t": _epoch(frame[picked["t"]]),
-                         "lon": pd.to_numeric(frame[picked["lon"]], errors="coerce"),
-                         "lat": pd.to_numeric(frame[picked["lat"]], errors="coerce")})
+    return pd.DataFrame(
+        {
+            "t": _epoch(frame[picked["t"]]),
+            "lon": pd.to_numeric(frame[picked["lon"]], errors="coerce"),
+            "lat": pd.to_numeric(frame[picked["lat"]], errors="coerce"),
+        }
+    )
 
 
 def read_points(data: bytes, fmt: str) -> pd.DataFrame:
@@ -186,6 +212,7 @@ def guess_format(name: str) -> str:
 
 
 # -- cleaning ---------------------------------------------------------------------------------------
+
 
 def _speeds(t: np.ndarray, xy: np.ndarray) -> np.ndarray:
     """km/h between consecutive points."""
@@ -215,8 +242,9 @@ def _smoothed_length(t: np.ndarray, xy: np.ndarray) -> float:
     return float(np.hypot(*np.diff(_smooth(t, xy), axis=0).T).sum())
 
 
-def clean(points: pd.DataFrame, crs: str = "wgs84", *, max_speed_kmh: float = 30.0,
-          max_gap_s: float = 300.0) -> Track:
+def clean(
+    points: pd.DataFrame, crs: str = "wgs84", *, max_speed_kmh: float = 30.0, max_gap_s: float = 300.0
+) -> Track:
     """Drop unusable points and spikes, cut at rides and silences; the report says what was done."""
     n = len(points)
     t, lon, lat = (points[c].to_numpy(dtype=float) for c in ("t", "lon", "lat"))
@@ -266,12 +294,17 @@ def clean(points: pd.DataFrame, crs: str = "wgs84", *, max_speed_kmh: float = 30
     report["isolated"] = int(isolated)
     if not pieces:
         raise TrackError("no two consecutive points make a walk: the track is too sparse or jumps everywhere")
-    report.update(kept=sum(len(p) for p in pieces), pieces=len(pieces), length_m=round(length, 1),
-                  duration_min=round(float(sum(p[-1, 0] - p[0, 0] for p in pieces)) / 60, 1))
+    report.update(
+        kept=sum(len(p) for p in pieces),
+        pieces=len(pieces),
+        length_m=round(length, 1),
+        duration_min=round(float(sum(p[-1, 0] - p[0, 0] for p in pieces)) / 60, 1),
+    )
     return Track(pieces, report)
 
 
 # -- coverage ---------------------------------------------------------------------------------------
+
 
 def pieces_of(lines: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Every two-point stretch of the lines (a tight spatial index), and which line each came from."""
@@ -291,8 +324,14 @@ class Walked:
     by_owner: dict[str, np.ndarray]
 
 
-def walked(lines: np.ndarray, tracks: np.ndarray, owners: list[str], *, within_m: float = 20.0,
-           junctions: np.ndarray | None = None) -> Walked:
+def walked(
+    lines: np.ndarray,
+    tracks: np.ndarray,
+    owners: list[str],
+    *,
+    within_m: float = 20.0,
+    junctions: np.ndarray | None = None,
+) -> Walked:
     """Share of each metric line's length within ``within_m`` of any track, and of each owner's tracks.
 
     Crossing a street is not walking it: the stretches within ``within_m`` + ``JUNCTION_SCATTER_M`` of a
@@ -305,7 +344,9 @@ def walked(lines: np.ndarray, tracks: np.ndarray, owners: list[str], *, within_m
     weight = np.ones(len(samples.xy))
     if junctions is not None and len(junctions):
         weight[near(np.asarray(junctions, dtype=float), samples.xy, within_m + JUNCTION_SCATTER_M)] = 0.0
-        weight[samples.per_line(weight)[samples.owner] == 0] = 1.0  # a line that is all junction counts all of itself
+        weight[samples.per_line(weight)[samples.owner] == 0] = (
+            1.0  # a line that is all junction counts all of itself
+        )
     total = samples.per_line(weight)
 
     def share(hit: np.ndarray) -> np.ndarray:
@@ -317,7 +358,9 @@ def walked(lines: np.ndarray, tracks: np.ndarray, owners: list[str], *, within_m
     names, code = np.unique(np.asarray(owners, dtype=str), return_inverse=True)
     order = np.argsort(code[which], kind="stable")
     groups = np.split(xy[order], np.searchsorted(code[which][order], np.arange(1, len(names))))
-    by_owner = {str(n): share(near(g, samples.xy, within_m)) for n, g in zip(names, groups, strict=True) if len(g)}
+    by_owner = {
+        str(n): share(near(g, samples.xy, within_m)) for n, g in zip(names, groups, strict=True) if len(g)
+    }
     return Walked(share(near(xy, samples.xy, within_m)), by_owner)
 
 
@@ -337,14 +380,16 @@ def _position(track: Track, at: np.ndarray, to_metric: Transformer) -> np.ndarra
     for p in track.pieces:
         inside = (at >= p[0, 0]) & (at <= p[-1, 0])
         if inside.any():
-            x, y = to_metric.transform(np.interp(at[inside], p[:, 0], p[:, 1]),
-                                       np.interp(at[inside], p[:, 0], p[:, 2]))
+            x, y = to_metric.transform(
+                np.interp(at[inside], p[:, 0], p[:, 1]), np.interp(at[inside], p[:, 0], p[:, 2])
+            )
             out[inside] = np.column_stack([x, y])
     return out
 
 
-def together(a: Track, b: Track, *, within_m: float = 50.0, min_minutes: float = 10.0,
-             step_s: float = 30.0) -> list[tuple[float, float]]:
+def together(
+    a: Track, b: Track, *, within_m: float = 50.0, min_minutes: float = 10.0, step_s: float = 30.0
+) -> list[tuple[float, float]]:
     """Stretches of at least ``min_minutes`` when both recorded and stayed within ``within_m`` of each other."""
     start, end = max(a.started_at, b.started_at), min(a.ended_at, b.ended_at)
     if end - start < min_minutes * 60:

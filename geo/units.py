@@ -30,13 +30,16 @@ def _slices(footprint, n: int) -> list:
     reach = 2 * (hi - lo) + 2 * np.abs(xy @ v).max() + 1
     cuts = np.linspace(lo, hi, n + 1)
     cuts[0], cuts[-1] = lo - 1, hi + 1  # the end strips reach past the footprint
-    strips = [shapely.Polygon([a * u - reach * v, b * u - reach * v, b * u + reach * v, a * u + reach * v])
-              for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
+    strips = [
+        shapely.Polygon([a * u - reach * v, b * u - reach * v, b * u + reach * v, a * u + reach * v])
+        for a, b in zip(cuts[:-1], cuts[1:], strict=True)
+    ]
     return [shapely.intersection(footprint, s) for s in strips]
 
 
-def split_by_units(buildings: gpd.GeoDataFrame, households_field: str, units_field: str,
-                   upper: float) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+def split_by_units(
+    buildings: gpd.GeoDataFrame, households_field: str, units_field: str, upper: float
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     """The buildings with each one above ``upper`` households (and of 2+ units) replaced by its unit slices.
 
     Returns the pieces (a fresh index; ``households`` in ``households_field``) and, per piece, the
@@ -57,20 +60,26 @@ def split_by_units(buildings: gpd.GeoDataFrame, households_field: str, units_fie
         n = int(units[i])
         share = np.full(n, int(hh[i]) // n) + (np.arange(n) < int(hh[i]) % n)
         for unit, (piece, h) in enumerate(zip(_slices(fp, n), share, strict=True), start=1):
-            rows.append({**buildings.iloc[i].drop(buildings.geometry.name).to_dict(), households_field: int(h)})
+            rows.append(
+                {**buildings.iloc[i].drop(buildings.geometry.name).to_dict(), households_field: int(h)}
+            )
             pieces.append(piece)
             origins.append((buildings.index[i], i, unit))
     whole = np.setdiff1d(np.arange(len(buildings)), big)
-    sliced = gpd.GeoDataFrame(rows, geometry=gpd.GeoSeries(pieces, crs=epsg).to_crs(buildings.crs).values,
-                              crs=buildings.crs)
+    sliced = gpd.GeoDataFrame(
+        rows, geometry=gpd.GeoSeries(pieces, crs=epsg).to_crs(buildings.crs).values, crs=buildings.crs
+    )
     out = pd.concat([buildings.iloc[whole], sliced], ignore_index=True)
-    origin = pd.concat([origin.iloc[whole], pd.DataFrame(origins, columns=["building", "position", "unit"])],
-                       ignore_index=True)
+    origin = pd.concat(
+        [origin.iloc[whole], pd.DataFrame(origins, columns=["building", "position", "unit"])],
+        ignore_index=True,
+    )
     return gpd.GeoDataFrame(out, geometry=buildings.geometry.name, crs=buildings.crs), origin
 
 
-def collapse(assignments: np.ndarray, households: np.ndarray, origin: pd.DataFrame,
-             n_buildings: int) -> tuple[np.ndarray, pd.DataFrame]:
+def collapse(
+    assignments: np.ndarray, households: np.ndarray, origin: pd.DataFrame, n_buildings: int
+) -> tuple[np.ndarray, pd.DataFrame]:
     """Back from pieces to buildings: each building's grid (a split one's: the grid holding most of its
     households, the lower id on a tie) and, for split buildings, which grid holds which run of units."""
     table = origin.assign(grid_id=assignments, households=households)
@@ -81,12 +90,26 @@ def collapse(assignments: np.ndarray, households: np.ndarray, origin: pd.DataFra
     columns = ["building", "unit_from", "unit_to", "households", "grid_id"]
     if split.empty:
         return grid, pd.DataFrame(columns=columns)
-    majority = (split.groupby(["position", "grid_id"])["households"].sum().reset_index()
-                .sort_values(["position", "households", "grid_id"], ascending=[True, False, True])
-                .drop_duplicates("position"))
+    majority = (
+        split.groupby(["position", "grid_id"])["households"]
+        .sum()
+        .reset_index()
+        .sort_values(["position", "households", "grid_id"], ascending=[True, False, True])
+        .drop_duplicates("position")
+    )
     grid[majority["position"].to_numpy()] = majority["grid_id"].to_numpy()
-    new_run = (split["grid_id"] != split["grid_id"].shift()) | (split["position"] != split["position"].shift())
-    runs = split.assign(run=new_run.cumsum()).groupby("run").agg(
-        building=("building", "first"), unit_from=("unit", "min"), unit_to=("unit", "max"),
-        households=("households", "sum"), grid_id=("grid_id", "first"))
+    new_run = (split["grid_id"] != split["grid_id"].shift()) | (
+        split["position"] != split["position"].shift()
+    )
+    runs = (
+        split.assign(run=new_run.cumsum())
+        .groupby("run")
+        .agg(
+            building=("building", "first"),
+            unit_from=("unit", "min"),
+            unit_to=("unit", "max"),
+            households=("households", "sum"),
+            grid_id=("grid_id", "first"),
+        )
+    )
     return grid, runs.reset_index(drop=True)[columns]

@@ -22,25 +22,47 @@ import folium
 from geo.settings import get_settings
 
 STATIC_PREFIX = "/static/vendor"
-_NPM_CDN = re.compile(r"https://cdn\.jsdelivr\.net/npm/(?P<pkg>(?:@[^/]+/)?[^@/]+)@(?P<ver>[^/]+)/(?P<path>[^\"']+)")
-_FOLIUM_GH = re.compile(r"https://cdn\.jsdelivr\.net/gh/python-visualization/folium(?:@[^/]+)?/folium/templates/(?P<path>[^\"']+)")
+_NPM_CDN = re.compile(
+    r"https://cdn\.jsdelivr\.net/npm/(?P<pkg>(?:@[^/]+/)?[^@/]+)@(?P<ver>[^/]+)/(?P<path>[^\"']+)"
+)
+_FOLIUM_GH = re.compile(
+    r"https://cdn\.jsdelivr\.net/gh/python-visualization/folium(?:@[^/]+)?/folium/templates/(?P<path>[^\"']+)"
+)
 # Libraries folium names on other CDNs, and where the same files live in npm.
 _OTHER = {
-    "https://cdnjs.cloudflare.com/ajax/libs/leaflet.markercluster/1.1.0/": ("leaflet.markercluster", "1.1.0", "dist/"),
-    "https://cdnjs.cloudflare.com/ajax/libs/Leaflet.awesome-markers/2.0.2/": ("drmonty-leaflet-awesome-markers", "2.0.2", "css/"),
+    "https://cdnjs.cloudflare.com/ajax/libs/leaflet.markercluster/1.1.0/": (
+        "leaflet.markercluster",
+        "1.1.0",
+        "dist/",
+    ),
+    "https://cdnjs.cloudflare.com/ajax/libs/Leaflet.awesome-markers/2.0.2/": (
+        "drmonty-leaflet-awesome-markers",
+        "2.0.2",
+        "css/",
+    ),
     "https://code.jquery.com/jquery-3.7.1.min.js": ("jquery", "3.7.1", "dist/jquery.min.js"),
     # jsDelivr minifies on the fly; the npm package ships only the plain file.
-    "https://cdn.jsdelivr.net/npm/iso8601-js-period@0.2.1/iso8601.min.js": ("iso8601-js-period", "0.2.1", "iso8601.js"),
+    "https://cdn.jsdelivr.net/npm/iso8601-js-period@0.2.1/iso8601.min.js": (
+        "iso8601-js-period",
+        "0.2.1",
+        "iso8601.js",
+    ),
 }
 # Folium adds these to every page for icon fonts our maps do not use; they are dropped, not fetched.
-UNUSED = ("https://netdna.bootstrapcdn.com/bootstrap/3.0.0/css/bootstrap-glyphicons.css",
-          "https://cdn.jsdelivr.net/gh/python-visualization/folium/folium/templates/leaflet.awesome.rotate.min.css")
+UNUSED = (
+    "https://netdna.bootstrapcdn.com/bootstrap/3.0.0/css/bootstrap-glyphicons.css",
+    "https://cdn.jsdelivr.net/gh/python-visualization/folium/folium/templates/leaflet.awesome.rotate.min.css",
+)
 _EXTERNAL = re.compile(r"(?:src|href)=[\"'](https?://[^\"']+)[\"']")
 # Stylesheets that load fonts from a CDN themselves: the package whose fonts they need, and the prefix to
 # rewrite (the time slider's play and pause buttons are Glyphicons).
 FONT_DEPENDENCIES = {
-    "leaflet-timedimension": ("bootstrap", "3.4.1", "//netdna.bootstrapcdn.com/bootstrap/3.0.0/fonts/",
-                              "dist/fonts/"),
+    "leaflet-timedimension": (
+        "bootstrap",
+        "3.4.1",
+        "//netdna.bootstrapcdn.com/bootstrap/3.0.0/fonts/",
+        "dist/fonts/",
+    ),
 }
 
 
@@ -71,7 +93,7 @@ def asset_for(url: str) -> Asset | None:
     """Where a CDN address's file comes from, or None when we do not know it."""
     for prefix, (pkg, ver, base) in _OTHER.items():
         if url.startswith(prefix):
-            rest = url[len(prefix):]
+            rest = url[len(prefix) :]
             if pkg == "drmonty-leaflet-awesome-markers":
                 base = "js/" if rest.endswith(".js") else "css/"
             return Asset("npm", pkg, ver, base + rest if base.endswith("/") else base)
@@ -154,7 +176,9 @@ def _npm_unpack(pkg: str, ver: str, dest: Path, keep: str | None = None) -> None
     if npm is None:
         raise AssetError("npm is needed to fetch the map libraries: apt-get install -y npm")
     with tempfile.TemporaryDirectory() as tmp:
-        proc = subprocess.run([npm, "pack", "--silent", f"{pkg}@{ver}"], cwd=tmp, capture_output=True, text=True)
+        proc = subprocess.run(
+            [npm, "pack", "--silent", f"{pkg}@{ver}"], cwd=tmp, capture_output=True, text=True
+        )
         tgz = next(Path(tmp).glob("*.tgz"), None)
         if proc.returncode != 0 or tgz is None:
             raise AssetError(f"npm pack {pkg}@{ver} failed: {proc.stderr.strip()[-500:]}")
@@ -202,5 +226,7 @@ def install(target: Path | None = None, progress=print) -> list[Path]:
         _local_fonts(target, dest, progress)
     missing = [a for a in needed_assets() if not (target / f"{a.package}@{a.version}" / a.path).exists()]
     if missing:
-        raise AssetError("installed packages lack " + ", ".join(f"{a.package}@{a.version}/{a.path}" for a in missing))
+        raise AssetError(
+            "installed packages lack " + ", ".join(f"{a.package}@{a.version}/{a.path}" for a in missing)
+        )
     return written

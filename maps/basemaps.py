@@ -38,26 +38,49 @@ def base_map(name: str | None = None) -> BaseMap:
     if name == "none":
         return BaseMap("none", "无底图 no base map", "wgs84")
     if name == "osm":
-        return BaseMap("osm", "OpenStreetMap", "wgs84", "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
-                       "© OpenStreetMap contributors")
+        return BaseMap(
+            "osm",
+            "OpenStreetMap",
+            "wgs84",
+            "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+            "© OpenStreetMap contributors",
+        )
     if name == "local":
         url = os.environ.get("WANGGE_TILE_URL")
         if not url:
-            raise BaseMapError("base map 'local' needs WANGGE_TILE_URL, e.g. http://tiles.intranet/{z}/{x}/{y}.png")
-        return BaseMap("local", "内网底图 intranet tiles", os.environ.get("WANGGE_TILE_CRS", "wgs84").lower(), url,
-                       os.environ.get("WANGGE_TILE_ATTRIBUTION", "内网底图 intranet tiles"))
+            raise BaseMapError(
+                "base map 'local' needs WANGGE_TILE_URL, e.g. http://tiles.intranet/{z}/{x}/{y}.png"
+            )
+        return BaseMap(
+            "local",
+            "内网底图 intranet tiles",
+            os.environ.get("WANGGE_TILE_CRS", "wgs84").lower(),
+            url,
+            os.environ.get("WANGGE_TILE_ATTRIBUTION", "内网底图 intranet tiles"),
+        )
     if name == "tianditu":
         key = os.environ.get("WANGGE_TIANDITU_KEY")
         if not key:
             raise BaseMapError("base map 'tianditu' needs a key in WANGGE_TIANDITU_KEY")
-        return BaseMap("tianditu", "天地图 Tianditu", "wgs84",
-                       "https://t{s}.tianditu.gov.cn/vec_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
-                       "&LAYER=vec&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}"
-                       f"&TILECOL={{x}}&tk={key}", "© 天地图 Tianditu", "01234567")
+        return BaseMap(
+            "tianditu",
+            "天地图 Tianditu",
+            "wgs84",
+            "https://t{s}.tianditu.gov.cn/vec_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
+            "&LAYER=vec&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}"
+            f"&TILECOL={{x}}&tk={key}",
+            "© 天地图 Tianditu",
+            "01234567",
+        )
     if name == "amap":
-        return BaseMap("amap", "高德地图 Amap", "gcj02",
-                       "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8&x={x}&y={y}&z={z}",
-                       "© 高德地图 Amap", "1234")
+        return BaseMap(
+            "amap",
+            "高德地图 Amap",
+            "gcj02",
+            "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8&x={x}&y={y}&z={z}",
+            "© 高德地图 Amap",
+            "1234",
+        )
     raise BaseMapError(f"base map {name!r} is not one of none, osm, local, tianditu, amap")
 
 
@@ -67,7 +90,9 @@ def new_map(base: BaseMap, bounds: tuple[float, float, float, float]) -> folium.
     if base.crs == "gcj02":
         (minx, maxx), (miny, maxy) = from_wgs84([minx, maxx], [miny, maxy], "gcj02")
     # A max zoom of its own: clustering needs one even when there are no tiles to say it.
-    fmap = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], tiles=None, control_scale=True, maxZoom=19)
+    fmap = folium.Map(
+        location=[(miny + maxy) / 2, (minx + maxx) / 2], tiles=None, control_scale=True, maxZoom=19
+    )
     # Our maps need Leaflet (and jQuery for popups); Bootstrap and icon fonts would only make pages heavier.
     fmap.default_js = [(k, v) for k, v in fmap.default_js if k in ("leaflet", "jquery")]  # popups use $
     fmap.default_css = [(k, v) for k, v in fmap.default_css if k == "leaflet_css"]
@@ -84,5 +109,6 @@ def for_display(frame: gpd.GeoDataFrame, base: BaseMap) -> gpd.GeoDataFrame:
         return frame
     out = frame.copy()
     out["geometry"] = shapely.transform(
-        frame.geometry.values, lambda xy: np.column_stack(from_wgs84(xy[:, 0], xy[:, 1], base.crs)))
+        frame.geometry.values, lambda xy: np.column_stack(from_wgs84(xy[:, 0], xy[:, 1], base.crs))
+    )
     return out

@@ -20,18 +20,25 @@ from maps.basemaps import BaseMap, for_display, new_map
 from maps.frame import add_panel
 
 PARTY, MERCHANT, WORKER = "#2e7d32", "#1565c0", "#c62828"
-LEGEND = [(PARTY, "党员街长 party chief (绿袖标 green armband)"), (MERCHANT, "商户街长 merchant chief (蓝袖标 blue)"),
-          ("linear-gradient(90deg,#2e7d32 50%,#1565c0 50%)", "两类街长 both kinds (绿蓝相间 dashes)"),
-          (WORKER, "网格员 grid worker (红袖标 red)")]
+LEGEND = [
+    (PARTY, "党员街长 party chief (绿袖标 green armband)"),
+    (MERCHANT, "商户街长 merchant chief (蓝袖标 blue)"),
+    ("linear-gradient(90deg,#2e7d32 50%,#1565c0 50%)", "两类街长 both kinds (绿蓝相间 dashes)"),
+    (WORKER, "网格员 grid worker (红袖标 red)"),
+]
 _GEOD = Geod(ellps="WGS84")
 
 
 def _chief_html(p: dict) -> str:
-    return (f"<div style='margin-top:4px'><b>{escape(CHIEF_LABELS.get(p['chief_kind'], ''))}</b> "
-            f"{escape(p['name'])} {mask_phone(p['phone']) or ''}<br><small>{escape(p.get('duties') or '')}</small></div>")
+    return (
+        f"<div style='margin-top:4px'><b>{escape(CHIEF_LABELS.get(p['chief_kind'], ''))}</b> "
+        f"{escape(p['name'])} {mask_phone(p['phone']) or ''}<br><small>{escape(p.get('duties') or '')}</small></div>"
+    )
 
 
-def board_map(layers: dict[str, pd.DataFrame], base: BaseMap, *, source: str, data_time: datetime) -> folium.Map:
+def board_map(
+    layers: dict[str, pd.DataFrame], base: BaseMap, *, source: str, data_time: datetime
+) -> folium.Map:
     """Responsible segments coloured by their chiefs, grid workers at their grids, all with their duties."""
     segments: gpd.GeoDataFrame = layers["road_segments"]
     people = layers["people"]
@@ -44,38 +51,73 @@ def board_map(layers: dict[str, pd.DataFrame], base: BaseMap, *, source: str, da
         owners = by_segment.get(row.id, [])
         kinds = {p["chief_kind"] for p in owners}
         length = _GEOD.geometry_length(row.geometry)
-        card = (f"<b>{escape(row.name)}</b><br>巡查范围 patrol scope: {escape(row.from_desc or '')} 至 "
-                f"{escape(row.to_desc or '')}，约 {length:.0f} 米"
-                + ("".join(_chief_html(p) for p in owners) or "<div>暂无街长 no chief yet</div>"))
+        card = (
+            f"<b>{escape(row.name)}</b><br>巡查范围 patrol scope: {escape(row.from_desc or '')} 至 "
+            f"{escape(row.to_desc or '')}，约 {length:.0f} 米"
+            + ("".join(_chief_html(p) for p in owners) or "<div>暂无街长 no chief yet</div>")
+        )
         coords = [(y, x) for x, y in geom.coords]
         first = PARTY if "party" in kinds else MERCHANT if kinds else "#999"
-        folium.PolyLine(coords, color=first, weight=6, opacity=0.9, tooltip=row.name,
-                        popup=folium.Popup(card, max_width=320)).add_to(seg_layer)
+        folium.PolyLine(
+            coords,
+            color=first,
+            weight=6,
+            opacity=0.9,
+            tooltip=row.name,
+            popup=folium.Popup(card, max_width=320),
+        ).add_to(seg_layer)
         if kinds == {"party", "merchant"}:
-            folium.PolyLine(coords, color=MERCHANT, weight=6, opacity=0.9, dash_array="10 10", line_cap="butt",
-                            popup=folium.Popup(card, max_width=320)).add_to(seg_layer)
+            folium.PolyLine(
+                coords,
+                color=MERCHANT,
+                weight=6,
+                opacity=0.9,
+                dash_array="10 10",
+                line_cap="butt",
+                popup=folium.Popup(card, max_width=320),
+            ).add_to(seg_layer)
     seg_layer.add_to(fmap)
     grids = layers["grids"]
     workers = people[people["role"] == "grid_worker"].set_index("grid_id")
     worker_layer = folium.FeatureGroup(name="网格员 Grid workers", show=True)
-    points = for_display(gpd.GeoDataFrame(grids[["id", "name"]], geometry=grids.geometry.representative_point(),
-                                          crs=4326), base)
+    points = for_display(
+        gpd.GeoDataFrame(grids[["id", "name"]], geometry=grids.geometry.representative_point(), crs=4326),
+        base,
+    )
     for gid, gname, pt in zip(points["id"], points["name"], points.geometry, strict=True):
         if gid not in workers.index:
             continue
         w = workers.loc[gid]
-        card = (f"<b>{escape(gname)}</b><br>网格员 grid worker: {escape(w['name'])} {mask_phone(w['phone'])}"
-                f"<br><small>{escape(w.get('duties') or '')}</small>")
-        folium.CircleMarker([pt.y, pt.x], radius=5, color=WORKER, fill=True, fill_opacity=0.9, weight=1,
-                            tooltip=f"{gname} · {w['name']}", popup=folium.Popup(card, max_width=300)
-                            ).add_to(worker_layer)
+        card = (
+            f"<b>{escape(gname)}</b><br>网格员 grid worker: {escape(w['name'])} {mask_phone(w['phone'])}"
+            f"<br><small>{escape(w.get('duties') or '')}</small>"
+        )
+        folium.CircleMarker(
+            [pt.y, pt.x],
+            radius=5,
+            color=WORKER,
+            fill=True,
+            fill_opacity=0.9,
+            weight=1,
+            tooltip=f"{gname} · {w['name']}",
+            popup=folium.Popup(card, max_width=300),
+        ).add_to(worker_layer)
     worker_layer.add_to(fmap)
     outline = for_display(layers["streets"], base)
-    folium.GeoJson(outline.__geo_interface__, name="街道 Street",
-                   style_function=lambda _f: {"fill": False, "color": "#000", "weight": 3}).add_to(fmap)
+    folium.GeoJson(
+        outline.__geo_interface__,
+        name="街道 Street",
+        style_function=lambda _f: {"fill": False, "color": "#000", "weight": 3},
+    ).add_to(fmap)
     n_party = int((chiefs["chief_kind"] == "party").sum())
     n_merchant = int((chiefs["chief_kind"] == "merchant").sum())
-    add_panel(fmap, "街长公示栏 Street-chief public board", LEGEND, source=source, data_time=data_time,
-              note=f"{len(segments)} 个责任路段 segments · 党员街长 {n_party} · 商户街长 {n_merchant} · "
-                   f"网格员 {len(workers)}")
+    add_panel(
+        fmap,
+        "街长公示栏 Street-chief public board",
+        LEGEND,
+        source=source,
+        data_time=data_time,
+        note=f"{len(segments)} 个责任路段 segments · 党员街长 {n_party} · 商户街长 {n_merchant} · "
+        f"网格员 {len(workers)}",
+    )
     return fmap

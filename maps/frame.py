@@ -8,16 +8,29 @@ from html import escape
 import folium
 
 
-def add_panel(fmap: folium.Map, title: str, legend: list[tuple[str, str]], *, source: str, data_time: datetime,
-              note: str | None = None) -> None:
+def add_panel(
+    fmap: folium.Map,
+    title: str,
+    legend: list[tuple[str, str]],
+    *,
+    source: str,
+    data_time: datetime,
+    note: str | None = None,
+) -> None:
     """A fixed panel: title, colour legend, data source and time (every map must say both)."""
-    rows = "".join(f'<div><span style="background:{c};width:14px;height:14px;display:inline-block;'
-                   f'margin-right:6px;vertical-align:middle"></span>{escape(label)}</div>' for c, label in legend)
+    rows = "".join(
+        f'<div><span style="background:{c};width:14px;height:14px;display:inline-block;'
+        f'margin-right:6px;vertical-align:middle"></span>{escape(label)}</div>'
+        for c, label in legend
+    )
     extra = f'<div style="margin-top:4px">{escape(note)}</div>' if note else ""
-    fmap.get_root().html.add_child(folium.Element(
-        '<div class="wangge-panel" style="position:fixed;top:10px;left:60px;z-index:9999;background:white;'
-        'padding:8px 12px;border:1px solid #999;font:13px sans-serif;max-width:360px">'
-        f'<b>{escape(title)}</b>{extra}{rows}'
-        f'<div style="margin-top:6px;color:#555">数据来源 Source: {escape(source)}<br>'
-        f'数据时间 Data time: {data_time:%Y-%m-%d %H:%M}</div></div>'))
+    fmap.get_root().html.add_child(
+        folium.Element(
+            '<div class="wangge-panel" style="position:fixed;top:10px;left:60px;z-index:9999;background:white;'
+            'padding:8px 12px;border:1px solid #999;font:13px sans-serif;max-width:360px">'
+            f"<b>{escape(title)}</b>{extra}{rows}"
+            f'<div style="margin-top:6px;color:#555">数据来源 Source: {escape(source)}<br>'
+            f"数据时间 Data time: {data_time:%Y-%m-%d %H:%M}</div></div>"
+        )
+    )
     folium.LayerControl(collapsed=False).add_to(fmap)

@@ -18,7 +18,11 @@ from api.people import mask_phone
 from maps.basemaps import BaseMap, for_display, new_map
 from maps.frame import add_panel
 
-BAND_COLOURS = (("#f4a582", "户数偏少 below band"), ("#92c5de", "户数达标 in band"), ("#ca0020", "户数偏多 above band"))
+BAND_COLOURS = (
+    ("#f4a582", "户数偏少 below band"),
+    ("#92c5de", "户数达标 in band"),
+    ("#ca0020", "户数偏多 above band"),
+)
 # Five classes, light to dark; "worse" is dark for rates of incidents, light for scores.
 RAMP = ("#fef0d9", "#fdcc8a", "#fc8d59", "#e34a33", "#b30000")
 NO_DATA = "#d9d9d9"
@@ -38,7 +42,13 @@ class GridMeasure:
 
 def _band_colour(households: float, band: tuple[float, float]) -> str:
     lo, hi = band
-    return BAND_COLOURS[0][0] if households < lo else BAND_COLOURS[2][0] if households > hi else BAND_COLOURS[1][0]
+    return (
+        BAND_COLOURS[0][0]
+        if households < lo
+        else BAND_COLOURS[2][0]
+        if households > hi
+        else BAND_COLOURS[1][0]
+    )
 
 
 def _classes(values: pd.Series, higher_is_worse: bool) -> tuple[list[str], list[tuple[str, str]]]:
@@ -63,8 +73,15 @@ def _fmt(v: float) -> str:
     return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}"
 
 
-def grids_map(layers: dict[str, pd.DataFrame], band: tuple[float, float], base: BaseMap, *, source: str,
-              data_time: datetime, measure: GridMeasure | None = None) -> folium.Map:
+def grids_map(
+    layers: dict[str, pd.DataFrame],
+    band: tuple[float, float],
+    base: BaseMap,
+    *,
+    source: str,
+    data_time: datetime,
+    measure: GridMeasure | None = None,
+) -> folium.Map:
     """Grids coloured by their household band (or ``measure``), with a card per grid."""
     grids: gpd.GeoDataFrame = layers["grids"].copy()
     counted = layers["buildings"].groupby("grid_id")["households"].agg(["sum", "count"])
@@ -74,11 +91,17 @@ def grids_map(layers: dict[str, pd.DataFrame], band: tuple[float, float], base: 
     workers = people[people["role"] == "grid_worker"].drop_duplicates("grid_id").set_index("grid_id")
     worker_label = {gid: f"{w['name']} {mask_phone(w['phone'])}" for gid, w in workers.iterrows()}
     grids["worker"] = [worker_label.get(gid, "无 none") for gid in grids["id"]]
-    fields, aliases = ["name", "id", "hh", "n_buildings", "worker"], ["网格 grid", "编号 id", "户数 households",
-                                                                     "楼栋 buildings", "网格员 worker"]
+    fields, aliases = (
+        ["name", "id", "hh", "n_buildings", "worker"],
+        ["网格 grid", "编号 id", "户数 households", "楼栋 buildings", "网格员 worker"],
+    )
     if measure is None:
         grids["colour"] = [_band_colour(hh, band) for hh in grids["hh"]]
-        legend, title, note = list(BAND_COLOURS), f"网格户数 Grid households (目标 {band[0]:g}–{band[1]:g} 户)", None
+        legend, title, note = (
+            list(BAND_COLOURS),
+            f"网格户数 Grid households (目标 {band[0]:g}–{band[1]:g} 户)",
+            None,
+        )
         name = "网格 Grids"
     else:
         values = grids["id"].map(measure.values).astype(float)
@@ -92,18 +115,25 @@ def grids_map(layers: dict[str, pd.DataFrame], band: tuple[float, float], base: 
     layer = folium.FeatureGroup(name=name, show=True)
     folium.GeoJson(
         card.__geo_interface__,
-        style_function=lambda f: {"fillColor": f["properties"]["colour"], "color": "#555", "weight": 1,
-                                  "fillOpacity": 0.65},
-        tooltip=folium.GeoJsonTooltip([fields[0], fields[-1] if measure else "hh"],
-                                      aliases=[aliases[0], aliases[-1] if measure else aliases[2]]),
+        style_function=lambda f: {
+            "fillColor": f["properties"]["colour"],
+            "color": "#555",
+            "weight": 1,
+            "fillOpacity": 0.65,
+        },
+        tooltip=folium.GeoJsonTooltip(
+            [fields[0], fields[-1] if measure else "hh"],
+            aliases=[aliases[0], aliases[-1] if measure else aliases[2]],
+        ),
         popup=folium.GeoJsonPopup(fields, aliases=aliases),
     ).add_to(layer)
     layer.add_to(fmap)
     outlines = folium.FeatureGroup(name="社区与街道 Communities and streets", show=True)
     for layer_name, weight, colour in (("communities", 2.5, "#1f4e9c"), ("streets", 4, "#000")):
-        folium.GeoJson(for_display(layers[layer_name], base).__geo_interface__,
-                       style_function=lambda _f, w=weight, c=colour: {"fill": False, "color": c, "weight": w}
-                       ).add_to(outlines)
+        folium.GeoJson(
+            for_display(layers[layer_name], base).__geo_interface__,
+            style_function=lambda _f, w=weight, c=colour: {"fill": False, "color": c, "weight": w},
+        ).add_to(outlines)
     outlines.add_to(fmap)
     add_panel(fmap, title, legend, source=source, data_time=data_time, note=note)
     return fmap

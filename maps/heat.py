@@ -61,13 +61,22 @@ def _triples(frame: pd.DataFrame, scale: float, base: BaseMap) -> list[list[floa
 
 def _popup(r) -> str:
     local = pd.Timestamp(r.reported_at).tz_convert("Asia/Shanghai")
-    return (f"<b>{escape(r.category)}</b><br>{escape(STATUS_LABELS.get(r.status, r.status))} · {r.tier}类<br>"
-            f"{local:%Y-%m-%d %H:%M}<br>网格 grid: {escape(r.grid or '-')}<br>"
-            f"处置 assignee: {escape(r.assignee or '-')}<br><small>#{r.id}</small>")
+    return (
+        f"<b>{escape(r.category)}</b><br>{escape(STATUS_LABELS.get(r.status, r.status))} · {r.tier}类<br>"
+        f"{local:%Y-%m-%d %H:%M}<br>网格 grid: {escape(r.grid or '-')}<br>"
+        f"处置 assignee: {escape(r.assignee or '-')}<br><small>#{r.id}</small>"
+    )
 
 
-def incident_heat_map(incidents: pd.DataFrame, context: dict[str, pd.DataFrame], base: BaseMap, *,
-                      options: HeatOptions, source: str, data_time: datetime) -> folium.Map:
+def incident_heat_map(
+    incidents: pd.DataFrame,
+    context: dict[str, pd.DataFrame],
+    base: BaseMap,
+    *,
+    options: HeatOptions,
+    source: str,
+    data_time: datetime,
+) -> folium.Map:
     """``incidents``: lon, lat, tier, reported_at, and for markers id, category, status, grid, assignee."""
     grids = context["grids"]
     fmap = new_map(base, tuple(grids.total_bounds))
@@ -78,8 +87,9 @@ def incident_heat_map(incidents: pd.DataFrame, context: dict[str, pd.DataFrame],
     scale = float(np.percentile(cells["weight"], 98)) if len(cells) else 1.0
     heat = folium.FeatureGroup(name="事件热力 Incident heat (A1 B2 C3 D4)", show=True)
     if len(cells):
-        plugins.HeatMap(_triples(cells, scale, base), radius=22, blur=18, min_opacity=0.25, max_zoom=18,
-                        gradient=GRADIENT).add_to(heat)
+        plugins.HeatMap(
+            _triples(cells, scale, base), radius=22, blur=18, min_opacity=0.25, max_zoom=18, gradient=GRADIENT
+        ).add_to(heat)
     heat.add_to(fmap)
     if len(incidents):
         keys = time_keys(incidents["reported_at"], options.step)
@@ -92,24 +102,41 @@ def incident_heat_map(incidents: pd.DataFrame, context: dict[str, pd.DataFrame],
         order, starts = np.unique(frames["key"].to_numpy(), return_index=True)
         rows = _triples(frames, fscale, base)
         data = [rows[a:b] for a, b in zip(starts, [*starts[1:], len(rows)], strict=True)]
-        plugins.HeatMapWithTime(data, index=[key_label(k) for k in order], auto_play=False, radius=25,
-                                max_opacity=0.8, min_opacity=0.1, use_local_extrema=False, gradient=GRADIENT,
-                                name=f"按{'日' if options.step == 'day' else '周'}变化 by {options.step}",
-                                overlay=True, show=False).add_to(fmap)
+        plugins.HeatMapWithTime(
+            data,
+            index=[key_label(k) for k in order],
+            auto_play=False,
+            radius=25,
+            max_opacity=0.8,
+            min_opacity=0.1,
+            use_local_extrema=False,
+            gradient=GRADIENT,
+            name=f"按{'日' if options.step == 'day' else '周'}变化 by {options.step}",
+            overlay=True,
+            show=False,
+        ).add_to(fmap)
     recent = incidents.nlargest(options.markers, "reported_at") if options.markers else incidents.iloc[:0]
     if len(recent):
         rlon, rlat = _display_xy(recent["lon"].to_numpy(float), recent["lat"].to_numpy(float), base)
-        rows = [[round(float(y), 6), round(float(x), 6), _popup(r), TIER_COLOURS.get(r.tier, "#555")]
-                for x, y, r in zip(rlon, rlat, recent.itertuples(), strict=True)]
-        plugins.FastMarkerCluster(rows, callback=MARKER_JS,
-                                  name=f"最近 {len(recent):,} 件 most recent reports").add_to(fmap)
+        rows = [
+            [round(float(y), 6), round(float(x), 6), _popup(r), TIER_COLOURS.get(r.tier, "#555")]
+            for x, y, r in zip(rlon, rlat, recent.itertuples(), strict=True)
+        ]
+        plugins.FastMarkerCluster(
+            rows, callback=MARKER_JS, name=f"最近 {len(recent):,} 件 most recent reports"
+        ).add_to(fmap)
     outline = folium.FeatureGroup(name="网格 Grids", show=True)
-    folium.GeoJson(for_display(grids[["id", "name", "geometry"]], base).__geo_interface__,
-                   style_function=lambda _f: {"fill": False, "color": "#666", "weight": 1},
-                   tooltip=folium.GeoJsonTooltip(["name"], aliases=["网格 grid"])).add_to(outline)
+    folium.GeoJson(
+        for_display(grids[["id", "name", "geometry"]], base).__geo_interface__,
+        style_function=lambda _f: {"fill": False, "color": "#666", "weight": 1},
+        tooltip=folium.GeoJsonTooltip(["name"], aliases=["网格 grid"]),
+    ).add_to(outline)
     outline.add_to(fmap)
-    legend = [(GRADIENT[0.2], "热力 少 heat: fewer"), (GRADIENT[0.65], "热力 中 heat: some"),
-              (GRADIENT[1.0], "热力 多 heat: many")]
+    legend = [
+        (GRADIENT[0.2], "热力 少 heat: fewer"),
+        (GRADIENT[0.65], "热力 中 heat: some"),
+        (GRADIENT[1.0], "热力 多 heat: many"),
+    ]
     legend += [(c, f"标记 {t}类 marker: tier {t}") for t, c in TIER_COLOURS.items()]
     note = f"{len(incidents):,} 件事件 incidents; 热力按级别加权 weighted by tier. {options.note}".strip()
     add_panel(fmap, "事件热力图 Incident heat", legend, source=source, data_time=data_time, note=note)

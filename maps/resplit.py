@@ -19,51 +19,87 @@ BEFORE, MOVED = "#555555", "#d01c8b"
 def _labels(frame: gpd.GeoDataFrame, layer: folium.FeatureGroup, colour: str) -> None:
     for row in frame.itertuples():
         point = row.geometry.representative_point()
-        folium.Marker([point.y, point.x], icon=folium.DivIcon(
-            icon_size=(70, 18), icon_anchor=(35, 9),
-            html=f'<div class="wangge-label" style="font:12px sans-serif;color:{colour};text-align:center;'
-                 f'text-shadow:0 0 3px #fff">{int(row.households)}户</div>')).add_to(layer)
+        folium.Marker(
+            [point.y, point.x],
+            icon=folium.DivIcon(
+                icon_size=(70, 18),
+                icon_anchor=(35, 9),
+                html=f'<div class="wangge-label" style="font:12px sans-serif;color:{colour};text-align:center;'
+                f'text-shadow:0 0 3px #fff">{int(row.households)}户</div>',
+            ),
+        ).add_to(layer)
 
 
-def resplit_map(before: gpd.GeoDataFrame, after: gpd.GeoDataFrame, moved: gpd.GeoDataFrame,
-                band: tuple[float, float], base: BaseMap, *, summary: dict, source: str,
-                data_time: datetime) -> folium.Map:
+def resplit_map(
+    before: gpd.GeoDataFrame,
+    after: gpd.GeoDataFrame,
+    moved: gpd.GeoDataFrame,
+    band: tuple[float, float],
+    base: BaseMap,
+    *,
+    summary: dict,
+    source: str,
+    data_time: datetime,
+) -> folium.Map:
     """``before``/``after``: grids with id, households; ``moved``: buildings with from_grid, to_grid."""
     fmap = new_map(base, tuple(after.total_bounds))
     old = for_display(before[["id", "households", "geometry"]], base)
     new = for_display(after[["id", "name", "households", "status", "geometry"]], base).assign(
-        colour=[_band_colour(h, band) for h in after["households"]])
+        colour=[_band_colour(h, band) for h in after["households"]]
+    )
     layer_after = folium.FeatureGroup(name="调整后 After (新网格 new grids)", show=True)
-    folium.GeoJson(new.__geo_interface__,
-                   style_function=lambda f: {"fillColor": f["properties"]["colour"], "color": "#1f4e9c",
-                                             "weight": 2, "fillOpacity": 0.55},
-                   popup=folium.GeoJsonPopup(["name", "id", "households", "status"],
-                                             aliases=["网格 grid", "编号 id", "户数 households", "状态 status"]),
-                   ).add_to(layer_after)
+    folium.GeoJson(
+        new.__geo_interface__,
+        style_function=lambda f: {
+            "fillColor": f["properties"]["colour"],
+            "color": "#1f4e9c",
+            "weight": 2,
+            "fillOpacity": 0.55,
+        },
+        popup=folium.GeoJsonPopup(
+            ["name", "id", "households", "status"],
+            aliases=["网格 grid", "编号 id", "户数 households", "状态 status"],
+        ),
+    ).add_to(layer_after)
     _labels(new, layer_after, "#1f4e9c")
     layer_after.add_to(fmap)
     layer_before = folium.FeatureGroup(name="调整前 Before (原网格 old grids)", show=False)
     if len(old):
-        folium.GeoJson(old.__geo_interface__,
-                       style_function=lambda _f: {"fill": False, "color": BEFORE, "weight": 2, "dashArray": "6 4"},
-                       tooltip=folium.GeoJsonTooltip(["id", "households"],
-                                                     aliases=["原网格 old grid", "户数 households"]),
-                       ).add_to(layer_before)
+        folium.GeoJson(
+            old.__geo_interface__,
+            style_function=lambda _f: {"fill": False, "color": BEFORE, "weight": 2, "dashArray": "6 4"},
+            tooltip=folium.GeoJsonTooltip(
+                ["id", "households"], aliases=["原网格 old grid", "户数 households"]
+            ),
+        ).add_to(layer_before)
     _labels(old, layer_before, BEFORE)
     layer_before.add_to(fmap)
     if len(moved):
         layer_moved = folium.FeatureGroup(name=f"迁移楼栋 Moved buildings ({len(moved)})", show=True)
         shown = for_display(moved[["id", "from_grid", "to_grid", "households", "geometry"]], base)
-        folium.GeoJson(shown.__geo_interface__,
-                       style_function=lambda _f: {"fillColor": MOVED, "color": MOVED, "weight": 1,
-                                                  "fillOpacity": 0.8},
-                       popup=folium.GeoJsonPopup(["id", "from_grid", "to_grid", "households"],
-                                                 aliases=["楼栋 building", "从 from", "到 to", "户数 households"]),
-                       ).add_to(layer_moved)
+        folium.GeoJson(
+            shown.__geo_interface__,
+            style_function=lambda _f: {"fillColor": MOVED, "color": MOVED, "weight": 1, "fillOpacity": 0.8},
+            popup=folium.GeoJsonPopup(
+                ["id", "from_grid", "to_grid", "households"],
+                aliases=["楼栋 building", "从 from", "到 to", "户数 households"],
+            ),
+        ).add_to(layer_moved)
         layer_moved.add_to(fmap)
-    legend = list(BAND_COLOURS) + [(BEFORE, "原网格边界 old boundary (dashed)"), (MOVED, "迁移楼栋 moved building")]
-    note = (f"{summary['n_grids']} 个网格 grids: {summary['n_new']} 新 new, {summary['n_unchanged']} 不变 unchanged; "
-            f"达标 in band {summary['in_band_share']:.0%}; 迁移楼栋 moved {summary['buildings_moved']}")
-    add_panel(fmap, f"网格调整预览 Grid re-split preview {escape(summary.get('preview_id', ''))}", legend,
-              source=source, data_time=data_time, note=note)
+    legend = list(BAND_COLOURS) + [
+        (BEFORE, "原网格边界 old boundary (dashed)"),
+        (MOVED, "迁移楼栋 moved building"),
+    ]
+    note = (
+        f"{summary['n_grids']} 个网格 grids: {summary['n_new']} 新 new, {summary['n_unchanged']} 不变 unchanged; "
+        f"达标 in band {summary['in_band_share']:.0%}; 迁移楼栋 moved {summary['buildings_moved']}"
+    )
+    add_panel(
+        fmap,
+        f"网格调整预览 Grid re-split preview {escape(summary.get('preview_id', ''))}",
+        legend,
+        source=source,
+        data_time=data_time,
+        note=note,
+    )
     return fmap

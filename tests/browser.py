@@ -14,8 +14,15 @@ from waitress import create_server
 from geo.settings import PROJECT_ROOT
 
 SCREENSHOTS = PROJECT_ROOT / "var" / "test-output" / "screenshots"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @contextmanager
@@ -52,7 +59,9 @@ def chromium() -> Iterator:
             browser.close()
 
 
-def visit(browser, base: str, path: str, screenshot: str, token: str | None = None) -> tuple[object, PageVisit]:
+def visit(
+    browser, base: str, path: str, screenshot: str, token: str | None = None
+) -> tuple[object, PageVisit]:
     """Open ``path`` and wait until the map is drawn; record errors and any request leaving the machine."""
     page = browser.new_page(viewport={"width": 1200, "height": 800})
     if token:

@@ -109,8 +109,12 @@ def history_url(admin_url: str, district_template: str, demo_layers) -> str:
     url = _copy(admin_url, district_template, "wangge_test_history")
     engine = create_engine(url)
     with engine.begin() as conn:
-        incidents, events = make_history(demo_layers, list_categories(conn), end=HISTORY_END, n=4000, seed=DEMO_SEED)
-        load_history(conn, incidents, events, {d["code"]: d["report_limit_min"] for d in list_departments(conn)})
+        incidents, events = make_history(
+            demo_layers, list_categories(conn), end=HISTORY_END, n=4000, seed=DEMO_SEED
+        )
+        load_history(
+            conn, incidents, events, {d["code"]: d["report_limit_min"] for d in list_departments(conn)}
+        )
     engine.dispose()
     yield url
     _drop(admin_url, "wangge_test_history")

@@ -27,7 +27,11 @@ class GeoReportV2:
         if self.jurisdiction_id:
             params["jurisdiction_id"] = self.jurisdiction_id
         url = f"{self.endpoint}/{path}" + (f"?{urllib.parse.urlencode(params)}" if params else "")
-        data = urllib.parse.urlencode({k: v for k, v in post.items() if v is not None}).encode() if post else None
+        data = (
+            urllib.parse.urlencode({k: v for k, v in post.items() if v is not None}).encode()
+            if post
+            else None
+        )
         request = urllib.request.Request(url, data=data)
         if data is not None:
             request.add_header("Content-Type", "application/x-www-form-urlencoded")
@@ -44,8 +48,9 @@ class GeoReportV2:
         return self._call(f"services/{urllib.parse.quote(service_code)}.json")
 
     def create_request(self, service_code: str, **fields) -> dict:
-        return self._call("requests.json", post={"api_key": self.api_key, "service_code": service_code,
-                                                 **fields})[0]
+        return self._call(
+            "requests.json", post={"api_key": self.api_key, "service_code": service_code, **fields}
+        )[0]
 
     def requests(self, **filters) -> list[dict]:
         return self._call("requests.json", params=filters)

@@ -47,8 +47,11 @@ def test_a_resident_at_home_is_placed_in_every_level(client, inside_point, demo_
 def test_a_point_on_a_main_road_finds_its_segment_and_chiefs(client, demo_layers):
     street = demo_layers["streets"].geometry.iloc[0]
     # a segment inside the street, not one running along its edge
-    seg = next(s for _, s in demo_layers["road_segments"].iterrows()
-               if street.boundary.distance(s.geometry.interpolate(0.5, normalized=True)) > 1e-4)
+    seg = next(
+        s
+        for _, s in demo_layers["road_segments"].iterrows()
+        if street.boundary.distance(s.geometry.interpolate(0.5, normalized=True)) > 1e-4
+    )
     p = seg.geometry.interpolate(0.5, normalized=True)
     body = client.get(f"/api/v1/locate?lon={p.x}&lat={p.y}").json
     assert body["segment"]["id"] == seg["id"] and body["segment"]["distance_m"] < 0.01
@@ -72,13 +75,16 @@ def test_outside_the_service_area_is_explicit(client):
     assert body["grid"] is None and body["street"] is None and body["grid_worker"] is None
 
 
-@pytest.mark.parametrize("query,detail", [
-    ("lat=41.12", "missing query parameter 'lon'"),
-    ("lon=abc&lat=41.12", "lon 'abc' is not a number"),
-    ("lon=nan&lat=41.12", "lon 'nan' is not a finite number"),
-    ("lon=122.07&lat=95.2", "lat 95.2 is outside −90..90"),
-    ("lon=122.07&lat=41.12&crs=mars", "crs 'mars' is not one of"),
-])
+@pytest.mark.parametrize(
+    "query,detail",
+    [
+        ("lat=41.12", "missing query parameter 'lon'"),
+        ("lon=abc&lat=41.12", "lon 'abc' is not a number"),
+        ("lon=nan&lat=41.12", "lon 'nan' is not a finite number"),
+        ("lon=122.07&lat=95.2", "lat 95.2 is outside −90..90"),
+        ("lon=122.07&lat=41.12&crs=mars", "crs 'mars' is not one of"),
+    ],
+)
 def test_bad_locate_queries_get_problem_details(client, query, detail):
     r = client.get(f"/api/v1/locate?{query}")
     assert r.status_code == 400 and r.content_type == PROBLEM

@@ -21,8 +21,18 @@ def test_the_shipped_catalogue_covers_every_tier():
 def test_catalogue_edits_through_the_api(world):
     listing = world.get("/api/v1/categories").get_json()  # public
     assert {"A01", "B01", "C01", "D01"} <= {c["code"] for c in listing["categories"]}
-    new = {"categories": [{"code": "A20", "name_zh": "高空抛物", "name_en": "Objects thrown from height",
-                           "tier": "A", "response_limit_min": 15, "completion_limit_h": 12}]}
+    new = {
+        "categories": [
+            {
+                "code": "A20",
+                "name_zh": "高空抛物",
+                "name_en": "Objects thrown from height",
+                "tier": "A",
+                "response_limit_min": 15,
+                "completion_limit_h": 12,
+            }
+        ]
+    }
     assert world.post("/api/v1/categories", world.street, new).status_code == 403
     assert world.post("/api/v1/categories", None, new).status_code == 401
     bad = {"categories": [{**new["categories"][0], "tier": "E", "departments": ["army"]}]}
@@ -34,17 +44,37 @@ def test_catalogue_edits_through_the_api(world):
     slow = {"categories": [{**new["categories"][0], "response_limit_min": 2000}]}
     assert world.post("/api/v1/categories", world.district, slow).status_code == 422
     assert "A20" not in {c["code"] for c in world.get("/api/v1/categories").get_json()["categories"]}
-    assert world.post("/api/v1/categories", world.district, new).get_json() == {"departments": 0, "categories": 1}
+    assert world.post("/api/v1/categories", world.district, new).get_json() == {
+        "departments": 0,
+        "categories": 1,
+    }
     citizen = world.user("张三", "citizen", phone="13812345678")
-    assert world.report(citizen, world.places[0], "A20").get_json()["deadlines"]["response_due"] \
+    assert (
+        world.report(citizen, world.places[0], "A20").get_json()["deadlines"]["response_due"]
         == "2026-03-02T00:15:00+00:00"
+    )
 
 
 def test_catalogue_cli(world, cli, tmp_path):
     bad = tmp_path / "bad.json"
-    bad.write_text(json.dumps({"categories": [{"code": "X1", "name_zh": "x", "name_en": "x", "tier": "A",
-                                               "departments": ["nowhere"], "response_limit_min": 10,
-                                               "completion_limit_h": 1}]}), encoding="utf-8")
+    bad.write_text(
+        json.dumps(
+            {
+                "categories": [
+                    {
+                        "code": "X1",
+                        "name_zh": "x",
+                        "name_en": "x",
+                        "tier": "A",
+                        "departments": ["nowhere"],
+                        "response_limit_min": 10,
+                        "completion_limit_h": 1,
+                    }
+                ]
+            }
+        ),
+        encoding="utf-8",
+    )
     result = cli(_url(world), "catalogue", "load", str(bad))
     assert result.exit_code == 1 and "unknown department 'nowhere'" in result.output
     result = cli(_url(world), "catalogue", "list")
@@ -53,7 +83,9 @@ def test_catalogue_cli(world, cli, tmp_path):
 
 def test_users_add_list_revoke(world, cli):
     place = world.places[0]
-    result = cli(_url(world), "users", "add", "网格员甲", "--role", "grid_worker", "--person", place.worker_id)
+    result = cli(
+        _url(world), "users", "add", "网格员甲", "--role", "grid_worker", "--person", place.worker_id
+    )
     assert result.exit_code == 0, result.output
     token = result.output.strip().splitlines()[-1]
     assert token.startswith("wg_")
@@ -66,8 +98,10 @@ def test_users_add_list_revoke(world, cli):
     assert cli(_url(world), "users", "revoke", str(token_id)).exit_code == 0
     assert world.get("/api/v1/incidents", token).status_code == 401
     assert cli(_url(world), "users", "revoke", str(token_id)).exit_code == 1
-    for args, words in ((["--role", "grid_worker"], "needs --scope"),
-                        (["--role", "street_admin", "--scope", "nowhere"], "unknown street"),
-                        (["--role", "grid_worker", "--person", "P404"], "unknown person")):
+    for args, words in (
+        (["--role", "grid_worker"], "needs --scope"),
+        (["--role", "street_admin", "--scope", "nowhere"], "unknown street"),
+        (["--role", "grid_worker", "--person", "P404"], "unknown person"),
+    ):
         result = cli(_url(world), "users", "add", "x", *args)
         assert result.exit_code == 1 and words in result.output, result.output

@@ -25,15 +25,29 @@ def sample_points(demo_layers):
     rng = np.random.default_rng(5)
     minx, miny, maxx, maxy = demo_layers["streets"].total_bounds
     n = 5000
-    return pd.DataFrame({"name": [f"报事{i}" for i in range(n)],
-                         "lon": rng.uniform(minx - 0.001, maxx + 0.001, n),
-                         "lat": rng.uniform(miny - 0.001, maxy + 0.001, n)})
+    return pd.DataFrame(
+        {
+            "name": [f"报事{i}" for i in range(n)],
+            "lon": rng.uniform(minx - 0.001, maxx + 0.001, n),
+            "lat": rng.uniform(miny - 0.001, maxy + 0.001, n),
+        }
+    )
 
 
-CONTRACT = ["street_id", "community_id", "grid_id", "building_id", "segment_id", "segment_distance_m", "status"]
+CONTRACT = [
+    "street_id",
+    "community_id",
+    "grid_id",
+    "building_id",
+    "segment_id",
+    "segment_distance_m",
+    "status",
+]
 
 
-def test_locate_csv_against_a_file_and_the_database_agree(cli, tmp_path, district_file, district_url, sample_points):
+def test_locate_csv_against_a_file_and_the_database_agree(
+    cli, tmp_path, district_file, district_url, sample_points
+):
     src = tmp_path / "points.csv"
     sample_points.to_csv(src, index=False)
     r = cli(None, "locate", str(src), "--out", str(tmp_path / "a.csv"), "--hierarchy", str(district_file))
@@ -57,11 +71,15 @@ def test_locate_geojson_and_geoparquet_in_gcj02(cli, tmp_path, district_file, sa
         src = tmp_path / f"g.{ext}"
         pts.to_parquet(src) if ext == "parquet" else pts.to_file(src)
         out = tmp_path / f"g_out.{ext}"
-        r = cli(None, "locate", str(src), "--out", str(out), "--crs", "gcj02", "--hierarchy", str(district_file))
+        r = cli(
+            None, "locate", str(src), "--out", str(out), "--crs", "gcj02", "--hierarchy", str(district_file)
+        )
         assert r.exit_code == 0, r.output
         got = gpd.read_parquet(out) if ext == "parquet" else gpd.read_file(out)
         assert set(CONTRACT) <= set(got.columns)
-        same = (got["grid_id"].fillna("-").astype(str).to_numpy() == truth["grid_id"].fillna("-").to_numpy()).mean()
+        same = (
+            got["grid_id"].fillna("-").astype(str).to_numpy() == truth["grid_id"].fillna("-").to_numpy()
+        ).mean()
         assert same > 0.999
 
 
@@ -70,15 +88,35 @@ def test_locate_reports_bad_rows_and_bad_files(cli, tmp_path, district_file):
     pd.DataFrame({"x": [122.07, "abc", 500], "y": [41.12, 41.12, 41.12]}).to_csv(src, index=False)
     r = cli(None, "locate", str(src), "--out", str(tmp_path / "o.csv"), "--hierarchy", str(district_file))
     assert r.exit_code == 2 and "no column lon" in r.output
-    r = cli(None, "locate", str(src), "--out", str(tmp_path / "o.csv"), "--hierarchy", str(district_file),
-            "--lon-field", "x", "--lat-field", "y")
+    r = cli(
+        None,
+        "locate",
+        str(src),
+        "--out",
+        str(tmp_path / "o.csv"),
+        "--hierarchy",
+        str(district_file),
+        "--lon-field",
+        "x",
+        "--lat-field",
+        "y",
+    )
     assert r.exit_code == 0, r.output
     out = pd.read_csv(tmp_path / "o.csv")
     assert list(out["status"]) == ["ok", "invalid_coordinates", "invalid_coordinates"]
-    lines = gpd.GeoDataFrame({"id": [1]}, geometry=gpd.GeoSeries.from_wkt(["LINESTRING (0 0, 1 1)"]), crs=4326)
+    lines = gpd.GeoDataFrame(
+        {"id": [1]}, geometry=gpd.GeoSeries.from_wkt(["LINESTRING (0 0, 1 1)"]), crs=4326
+    )
     lines.to_file(tmp_path / "l.geojson")
-    r = cli(None, "locate", str(tmp_path / "l.geojson"), "--out", str(tmp_path / "o.geojson"),
-            "--hierarchy", str(district_file))
+    r = cli(
+        None,
+        "locate",
+        str(tmp_path / "l.geojson"),
+        "--out",
+        str(tmp_path / "o.geojson"),
+        "--hierarchy",
+        str(district_file),
+    )
     assert r.exit_code == 2 and "must hold points" in r.output
 
 
@@ -139,8 +177,13 @@ def test_serve_answers_real_http(district_url):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = dict(db.os.environ, DATABASE_URL=district_url)
-    proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--port", str(port)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 30
         while True:

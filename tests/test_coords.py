@@ -72,11 +72,14 @@ def test_vectorised_conversion_matches_one_at_a_time():
     assert np.allclose(x, [o[0] for o in one], atol=1e-9) and np.allclose(y, [o[1] for o in one], atol=1e-9)
 
 
-@pytest.mark.parametrize("lon,lat,message", [
-    (float("nan"), 41.0, "lon nan is outside"),
-    (122.0, 95.2, "lat 95.2 is outside −90..90"),
-    (190.0, 41.0, "lon 190.0 is outside −180..180"),
-])
+@pytest.mark.parametrize(
+    "lon,lat,message",
+    [
+        (float("nan"), 41.0, "lon nan is outside"),
+        (122.0, 95.2, "lat 95.2 is outside −90..90"),
+        (190.0, 41.0, "lon 190.0 is outside −180..180"),
+    ],
+)
 def test_bad_coordinates_are_named(lon, lat, message):
     with pytest.raises(coords.CoordinateError, match=message):
         coords.to_wgs84(lon, lat, "gcj02")

@@ -35,10 +35,15 @@ def test_zhenxing_figures(demo_layers):
 
 def test_ids_encode_their_parents(demo_layers):
     d = demo_layers
-    assert all(c.startswith(s) for c, s in zip(d["communities"]["id"], d["communities"]["street_id"], strict=True))
+    assert all(
+        c.startswith(s) for c, s in zip(d["communities"]["id"], d["communities"]["street_id"], strict=True)
+    )
     assert all(g.startswith(c) for g, c in zip(d["grids"]["id"], d["grids"]["community_id"], strict=True))
     grid_comm = d["grids"].set_index("id")["community_id"]
-    assert all(b.startswith(grid_comm[g]) for b, g in zip(d["buildings"]["id"], d["buildings"]["grid_id"], strict=True))
+    assert all(
+        b.startswith(grid_comm[g])
+        for b, g in zip(d["buildings"]["id"], d["buildings"]["grid_id"], strict=True)
+    )
 
 
 def test_grids_tile_communities_and_buildings_sit_in_one_grid(demo_layers):
@@ -54,7 +59,9 @@ def test_grids_tile_communities_and_buildings_sit_in_one_grid(demo_layers):
 
 def test_same_seed_same_district_other_seed_other_district():
     a, b, c = make_district(seed=3), make_district(seed=3), make_district(seed=4)
-    assert a["grids"].geometry.equals(b["grids"].geometry) and (a["people"]["name"] == b["people"]["name"]).all()
+    assert (
+        a["grids"].geometry.equals(b["grids"].geometry) and (a["people"]["name"] == b["people"]["name"]).all()
+    )
     assert not shapely.equals(a["streets"].geometry.iloc[0], c["streets"].geometry.iloc[0])
 
 
@@ -73,7 +80,9 @@ def test_the_geopackage_has_every_layer_and_contract_columns(tmp_path, demo_laye
     cols = {name: set(pyogrio.read_info(path, layer=name)["fields"]) for name in layers}
     assert {"id", "name", "street_id"} <= cols["communities"]
     assert {"id", "name", "community_id", "households"} <= cols["grids"]
-    assert {"id", "name", "grid_id", "households", "floors", "units", "population", "compound"} <= cols["buildings"]
+    assert {"id", "name", "grid_id", "households", "floors", "units", "population", "compound"} <= cols[
+        "buildings"
+    ]
     assert {"id", "name", "street_id", "road_name", "from_desc", "to_desc"} <= cols["road_segments"]
 
 
@@ -92,8 +101,9 @@ def test_no_thin_gaps_along_the_roads(demo_layers):
     loc = Locator(Hierarchy.from_layers(demo_layers))
     rng = np.random.default_rng(1)
     lines = demo_layers["roads"].geometry.values
-    pts = shapely.line_interpolate_point(lines[rng.integers(0, len(lines), 20_000)], rng.uniform(0, 1, 20_000),
-                                         normalized=True)
+    pts = shapely.line_interpolate_point(
+        lines[rng.integers(0, len(lines), 20_000)], rng.uniform(0, 1, 20_000), normalized=True
+    )
     street = demo_layers["streets"].geometry.iloc[0]
     inner = shapely.distance(pts, street.boundary) > 1e-5  # about a metre inside the street
     xy = shapely.get_coordinates(pts[inner])

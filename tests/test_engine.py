@@ -38,7 +38,9 @@ def test_a_connection_dropped_while_idle_is_replaced_before_use(admin_url, fresh
     assert second != first
 
 
-def test_without_the_idle_ping_the_dropped_connection_would_fail_the_request(admin_url, fresh_url, monkeypatch):
+def test_without_the_idle_ping_the_dropped_connection_would_fail_the_request(
+    admin_url, fresh_url, monkeypatch
+):
     # The control for the test above: the ping is what saves the request.
     with pytest.raises(OperationalError):
         _dropped_while_idle(admin_url, fresh_url, monkeypatch, idle_ping_s=3600.0)
@@ -46,8 +48,10 @@ def test_without_the_idle_ping_the_dropped_connection_would_fail_the_request(adm
 
 def test_driver_rows_bind_values_and_commit_with_the_callers_transaction(fresh_url):
     engine = create_engine(fresh_url)
-    stmt = text("INSERT INTO departments (code, name_zh, name_en, report_limit_min) "
-                "VALUES (:code, :zh, 'Test', 30) RETURNING code, name_zh")
+    stmt = text(
+        "INSERT INTO departments (code, name_zh, name_en, report_limit_min) "
+        "VALUES (:code, :zh, 'Test', 30) RETURNING code, name_zh"
+    )
     hostile = "x'); DROP TABLE departments; --"
     with engine.connect() as c:
         rows = db.driver_rows(c, stmt, {"code": "T1", "zh": hostile})
@@ -57,7 +61,9 @@ def test_driver_rows_bind_values_and_commit_with_the_callers_transaction(fresh_u
         db.driver_rows(c, stmt, {"code": "T2", "zh": "回滚"})
         c.rollback()
     with engine.connect() as c:
-        kept = c.execute(text("SELECT code FROM departments WHERE code LIKE 'T_' ORDER BY code")).scalars().all()
+        kept = (
+            c.execute(text("SELECT code FROM departments WHERE code LIKE 'T_' ORDER BY code")).scalars().all()
+        )
     engine.dispose()
     assert kept == ["T1"]
 

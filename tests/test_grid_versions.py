@@ -10,15 +10,22 @@ COMMUNITY = "211103001003"
 
 
 def _current(world: World) -> list[str]:
-    return [r[0] for r in world.sql("SELECT id FROM grids WHERE community_id = :c AND valid_to IS NULL ORDER BY id",
-                                    c=COMMUNITY)]
+    return [
+        r[0]
+        for r in world.sql(
+            "SELECT id FROM grids WHERE community_id = :c AND valid_to IS NULL ORDER BY id", c=COMMUNITY
+        )
+    ]
 
 
 def _tiling_gap_m2(world: World) -> float:
-    return world.sql("""
+    return world.sql(
+        """
         SELECT ST_Area(ST_Transform(ST_SymDifference(
                  (SELECT ST_Union(geom) FROM grids WHERE community_id = :c AND valid_to IS NULL),
-                 (SELECT geom FROM communities WHERE id = :c)), 32651))""", c=COMMUNITY)[0][0]
+                 (SELECT geom FROM communities WHERE id = :c)), 32651))""",
+        c=COMMUNITY,
+    )[0][0]
 
 
 def test_resplit_preview_apply_history(world):
@@ -44,17 +51,33 @@ def test_resplit_preview_apply_history(world):
     assert all(re.fullmatch(COMMUNITY + r"\d{2}", g) and g not in before for g in result["created"])
     assert _tiling_gap_m2(world) < 1.0  # the new grids tile the community exactly
     # Nothing is lost: retired grids stay, closed; every building and worker points at a current grid.
-    assert world.sql("SELECT count(*) FROM grids WHERE id = ANY(:r) AND valid_to IS NOT NULL",
-                     r=result["retired"])[0][0] == len(result["retired"])
-    assert world.sql("""SELECT count(*) FROM buildings b JOIN grids g ON g.id = b.grid_id
-                        WHERE g.community_id = :c AND g.valid_to IS NOT NULL""", c=COMMUNITY)[0][0] == 0
-    assert world.sql("""SELECT count(*) FROM people p JOIN grids g ON g.id = p.grid_id
-                        WHERE p.role = 'grid_worker' AND g.valid_to IS NOT NULL""")[0][0] == 0
+    assert world.sql(
+        "SELECT count(*) FROM grids WHERE id = ANY(:r) AND valid_to IS NOT NULL", r=result["retired"]
+    )[0][0] == len(result["retired"])
+    assert (
+        world.sql(
+            """SELECT count(*) FROM buildings b JOIN grids g ON g.id = b.grid_id
+                        WHERE g.community_id = :c AND g.valid_to IS NOT NULL""",
+            c=COMMUNITY,
+        )[0][0]
+        == 0
+    )
+    assert (
+        world.sql("""SELECT count(*) FROM people p JOIN grids g ON g.id = p.grid_id
+                        WHERE p.role = 'grid_worker' AND g.valid_to IS NOT NULL""")[0][0]
+        == 0
+    )
     # The incident keeps the grid it was reported in, and is found under the grid that now holds it.
-    assert world.get(f"/api/v1/incidents/{incident['id']}", world.district).get_json()["grid"]["id"] \
+    assert (
+        world.get(f"/api/v1/incidents/{incident['id']}", world.district).get_json()["grid"]["id"]
         == incident["grid"]["id"]
-    holder = world.sql("SELECT id FROM grids WHERE valid_to IS NULL AND ST_Covers(geom, ST_SetSRID("
-                       "ST_MakePoint(:x, :y), 4326)) ORDER BY id LIMIT 1", x=place.lon, y=place.lat)[0][0]
+    )
+    holder = world.sql(
+        "SELECT id FROM grids WHERE valid_to IS NULL AND ST_Covers(geom, ST_SetSRID("
+        "ST_MakePoint(:x, :y), 4326)) ORDER BY id LIMIT 1",
+        x=place.lon,
+        y=place.lat,
+    )[0][0]
     listed = world.get(f"/api/v1/incidents?grid={holder}", world.district).get_json()["incidents"]
     assert incident["id"] in [i["id"] for i in listed]
     # History: old grid → new grids with the share of households; and back.
@@ -63,8 +86,9 @@ def test_resplit_preview_apply_history(world):
     assert history["current"] is False and history["became"]
     assert abs(sum(b["share"] for b in history["became"]) - 1.0) < 1e-3
     heir = history["became"][0]["grid"]
-    assert old in [c["grid"] for c in world.get(f"/api/v1/grids/{heir}/history", world.district).get_json()[
-        "came_from"]]
+    assert old in [
+        c["grid"] for c in world.get(f"/api/v1/grids/{heir}/history", world.district).get_json()["came_from"]
+    ]
     again = world.post(f"/api/v1/grids/previews/{preview['preview_id']}/apply", world.street)
     assert again.status_code == 409 and "already applied" in again.get_json()["detail"]
     assert world.get("/api/v1/grids/NOPE/history", world.district).status_code == 404
@@ -72,21 +96,29 @@ def test_resplit_preview_apply_history(world):
 
 def test_a_stale_or_broken_preview_changes_nothing(world):
     preview = world.post("/api/v1/grids/draw", world.district, {"community": COMMUNITY}).get_json()
-    world.sql("UPDATE buildings SET households = households + 40 WHERE id = (SELECT min(b.id) FROM buildings b "
-              "JOIN grids g ON g.id = b.grid_id WHERE g.community_id = :c)", c=COMMUNITY)
+    world.sql(
+        "UPDATE buildings SET households = households + 40 WHERE id = (SELECT min(b.id) FROM buildings b "
+        "JOIN grids g ON g.id = b.grid_id WHERE g.community_id = :c)",
+        c=COMMUNITY,
+    )
     before = _current(world)
     stale = world.post(f"/api/v1/grids/previews/{preview['preview_id']}/apply", world.district)
     assert stale.status_code == 409 and "changed since" in stale.get_json()["detail"]
     assert _current(world) == before
     # A preview that breaks half-way (its last grid names a community that is gone) rolls back completely.
     fresh = world.post("/api/v1/grids/draw", world.district, {"community": COMMUNITY}).get_json()
-    world.sql("""UPDATE grid_previews SET grids = jsonb_set(grids, '{features,-1,properties,community_id}',
-                 '"gone"') WHERE id = :i""", i=fresh["preview_id"])
+    world.sql(
+        """UPDATE grid_previews SET grids = jsonb_set(grids, '{features,-1,properties,community_id}',
+                 '"gone"') WHERE id = :i""",
+        i=fresh["preview_id"],
+    )
     broken = world.post(f"/api/v1/grids/previews/{fresh['preview_id']}/apply", world.district)
     assert broken.status_code == 500
     assert _current(world) == before
     assert world.sql("SELECT count(*) FROM grid_lineage")[0][0] == 0
-    assert world.sql("SELECT status FROM grid_previews WHERE id = :i", i=fresh["preview_id"])[0][0] == "preview"
+    assert (
+        world.sql("SELECT status FROM grid_previews WHERE id = :i", i=fresh["preview_id"])[0][0] == "preview"
+    )
 
 
 def test_who_may_redraw_and_bad_requests(world):
@@ -95,10 +127,12 @@ def test_who_may_redraw_and_bad_requests(world):
     assert world.post("/api/v1/grids/draw", citizen, {"community": COMMUNITY}).status_code == 403
     assert world.post("/api/v1/grids/draw", None, {"community": COMMUNITY}).status_code == 401
     assert world.post("/api/v1/grids/draw", other_street, {"community": COMMUNITY}).status_code == 201
-    for body, status, words in (({"community": "X"}, 404, "no community"),
-                                ({"community": COMMUNITY, "street": world.street_id}, 400, "exactly one"),
-                                ({"community": COMMUNITY, "target": 0}, 400, "target"),
-                                ({"community": COMMUNITY, "colour": 1}, 400, "unknown field")):
+    for body, status, words in (
+        ({"community": "X"}, 404, "no community"),
+        ({"community": COMMUNITY, "street": world.street_id}, 400, "exactly one"),
+        ({"community": COMMUNITY, "target": 0}, 400, "target"),
+        ({"community": COMMUNITY, "colour": 1}, 400, "unknown field"),
+    ):
         r = world.post("/api/v1/grids/draw", world.district, body)
         assert r.status_code == status and words in r.get_json()["detail"], (body, r.get_json())
 
@@ -113,8 +147,9 @@ def test_grid_versions_from_the_cli(world, cli):
     assert cli(url, "grids", "apply", preview_id).exit_code == 1
     checked = cli(url, "validate")  # a whole street re-split leaves a hierarchy with no errors
     assert checked.exit_code == 0 and " 0 个错误" in checked.output, checked.output[-500:]
-    retired = world.sql("SELECT id FROM grids WHERE community_id = :c AND valid_to IS NOT NULL ORDER BY id",
-                        c=COMMUNITY)[0][0]
+    retired = world.sql(
+        "SELECT id FROM grids WHERE community_id = :c AND valid_to IS NOT NULL ORDER BY id", c=COMMUNITY
+    )[0][0]
     history = cli(url, "grids", "history", retired)
     assert history.exit_code == 0 and "变为 became" in history.output
     assert cli(url, "grids", "draw", "--street", "nowhere").exit_code == 1
@@ -130,17 +165,21 @@ def test_resplit_preview_map_in_chromium(world):
     r = world.get("/maps/resplit?preview=nope", world.street)
     assert r.status_code == 400 and "no grid preview" in r.get_json()["detail"]
     with live_server(world.app) as base, chromium() as browser:
-        page, seen = visit(browser, base, f"/maps/resplit?preview={preview['preview_id']}", "resplit.png",
-                           world.street)
+        page, seen = visit(
+            browser, base, f"/maps/resplit?preview={preview['preview_id']}", "resplit.png", world.street
+        )
         assert seen.outside == [] and seen.errors == []
         labels = page.locator(".leaflet-control-layers-overlays label").all_inner_texts()
         assert any("调整后 After" in t for t in labels) and any("调整前 Before" in t for t in labels)
         assert any(f"Moved buildings ({moves})" in t for t in labels)
         assert page.locator(".wangge-label").count() == len(preview["grids"]["features"])  # before is hidden
-        strokes = page.eval_on_selector_all("path.leaflet-interactive", "els => els.map(e => e.getAttribute('stroke'))")
+        strokes = page.eval_on_selector_all(
+            "path.leaflet-interactive", "els => els.map(e => e.getAttribute('stroke'))"
+        )
         assert strokes.count("#d01c8b") == moves
         page.locator(".leaflet-control-layers-overlays input").nth(1).check()  # show the old grids too
         assert page.locator(".wangge-label").count() > len(preview["grids"]["features"])
-        page.screenshot(path=str(__import__("tests.browser", fromlist=["SCREENSHOTS"]).SCREENSHOTS
-                                 / "resplit-both.png"))
+        page.screenshot(
+            path=str(__import__("tests.browser", fromlist=["SCREENSHOTS"]).SCREENSHOTS / "resplit-both.png")
+        )
         page.close()

@@ -21,7 +21,9 @@ def test_weight_is_kept_and_cells_sit_at_their_points(monkeypatch):
     cells = heat.bin_points(lon, lat, w, cell_m=20, keys=keys)
     assert cells["weight"].sum() == pytest.approx(w.sum()) and cells["n"].sum() == len(lon)
     # The weighted centre of all cells is the weighted centre of all points: nothing moved on the whole.
-    assert np.average(cells["lon"], weights=cells["weight"]) == pytest.approx(np.average(lon, weights=w), abs=1e-12)
+    assert np.average(cells["lon"], weights=cells["weight"]) == pytest.approx(
+        np.average(lon, weights=w), abs=1e-12
+    )
     # Each cell is within its own 20 m square (about 2.4e-4° of longitude here).
     assert cells.groupby("key")["n"].sum().to_dict() == pd.Series(keys).value_counts().sort_index().to_dict()
     # The sorting path (for very many possible cells) and the direct count agree exactly.

@@ -30,7 +30,9 @@ def test_a_short_budget_stands_at_the_hot_spot_and_walks_the_hot_streets():
     required = required_edges(network)
     # Reports crowd the middle of the south street (a market), a few scatter elsewhere.
     points = np.vstack([cluster(E0 + 150, N0), cluster(E0 + 20, N0 + 180, n=3, seed=2)])
-    start, _ = network.nearest_node(*gpd.GeoSeries([shapely.Point(E0, N0)], crs=32651).to_crs(4326).iloc[0].coords[0])
+    start, _ = network.nearest_node(
+        *gpd.GeoSeries([shapely.Point(E0, N0)], crs=32651).to_crs(4326).iloc[0].coords[0]
+    )
     result = hotspot_route(network, required, start, 25, points=points, stops=1)
     route = result.route
     assert _joined_and_closed(route) and route.edges[0][0] == start
@@ -61,13 +63,29 @@ def test_a_generous_budget_covers_everything_and_bad_budgets_are_refused():
 
 
 def test_budget_routes_through_the_cli_and_the_api(cli, tmp_path, world):
-    roads, incidents, out = tmp_path / "roads.geojson", tmp_path / "incidents.geojson", tmp_path / "hot.geojson"
+    roads, incidents, out = (
+        tmp_path / "roads.geojson",
+        tmp_path / "incidents.geojson",
+        tmp_path / "hot.geojson",
+    )
     lattice().to_file(roads)
     xy = cluster(E0 + 150, N0)
-    gpd.GeoDataFrame({"tier": ["A"] * len(xy)}, geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]),
-                     crs=32651).to_crs(4326).to_file(incidents)
-    r = cli(None, "patrol", "plan", "--roads", str(roads), "--budget", "30", "--incidents", str(incidents),
-            "--out", str(out))
+    gpd.GeoDataFrame(
+        {"tier": ["A"] * len(xy)}, geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs=32651
+    ).to_crs(4326).to_file(incidents)
+    r = cli(
+        None,
+        "patrol",
+        "plan",
+        "--roads",
+        str(roads),
+        "--budget",
+        "30",
+        "--incidents",
+        str(incidents),
+        "--out",
+        str(out),
+    )
     assert r.exit_code == 0, r.output
     props = json.loads(out.read_text(encoding="utf-8"))["features"][0]["properties"]
     assert props["budget_min"] == 30 and len(props["dwell"]) == 1 and props["duration_min"] <= 30

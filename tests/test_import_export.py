@@ -22,8 +22,14 @@ GRID_2 = box(122.065, 41.110, 122.070, 41.125)
 
 
 def write_geojson(path: Path, rows: list[dict], geoms: list) -> Path:
-    feats = [{"type": "Feature", "properties": r, "geometry": shapely.geometry.mapping(g) if g is not None else None}
-             for r, g in zip(rows, geoms, strict=True)]
+    feats = [
+        {
+            "type": "Feature",
+            "properties": r,
+            "geometry": shapely.geometry.mapping(g) if g is not None else None,
+        }
+        for r, g in zip(rows, geoms, strict=True)
+    ]
     path.write_text(json.dumps({"type": "FeatureCollection", "features": feats}))
     return path
 
@@ -40,9 +46,14 @@ def count(url: str, table: str) -> int:
 def street_db(fresh_url, cli, tmp_path):
     """A fresh database holding one street and two communities, imported through the CLI."""
     s = write_geojson(tmp_path / "streets.geojson", [{"id": "211103001", "name": "振兴街道"}], [STREET])
-    c = write_geojson(tmp_path / "communities.geojson",
-                      [{"id": "211103001001", "name": "甲社区", "street_id": "211103001"},
-                       {"id": "211103001002", "name": "乙社区", "street_id": "211103001"}], [COMM_A, COMM_B])
+    c = write_geojson(
+        tmp_path / "communities.geojson",
+        [
+            {"id": "211103001001", "name": "甲社区", "street_id": "211103001"},
+            {"id": "211103001002", "name": "乙社区", "street_id": "211103001"},
+        ],
+        [COMM_A, COMM_B],
+    )
     assert cli(fresh_url, "import", "streets", str(s)).exit_code == 0
     r = cli(fresh_url, "import", "communities", str(c))
     assert r.exit_code == 0, r.output
@@ -50,9 +61,13 @@ def street_db(fresh_url, cli, tmp_path):
 
 
 def good_grids() -> tuple[list[dict], list]:
-    return ([{"id": "21110300100101", "name": "一网格", "community_id": "211103001001", "households": 480},
-             {"id": "21110300100102", "name": "二网格", "community_id": "211103001001", "households": 510}],
-            [GRID_1, GRID_2])
+    return (
+        [
+            {"id": "21110300100101", "name": "一网格", "community_id": "211103001001", "households": 480},
+            {"id": "21110300100102", "name": "二网格", "community_id": "211103001001", "households": 510},
+        ],
+        [GRID_1, GRID_2],
+    )
 
 
 def test_a_clean_file_imports_and_exports_back(street_db, cli, tmp_path):
@@ -68,24 +83,60 @@ def test_a_clean_file_imports_and_exports_back(street_db, cli, tmp_path):
         assert r.exit_code == 0, r.output
         back = gpd.read_parquet(out) if ext == "parquet" else gpd.read_file(out)
         assert sorted(back["id"]) == ["21110300100101", "21110300100102"]
-        assert back.geometry.iloc[0].equals_exact(shapely.MultiPolygon([GRID_1]), 1e-9) or \
-            back.geometry.iloc[0].symmetric_difference(GRID_1).area < 1e-12
+        assert (
+            back.geometry.iloc[0].equals_exact(shapely.MultiPolygon([GRID_1]), 1e-9)
+            or back.geometry.iloc[0].symmetric_difference(GRID_1).area < 1e-12
+        )
 
 
-@pytest.mark.parametrize("case,rows,geoms,reason", [
-    ("self-intersecting", [{"id": "G1", "community_id": "211103001001"}],
-     [Polygon([(122.061, 41.111), (122.064, 41.114), (122.064, 41.111), (122.061, 41.114)])], "Self-intersection"),
-    ("wrong type", [{"id": "G1", "community_id": "211103001001"}], [Point(122.062, 41.112)], "wrong geometry type Point"),
-    ("missing id", [{"id": None, "community_id": "211103001001"}], [GRID_1], "missing id"),
-    ("duplicate id", [{"id": "G1", "community_id": "211103001001"}, {"id": "G1", "community_id": "211103001001"}],
-     [GRID_1, GRID_2], "duplicate id in file"),
-    ("unknown parent", [{"id": "G1", "community_id": "999"}], [GRID_1], "unknown parent community_id=999"),
-    ("out of range", [{"id": "G1", "community_id": "211103001001"}], [box(421500, 4552000, 421600, 4552100)],
-     "is outside lon −180..180"),
-    ("negative households", [{"id": "G1", "community_id": "211103001001", "households": -5}], [GRID_1],
-     "households -5 must be zero or more"),
-    ("empty geometry", [{"id": "G1", "community_id": "211103001001"}], [None], "missing or empty geometry"),
-])
+@pytest.mark.parametrize(
+    "case,rows,geoms,reason",
+    [
+        (
+            "self-intersecting",
+            [{"id": "G1", "community_id": "211103001001"}],
+            [Polygon([(122.061, 41.111), (122.064, 41.114), (122.064, 41.111), (122.061, 41.114)])],
+            "Self-intersection",
+        ),
+        (
+            "wrong type",
+            [{"id": "G1", "community_id": "211103001001"}],
+            [Point(122.062, 41.112)],
+            "wrong geometry type Point",
+        ),
+        ("missing id", [{"id": None, "community_id": "211103001001"}], [GRID_1], "missing id"),
+        (
+            "duplicate id",
+            [{"id": "G1", "community_id": "211103001001"}, {"id": "G1", "community_id": "211103001001"}],
+            [GRID_1, GRID_2],
+            "duplicate id in file",
+        ),
+        (
+            "unknown parent",
+            [{"id": "G1", "community_id": "999"}],
+            [GRID_1],
+            "unknown parent community_id=999",
+        ),
+        (
+            "out of range",
+            [{"id": "G1", "community_id": "211103001001"}],
+            [box(421500, 4552000, 421600, 4552100)],
+            "is outside lon −180..180",
+        ),
+        (
+            "negative households",
+            [{"id": "G1", "community_id": "211103001001", "households": -5}],
+            [GRID_1],
+            "households -5 must be zero or more",
+        ),
+        (
+            "empty geometry",
+            [{"id": "G1", "community_id": "211103001001"}],
+            [None],
+            "missing or empty geometry",
+        ),
+    ],
+)
 def test_a_bad_feature_rejects_the_whole_file(street_db, cli, tmp_path, case, rows, geoms, reason):
     good_rows, good_geoms = good_grids()
     path = write_geojson(tmp_path / "grids.geojson", good_rows + rows, good_geoms + geoms)
@@ -101,9 +152,11 @@ def test_a_bad_feature_rejects_the_whole_file(street_db, cli, tmp_path, case, ro
 
 
 def test_nan_coordinates_are_rejected(street_db, cli, tmp_path):
-    frame = gpd.GeoDataFrame({"id": ["G1"], "community_id": ["211103001001"]},
-                             geometry=[Polygon([(122.061, 41.111), (float("nan"), 41.114), (122.064, 41.111)])],
-                             crs=4326)
+    frame = gpd.GeoDataFrame(
+        {"id": ["G1"], "community_id": ["211103001001"]},
+        geometry=[Polygon([(122.061, 41.111), (float("nan"), 41.114), (122.064, 41.111)])],
+        crs=4326,
+    )
     path = tmp_path / "nan.gpkg"
     frame.to_file(path, layer="grids")
     r = cli(street_db, "import", "grids", str(path))
@@ -122,18 +175,37 @@ def test_repair_fixes_a_bow_tie_and_says_what_changed(street_db, cli, tmp_path):
 
 
 def test_field_mapping_and_reprojection_from_a_shapefile(street_db, cli, tmp_path):
-    frame = gpd.GeoDataFrame({"CODE": ["21110300100101"], "MC": ["一网格"], "SQ": ["211103001001"], "HU": [498]},
-                             geometry=[GRID_1], crs=4326).to_crs(32651)
+    frame = gpd.GeoDataFrame(
+        {"CODE": ["21110300100101"], "MC": ["一网格"], "SQ": ["211103001001"], "HU": [498]},
+        geometry=[GRID_1],
+        crs=4326,
+    ).to_crs(32651)
     path = tmp_path / "grids_utm.shp"
     frame.to_file(path)
-    r = cli(street_db, "import", "grids", str(path), "--id-field", "CODE", "--name-field", "MC",
-            "--parent-field", "SQ", "--households-field", "HU")
+    r = cli(
+        street_db,
+        "import",
+        "grids",
+        str(path),
+        "--id-field",
+        "CODE",
+        "--name-field",
+        "MC",
+        "--parent-field",
+        "SQ",
+        "--households-field",
+        "HU",
+    )
     assert r.exit_code == 0, r.output
     assert "32651" in r.output
     engine = create_engine(street_db)
     with engine.connect() as c:
-        row = c.execute(text("SELECT name, households, ST_Area(ST_SymDifference(geom, "
-                             "ST_MakeEnvelope(122.060, 41.110, 122.065, 41.125, 4326))) FROM grids")).one()
+        row = c.execute(
+            text(
+                "SELECT name, households, ST_Area(ST_SymDifference(geom, "
+                "ST_MakeEnvelope(122.060, 41.110, 122.065, 41.125, 4326))) FROM grids"
+            )
+        ).one()
     engine.dispose()
     assert row[0] == "一网格" and row[1] == 498 and row[2] < 1e-12
 
@@ -147,8 +219,12 @@ def test_gcj02_data_is_shifted_back_to_wgs84(street_db, cli, tmp_path):
     assert r.exit_code == 0, r.output
     engine = create_engine(street_db)
     with engine.connect() as c:
-        diff = c.execute(text("SELECT ST_Area(ST_SymDifference(geom, ST_MakeEnvelope(122.060, 41.110, 122.065, "
-                              "41.125, 4326)), true) FROM grids")).scalar_one()
+        diff = c.execute(
+            text(
+                "SELECT ST_Area(ST_SymDifference(geom, ST_MakeEnvelope(122.060, 41.110, 122.065, "
+                "41.125, 4326)), true) FROM grids"
+            )
+        ).scalar_one()
     engine.dispose()
     assert diff < 10.0  # m²: vertices back within millimetres of the truth
 
@@ -165,9 +241,14 @@ def test_unknown_field_and_missing_file_are_clear_errors(street_db, cli, tmp_pat
 
 def test_road_segments_take_lines_and_refuse_polygons(street_db, cli, tmp_path):
     line = LineString([(122.061, 41.112), (122.069, 41.112)])
-    path = write_geojson(tmp_path / "seg.geojson", [{"id": "S1", "name": "振兴路", "street_id": "211103001"},
-                                                    {"id": "S2", "name": "x", "street_id": "211103001"}],
-                         [line, GRID_1])
+    path = write_geojson(
+        tmp_path / "seg.geojson",
+        [
+            {"id": "S1", "name": "振兴路", "street_id": "211103001"},
+            {"id": "S2", "name": "x", "street_id": "211103001"},
+        ],
+        [line, GRID_1],
+    )
     r = cli(street_db, "import", "road_segments", str(path))
     assert r.exit_code == 1 and "needs a single connected LineString" in r.output
     assert count(street_db, "road_segments") == 0

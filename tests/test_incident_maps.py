@@ -30,8 +30,10 @@ def history_engine(history_url):
 def tokens(history_engine):
     with history_engine.begin() as c:
         street = c.execute(text("SELECT id FROM streets LIMIT 1")).scalar_one()
-        return {role: add_user(c, role, role, scope_id=scope)[1] for role, scope in
-                (("district_admin", None), ("street_admin", street), ("citizen", None))}
+        return {
+            role: add_user(c, role, role, scope_id=scope)[1]
+            for role, scope in (("district_admin", None), ("street_admin", street), ("citizen", None))
+        }
 
 
 @pytest.fixture(scope="module")
@@ -55,8 +57,12 @@ def browser():
 
 def _count(engine, where: str = "true") -> int:
     with engine.connect() as c:
-        return c.execute(text(f"SELECT count(*) FROM incidents WHERE reported_at >= '2026-08-01' "  # noqa: S608
-                              f"AND reported_at < '2026-11-01' AND {where}")).scalar_one()
+        return c.execute(
+            text(
+                f"SELECT count(*) FROM incidents WHERE reported_at >= '2026-08-01' "  # noqa: S608
+                f"AND reported_at < '2026-11-01' AND {where}"
+            )
+        ).scalar_one()
 
 
 def test_heat_map_draws_offline_with_heat_time_and_clusters(browser, base, tokens, history_engine):
@@ -84,9 +90,14 @@ def test_heat_map_filters_and_step(browser, base, tokens, history_engine, client
     index = re.search(r"TimeDimensionCustom\((\[.*?\])", weekly).group(1)
     days = pd.to_datetime(re.findall(r"'(\d{4}-\d{2}-\d{2})'", index))
     assert len(days) >= 13 and set(days.day_of_week) == {0}  # weeks start on Monday
-    for query, words in (("tier=E", "tier 'E'"), ("step=hour", "step 'hour'"), ("from=soon", "ISO 8601"),
-                         ("category=Z99", "category 'Z99'"), ("markers=99999", "markers"),
-                         ("from=2026-11-01&to=2026-10-01", "must be after")):
+    for query, words in (
+        ("tier=E", "tier 'E'"),
+        ("step=hour", "step 'hour'"),
+        ("from=soon", "ISO 8601"),
+        ("category=Z99", "category 'Z99'"),
+        ("markers=99999", "markers"),
+        ("from=2026-11-01&to=2026-10-01", "must be after"),
+    ):
         r = client.get(f"/maps/heat?{query}")
         assert r.status_code == 400 and words in r.json["detail"], (query, r.json)
 
@@ -98,6 +109,7 @@ def client_for(app):
         if token:
             c.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
         return c
+
     return make
 
 
@@ -112,19 +124,37 @@ def test_incident_maps_need_an_admin_token(client_for, tokens):
 
 def test_grid_choropleths_by_incidents_and_score(browser, base, tokens, history_engine):
     with history_engine.connect() as c:
-        gid, n, hh = c.execute(text("""
+        gid, n, hh = c.execute(
+            text("""
             SELECT g.id, (SELECT count(*) FROM incidents i WHERE i.grid_id = g.id AND i.reported_at >= '2026-08-01'
                           AND i.reported_at < '2026-11-01'),
                    (SELECT sum(households) FROM buildings b WHERE b.grid_id = g.id)
-            FROM grids g ORDER BY g.id LIMIT 1""")).one()
-        ranking = {r["id"]: r["score"] for r in scores(
-            c, "grid", since=pd.Timestamp("2026-08-01", tz="UTC"), until=pd.Timestamp("2026-11-01", tz="UTC"),
-            now=HISTORY_END)}
+            FROM grids g ORDER BY g.id LIMIT 1""")
+        ).one()
+        ranking = {
+            r["id"]: r["score"]
+            for r in scores(
+                c,
+                "grid",
+                since=pd.Timestamp("2026-08-01", tz="UTC"),
+                until=pd.Timestamp("2026-11-01", tz="UTC"),
+                now=HISTORY_END,
+            )
+        }
     for measure, expected in (("incidents", round(n * 1000 / hh, 3)), ("score", round(ranking[gid], 3))):
-        page, seen = visit(browser, base, f"/maps/grids?measure={measure}&{PERIOD}", f"grids-{measure}.png",
-                           tokens["district_admin"])
+        page, seen = visit(
+            browser,
+            base,
+            f"/maps/grids?measure={measure}&{PERIOD}",
+            f"grids-{measure}.png",
+            tokens["district_admin"],
+        )
         assert seen.outside == [] and seen.errors == []
-        fills = set(page.eval_on_selector_all("path.leaflet-interactive", "els => els.map(e => e.getAttribute('fill'))"))
+        fills = set(
+            page.eval_on_selector_all(
+                "path.leaflet-interactive", "els => els.map(e => e.getAttribute('fill'))"
+            )
+        )
         assert len(fills - {None, "none"}) >= 4  # classes, not one flat colour
         data = page.content()
         assert f'"id": "{gid}"' in data.replace('"id":"', '"id": "')
@@ -133,11 +163,32 @@ def test_grid_choropleths_by_incidents_and_score(browser, base, tokens, history_
 
 
 def test_heat_on_a_gcj02_base_map_is_shifted(demo_layers):
-    one = pd.DataFrame({"id": [1], "lon": [122.068], "lat": [41.119], "tier": ["A"],
-                        "reported_at": [pd.Timestamp("2026-10-01", tz="UTC")], "category": ["x"], "status": ["reported"],
-                        "grid": ["g"], "assignee": ["a"]})
-    pages = {name: incident_heat_map(one, demo_layers, base_map(name), options=HeatOptions(markers=0), source="t",
-                                     data_time=HISTORY_END).get_root().render() for name in ("none", "amap")}
+    one = pd.DataFrame(
+        {
+            "id": [1],
+            "lon": [122.068],
+            "lat": [41.119],
+            "tier": ["A"],
+            "reported_at": [pd.Timestamp("2026-10-01", tz="UTC")],
+            "category": ["x"],
+            "status": ["reported"],
+            "grid": ["g"],
+            "assignee": ["a"],
+        }
+    )
+    pages = {
+        name: incident_heat_map(
+            one,
+            demo_layers,
+            base_map(name),
+            options=HeatOptions(markers=0),
+            source="t",
+            data_time=HISTORY_END,
+        )
+        .get_root()
+        .render()
+        for name in ("none", "amap")
+    }
     glon, glat = wgs84_to_gcj02(122.068, 41.119)
     assert "[41.119, 122.068, 1.0]" in pages["none"]
     assert f"[{round(float(glat), 6)}, {round(float(glon), 6)}, 1.0]" in pages["amap"]
@@ -145,10 +196,23 @@ def test_heat_on_a_gcj02_base_map_is_shifted(demo_layers):
 
 def test_exported_heat_map_opens_offline_from_disk(browser, cli, history_url, tmp_path):
     out = tmp_path / "heat.html"
-    r = cli(history_url, "map", "heat", "--out", str(out), "--from", "2026-08-01", "--to", "2026-11-01",
-            "--step", "week")
+    r = cli(
+        history_url,
+        "map",
+        "heat",
+        "--out",
+        str(out),
+        "--from",
+        "2026-08-01",
+        "--to",
+        "2026-11-01",
+        "--step",
+        "week",
+    )
     assert r.exit_code == 0, r.output
-    assert (tmp_path / "heat_files" / "bootstrap@3.4.1" / "dist" / "fonts").is_dir()  # the time slider's icons
+    assert (
+        tmp_path / "heat_files" / "bootstrap@3.4.1" / "dist" / "fonts"
+    ).is_dir()  # the time slider's icons
     page, seen = visit(browser, out.parent.as_uri(), "/" + out.name, "heat-file.png")
     assert seen.errors == [] and seen.outside == []
     assert page.locator("canvas.leaflet-heatmap-layer").count() == 1

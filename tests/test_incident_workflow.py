@@ -47,7 +47,9 @@ def test_a_resident_reports_litter_and_the_grid_worker_closes_it(world, citizen)
     assert world.step(worker, inc["id"], "start").get_json()["status"] == "in_progress"
     world.clock.advance(hours=2)
     resolved = world.step(worker, inc["id"], "resolve", note="已清运").get_json()
-    assert resolved["status"] == "resolved" and resolved["times"]["resolved_at"] == "2026-03-02T02:20:00+00:00"
+    assert (
+        resolved["status"] == "resolved" and resolved["times"]["resolved_at"] == "2026-03-02T02:20:00+00:00"
+    )
     assert world.step(world.street, inc["id"], "verify").get_json()["status"] == "verified"
     assert world.step(world.street, inc["id"], "close").get_json()["status"] == "closed"
     rated = world.step(citizen, inc["id"], "rate", rating=5)
@@ -56,11 +58,23 @@ def test_a_resident_reports_litter_and_the_grid_worker_closes_it(world, citizen)
     assert world.get(f"/api/v1/incidents/{inc['id']}", citizen).get_json()["id"] == inc["id"]
     events = world.get(f"/api/v1/incidents/{inc['id']}/events", world.district).get_json()["events"]
     assert [(e["action"], e["from_status"], e["to_status"]) for e in events] == [
-        ("report", None, "reported"), ("accept", "reported", "accepted"), ("start", "accepted", "in_progress"),
-        ("resolve", "in_progress", "resolved"), ("verify", "resolved", "verified"), ("close", "verified", "closed"),
-        ("rate", "closed", "closed")]
-    assert [e["role"] for e in events] == ["citizen", "grid_worker", "grid_worker", "grid_worker",
-                                           "street_admin", "street_admin", "citizen"]
+        ("report", None, "reported"),
+        ("accept", "reported", "accepted"),
+        ("start", "accepted", "in_progress"),
+        ("resolve", "in_progress", "resolved"),
+        ("verify", "resolved", "verified"),
+        ("close", "verified", "closed"),
+        ("rate", "closed", "closed"),
+    ]
+    assert [e["role"] for e in events] == [
+        "citizen",
+        "grid_worker",
+        "grid_worker",
+        "grid_worker",
+        "street_admin",
+        "street_admin",
+        "citizen",
+    ]
     assert events[1]["actor"] == place.worker_id and events[1]["at"] == "2026-03-02T00:20:00+00:00"
     assert events[3]["note"] == "已清运"
 
@@ -104,7 +118,11 @@ def test_bad_reports_get_precise_errors_and_create_nothing(world, citizen):
         ({"lon": place.lon, "lat": 95.2, "category": "A01"}, 400, "95.2"),
         ({"lon": place.lon, "lat": place.lat, "category": "A01", "crs": "utm"}, 400, "crs"),
         ({"lon": place.lon, "lat": place.lat, "category": "A01", "channel": "fax"}, 400, "channel"),
-        ({"lon": place.lon, "lat": place.lat, "category": "A01", "photo_urls": ["file:///etc/passwd"]}, 400, "http"),
+        (
+            {"lon": place.lon, "lat": place.lat, "category": "A01", "photo_urls": ["file:///etc/passwd"]},
+            400,
+            "http",
+        ),
         ({"lon": place.lon, "lat": place.lat, "category": "A01", "colour": "red"}, 400, "colour"),
         ({"lat": place.lat, "category": "A01"}, 400, "lon"),
     ]
@@ -112,8 +130,11 @@ def test_bad_reports_get_precise_errors_and_create_nothing(world, citizen):
         r = world.post("/api/v1/incidents", citizen, body)
         assert r.status_code == status, (body, r.get_json())
         assert r.mimetype == "application/problem+json" and words in r.get_json()["detail"], r.get_json()
-    nan = world.client.post("/api/v1/incidents", data='{"lon": NaN, "lat": 41.1, "category": "A01"}',
-                            headers={"Authorization": f"Bearer {citizen}", "Content-Type": "application/json"})
+    nan = world.client.post(
+        "/api/v1/incidents",
+        data='{"lon": NaN, "lat": 41.1, "category": "A01"}',
+        headers={"Authorization": f"Bearer {citizen}", "Content-Type": "application/json"},
+    )
     assert nan.status_code == 400 and "finite" in nan.get_json()["detail"]
     big = world.report(citizen, place, description="长" * 70_000)
     assert big.status_code == 413
@@ -131,7 +152,9 @@ def test_phone_coordinates_in_gcj02_and_bd09_land_in_the_same_grid(world, citize
         inc = world.report(citizen, (float(lon), float(lat)), crs=crs).get_json()
         assert inc["grid"]["id"] == place.grid_id
         assert inc["location"]["input"]["crs"] == crs
-        assert abs(inc["location"]["lon"] - place.lon) < 1e-6 and abs(inc["location"]["lat"] - place.lat) < 1e-6
+        assert (
+            abs(inc["location"]["lon"] - place.lon) < 1e-6 and abs(inc["location"]["lat"] - place.lat) < 1e-6
+        )
 
 
 def test_a_retried_post_returns_the_first_incident(world, citizen):
@@ -216,7 +239,9 @@ def test_b_tier_summons_departments_and_cannot_close_until_they_report(world, ci
     assert world.step(world.street, inc["id"], "accept").status_code == 200
     summoned = world.step(world.street, inc["id"], "summon").get_json()  # the category's departments
     assert [s["department"] for s in summoned["summons"]] == ["housing", "urban_enforcement"]
-    assert summoned["summons"][1]["due_at"] == "2026-03-02T01:00:00+00:00"  # enforcement reports within 60 min
+    assert (
+        summoned["summons"][1]["due_at"] == "2026-03-02T01:00:00+00:00"
+    )  # enforcement reports within 60 min
     assert world.step(world.street, inc["id"], "summon", departments=["army"]).status_code == 422
     assert world.get(f"/api/v1/incidents/{inc['id']}", police).status_code == 404
     assert world.step(police, inc["id"], "report").status_code == 404

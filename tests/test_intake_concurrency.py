@@ -29,12 +29,25 @@ def test_fifty_clients_five_thousand_incidents(world):
             key = f"shared-{i}" if i % 10 == 0 else f"c{c}-{i}"
             seed = i if i % 10 == 0 else c * POSTS + i
             place = places[seed % len(places)]
-            body = json.dumps({"lon": place.lon + (seed % 7) * 1e-5, "lat": place.lat, "category": "A01",
-                               "description": f"并发 {key}"})
+            body = json.dumps(
+                {
+                    "lon": place.lon + (seed % 7) * 1e-5,
+                    "lat": place.lat,
+                    "category": "A01",
+                    "description": f"并发 {key}",
+                }
+            )
             for _attempt in range(2 if i % 7 == 3 else 1):  # some clients retry after a (pretend) timeout
-                conn.request("POST", "/api/v1/incidents", body=body, headers={
-                    "Authorization": f"Bearer {token}", "Idempotency-Key": key,
-                    "Content-Type": "application/json"})
+                conn.request(
+                    "POST",
+                    "/api/v1/incidents",
+                    body=body,
+                    headers={
+                        "Authorization": f"Bearer {token}",
+                        "Idempotency-Key": key,
+                        "Content-Type": "application/json",
+                    },
+                )
                 response = conn.getresponse()
                 payload = json.loads(response.read())
                 with lock:
@@ -55,8 +68,10 @@ def test_fifty_clients_five_thousand_incidents(world):
     expected = CLIENTS * (POSTS - POSTS // 10) + TOKENS * (POSTS // 10)
     assert len(answers) == expected
     assert all(len(ids) == 1 for ids in answers.values())  # every retry and every race got the first incident
-    (count, located, keys, reports), = world.sql("""
+    ((count, located, keys, reports),) = world.sql("""
         SELECT count(*), count(grid_id), count(DISTINCT (idempotency_scope, idempotency_key)),
                (SELECT count(*) FROM incident_events WHERE action = 'report') FROM incidents""")
     assert (count, located, keys, reports) == (expected, expected, expected, expected)
-    assert {i for ids in answers.values() for i in ids} == {r[0] for r in world.sql("SELECT id FROM incidents")}
+    assert {i for ids in answers.values() for i in ids} == {
+        r[0] for r in world.sql("SELECT id FROM incidents")
+    }

@@ -41,7 +41,9 @@ def points(hierarchy):
     vertices = shapely.get_coordinates(grids)
     v = vertices[rng.integers(0, len(vertices), N_EDGE)]
     rings = shapely.boundary(grids)[rng.integers(0, len(grids), N_EDGE)]
-    on_edge = shapely.get_coordinates(shapely.line_interpolate_point(rings, rng.uniform(0, 1, N_EDGE), normalized=True))
+    on_edge = shapely.get_coordinates(
+        shapely.line_interpolate_point(rings, rng.uniform(0, 1, N_EDGE), normalized=True)
+    )
     buildings = shapely.get_coordinates(hierarchy.buildings.geometry.values)
     b = buildings[rng.integers(0, len(buildings), N_EDGE)]
     lon = np.concatenate([lon, v[:, 0], on_edge[:, 0], b[:, 0]])
@@ -63,8 +65,11 @@ def test_bulk_and_online_paths_agree_everywhere(district_engine, points, bulk):
         differ = (online[col].fillna("∅") != bulk[col].fillna("∅")).to_numpy()
         assert not differ.any(), f"{col} differs at {np.flatnonzero(differ)[:5]}"
     both = online["segment_id"].notna().to_numpy()
-    np.testing.assert_allclose(online["segment_distance_m"].to_numpy(dtype=float)[both],
-                               bulk["segment_distance_m"].to_numpy(dtype=float)[both], atol=1e-6)
+    np.testing.assert_allclose(
+        online["segment_distance_m"].to_numpy(dtype=float)[both],
+        bulk["segment_distance_m"].to_numpy(dtype=float)[both],
+        atol=1e-6,
+    )
     # The sample really exercises every case.
     assert (bulk["status"] == OUTSIDE).sum() > 1000
     assert bulk["building_id"].notna().sum() > 3000
@@ -74,11 +79,14 @@ def test_bulk_and_online_paths_agree_everywhere(district_engine, points, bulk):
 def test_both_agree_with_plain_st_covers_under_lowest_id_rule(district_engine, points, bulk):
     lon, lat = points
     with district_engine.connect() as c:
-        rows = c.execute(text("""
+        rows = c.execute(
+            text("""
             SELECT t.i, min(g.id) AS grid_id, count(g.id) AS n
             FROM unnest(CAST(:x AS float8[]), CAST(:y AS float8[])) WITH ORDINALITY AS t(x, y, i)
             LEFT JOIN grids g ON g.valid_to IS NULL AND ST_Covers(g.geom, ST_SetSRID(ST_MakePoint(t.x, t.y), 4326))
-            GROUP BY t.i ORDER BY t.i"""), {"x": lon.tolist(), "y": lat.tolist()}).all()
+            GROUP BY t.i ORDER BY t.i"""),
+            {"x": lon.tolist(), "y": lat.tolist()},
+        ).all()
     plain = pd.Series([r.grid_id for r in rows], dtype=object)
     assert (plain.fillna("∅").to_numpy() == bulk["grid_id"].fillna("∅").to_numpy()).all()
     # Ties really happened: some points are covered by two or more grids.
@@ -87,8 +95,12 @@ def test_both_agree_with_plain_st_covers_under_lowest_id_rule(district_engine, p
 
 def test_a_point_on_a_shared_edge_goes_to_the_lower_grid_id(locator, hierarchy):
     grids = hierarchy.grids.set_index("id").geometry
-    a, b = next((i, j) for i in grids.index for j in grids.index
-                if i < j and grids[i].intersection(grids[j]).length > 1e-4)
+    a, b = next(
+        (i, j)
+        for i in grids.index
+        for j in grids.index
+        if i < j and grids[i].intersection(grids[j]).length > 1e-4
+    )
     edge = grids[a].intersection(grids[b])
     vertex = shapely.get_coordinates(edge)[0]
     assert grids[a].covers(shapely.Point(vertex)) and grids[b].covers(shapely.Point(vertex))
@@ -110,4 +122,6 @@ def test_gcj02_and_bd09_points_land_where_their_wgs84_twins_do(locator, points):
     for crs in ("gcj02", "bd09"):
         shifted = locator.locate_arrays(*from_wgs84(lon, lat, crs), crs=crs)
         same = (shifted["grid_id"].to_numpy()[inner] == base["grid_id"].to_numpy()[inner]).mean()
-        assert same > 0.999, crs  # the inverse is good to millimetres; only points a hair from an edge may move
+        assert same > 0.999, (
+            crs
+        )  # the inverse is good to millimetres; only points a hair from an edge may move

@@ -39,7 +39,9 @@ def test_public_board_shows_chiefs_in_their_armband_colours(browser, base, demo_
     assert not any("bootstrap" in r or "fontawesome" in r for r in seen.requests)  # lean pages
     html = page.content()
     assert "街长公示栏 Street-chief public board" in html
-    strokes = page.eval_on_selector_all("path.leaflet-interactive", "els => els.map(e => e.getAttribute('stroke'))")
+    strokes = page.eval_on_selector_all(
+        "path.leaflet-interactive", "els => els.map(e => e.getAttribute('stroke'))"
+    )
     assert strokes.count("#2e7d32") + strokes.count("#1565c0") >= len(demo_layers["road_segments"])
     assert strokes.count("#c62828") == len(demo_layers["grids"])  # one red marker per grid worker
     page.locator("path.leaflet-interactive[stroke='#2e7d32']").first.click(force=True)

@@ -11,26 +11,39 @@ from tests.open311_client import GeoReportV2, Open311Error
 def test_an_open311_client_works_unchanged(world):
     place = world.places[0]
     citizen = world.user("张三", "citizen", phone="13812345678")
-    building = world.sql("SELECT name FROM buildings WHERE grid_id = :g ORDER BY id LIMIT 1", g=place.grid_id)[0][0]
+    building = world.sql(
+        "SELECT name FROM buildings WHERE grid_id = :g ORDER BY id LIMIT 1", g=place.grid_id
+    )[0][0]
     with live_server(world.app) as base:
         client = GeoReportV2(f"{base}/open311/v2", api_key=citizen)
         services = client.services()
         codes = {s["service_code"] for s in services}
         assert {"A01", "B01", "C01", "D01"} <= codes
-        assert all(set(s) >= {"service_code", "service_name", "metadata", "type", "keywords", "group"}
-                   for s in services)
+        assert all(
+            set(s) >= {"service_code", "service_name", "metadata", "type", "keywords", "group"}
+            for s in services
+        )
         assert client.service_definition("A01") == {"service_code": "A01", "attributes": []}
 
-        created = client.create_request("A01", lat=place.lat, long=place.lon, description="垃圾堆放",
-                                        first_name="三", last_name="张", phone="13812345678",
-                                        media_url="https://example.org/p.jpg")
+        created = client.create_request(
+            "A01",
+            lat=place.lat,
+            long=place.lon,
+            description="垃圾堆放",
+            first_name="三",
+            last_name="张",
+            phone="13812345678",
+            media_url="https://example.org/p.jpg",
+        )
         rid = created["service_request_id"]
         assert "service_notice" in created and "account_id" in created
         by_address = client.create_request("A02", address_string=building, description="楼道堆物")
         one = client.request(rid)
         assert one["status"] == "open" and one["service_code"] == "A01" and one["description"] == "垃圾堆放"
         assert one["lat"] == pytest.approx(place.lat) and one["long"] == pytest.approx(place.lon)
-        assert one["media_url"] == "https://example.org/p.jpg" and one["requested_datetime"].startswith("2026-03-02")
+        assert one["media_url"] == "https://example.org/p.jpg" and one["requested_datetime"].startswith(
+            "2026-03-02"
+        )
         assert "phone" not in one and "13812345678" not in str(one)
         assert client.request(by_address["service_request_id"])["address_id"] is not None
 
@@ -39,19 +52,31 @@ def test_an_open311_client_works_unchanged(world):
             world.step(world.street, int(rid), action)
         listed = client.requests(start_date="2026-03-01T00:00:00Z", end_date="2026-03-03T00:00:00Z")
         assert {r["service_request_id"] for r in listed} == {rid, by_address["service_request_id"]}
-        assert [r["service_request_id"] for r in client.requests(status="closed", start_date="2026-03-01")] == [rid]
+        assert [
+            r["service_request_id"] for r in client.requests(status="closed", start_date="2026-03-01")
+        ] == [rid]
         assert [r["service_code"] for r in client.requests(status="open", start_date="2026-03-01")] == ["A02"]
-        assert [r["service_request_id"] for r in client.requests(service_code="A02", start_date="2026-03-01")] \
-            == [by_address["service_request_id"]]
+        assert [
+            r["service_request_id"] for r in client.requests(service_code="A02", start_date="2026-03-01")
+        ] == [by_address["service_request_id"]]
         assert [r["service_request_id"] for r in client.requests(service_request_id=rid)] == [rid]
 
         for call, status, words in (
-            (lambda: client.create_request("Z99", lat=place.lat, long=place.lon), 400, "unknown incident category"),
+            (
+                lambda: client.create_request("Z99", lat=place.lat, long=place.lon),
+                400,
+                "unknown incident category",
+            ),
             (lambda: client.create_request("A01", lat=39.9, long=116.4), 400, "outside the service area"),
             (lambda: client.create_request("A01", address_string="火星路"), 400, "matches no building"),
             (lambda: client.create_request("A01"), 400, "location is required"),
-            (lambda: GeoReportV2(f"{base}/open311/v2", api_key="nope").create_request(
-                "A01", lat=place.lat, long=place.lon), 403, "api_key"),
+            (
+                lambda: GeoReportV2(f"{base}/open311/v2", api_key="nope").create_request(
+                    "A01", lat=place.lat, long=place.lon
+                ),
+                403,
+                "api_key",
+            ),
             (lambda: client.request("999999"), 404, "not found"),
             (lambda: client.service_definition("Z99"), 404, "not found"),
             (lambda: client.requests(status="pending"), 400, "status"),

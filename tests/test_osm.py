@@ -50,13 +50,19 @@ def test_the_walkable_ways_make_a_network_and_a_postman_route(roads):
     assert covered(route)
     # Against networkx's own postman on the same piece, when the piece is connected by itself.
     piece = nx.MultiGraph()
-    piece.add_edges_from((u, v, k, {"length_m": network.graph.edges[u, v, k]["length_m"]}) for u, v, k in required)
+    piece.add_edges_from(
+        (u, v, k, {"length_m": network.graph.edges[u, v, k]["length_m"]}) for u, v, k in required
+    )
     if route.optimal and nx.is_connected(piece):
         euler = nx.eulerize(piece)
-        baseline = sum(network.graph.edges[u, v, min(network.graph[u][v], key=lambda k: network.graph[u][v][k]
-                                                                                    ["length_m"])]["length_m"]
-                       if (u, v, k) not in required and (v, u, k) not in required
-                       else network.graph.edges[u, v, k]["length_m"] for u, v, k in euler.edges(keys=True))
+        baseline = sum(
+            network.graph.edges[
+                u, v, min(network.graph[u][v], key=lambda k: network.graph[u][v][k]["length_m"])
+            ]["length_m"]
+            if (u, v, k) not in required and (v, u, k) not in required
+            else network.graph.edges[u, v, k]["length_m"]
+            for u, v, k in euler.edges(keys=True)
+        )
         assert route.length_m <= baseline + 1e-6
 
 
@@ -67,8 +73,9 @@ def test_the_buildings_drawn_into_grids(buildings, roads):
     row = buildings.iloc[0]
     assert row["households"] == max(1, round(row["footprint_m2"] * row["levels"] / AREA_PER_HOUSEHOLD_M2))
     assert (buildings["levels"] == DEFAULT_LEVELS).any()
-    boundary = gpd.GeoDataFrame(geometry=[shapely.box(*buildings.to_crs(UTM35).total_bounds).buffer(30)],
-                                crs=UTM35).to_crs(4326)
+    boundary = gpd.GeoDataFrame(
+        geometry=[shapely.box(*buildings.to_crs(UTM35).total_bounds).buffer(30)], crs=UTM35
+    ).to_crs(4326)
     result = draw_grids(buildings, boundary, roads)
     g = result.grids
     check_tiling(g, boundary, buildings, result.assignments, epsg=UTM35)
@@ -84,18 +91,41 @@ def test_the_buildings_drawn_into_grids(buildings, roads):
 
 def test_the_cli_reads_osm_extracts(cli, tmp_path, buildings):
     boundary = tmp_path / "boundary.geojson"
-    gpd.GeoDataFrame(geometry=[shapely.box(*buildings.to_crs(UTM35).total_bounds).buffer(30)],
-                     crs=UTM35).to_crs(4326).to_file(boundary)
+    gpd.GeoDataFrame(
+        geometry=[shapely.box(*buildings.to_crs(UTM35).total_bounds).buffer(30)], crs=UTM35
+    ).to_crs(4326).to_file(boundary)
     grids = tmp_path / "grids.geojson"
-    r = cli(None, "grids", "draw", "--buildings", str(HELSINKI), "--boundary", str(boundary), "--roads",
-            str(HELSINKI), "--out", str(grids))
+    r = cli(
+        None,
+        "grids",
+        "draw",
+        "--buildings",
+        str(HELSINKI),
+        "--boundary",
+        str(boundary),
+        "--roads",
+        str(HELSINKI),
+        "--out",
+        str(grids),
+    )
     assert r.exit_code == 0, r.output
     assert gpd.read_file(grids)["households"].sum() == buildings["households"].sum()
     out, area = tmp_path / "route.geojson", tmp_path / "area.geojson"
     # A block of about 300 × 300 m around the cathedral square, footways and all.
     gpd.GeoDataFrame(geometry=[shapely.box(24.9495, 60.1685, 24.9555, 60.1715)], crs=4326).to_file(area)
-    r = cli(None, "patrol", "plan", "--roads", str(HELSINKI), "--start", "24.9520,60.1700", "--area", str(area),
-            "--out", str(out))
+    r = cli(
+        None,
+        "patrol",
+        "plan",
+        "--roads",
+        str(HELSINKI),
+        "--start",
+        "24.9520,60.1700",
+        "--area",
+        str(area),
+        "--out",
+        str(out),
+    )
     assert r.exit_code == 0, r.output
     props = json.loads(out.read_text(encoding="utf-8"))["features"][0]["properties"]
     assert props["required_length_m"] > 2000 and props["length_m"] >= props["required_length_m"]

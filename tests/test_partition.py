@@ -62,7 +62,8 @@ def test_the_demo_street_redrawn_follows_roads_and_reports_every_grid_out_of_ban
     assert total / 550 <= len(g) <= total / 450
     assert g["households"].between(450, 550).mean() >= 0.65
     internal = shapely.union_all(g.to_crs(32651).boundary.values).difference(
-        shapely.union_all(g.to_crs(32651).geometry.values).boundary)
+        shapely.union_all(g.to_crs(32651).geometry.values).boundary
+    )
     near = shapely.union_all(demo_layers["roads"].to_crs(32651).geometry.values).buffer(15)
     share = internal.intersection(near).length / internal.length
     assert share > 0.4 and abs(share - result.report["road_share"]) < 0.01
@@ -94,16 +95,37 @@ def write_inputs(tmp_path, buildings, roads, boundary=None) -> list[str]:
 def test_cli_draws_from_files(cli, tmp_path):
     buildings, boundary, roads, _ = synthetic(400)
     args = write_inputs(tmp_path, buildings, roads, boundary)
-    r = cli(None, "grids", "draw", *args, "--boundary", str(tmp_path / "s.geojson"),
-            "--out", str(tmp_path / "g.gpkg"), "--assignments", str(tmp_path / "a.gpkg"))
+    r = cli(
+        None,
+        "grids",
+        "draw",
+        *args,
+        "--boundary",
+        str(tmp_path / "s.geojson"),
+        "--out",
+        str(tmp_path / "g.gpkg"),
+        "--assignments",
+        str(tmp_path / "a.gpkg"),
+    )
     assert r.exit_code == 0, r.output
     grids = gpd.read_file(tmp_path / "g.gpkg")
     assert {"id", "households", "n_buildings"} <= set(grids.columns)
     assigned = gpd.read_file(tmp_path / "a.gpkg")
     assert set(assigned["grid_id"]) == set(grids["id"])
     assert grids["n_buildings"].sum() == len(assigned)
-    r = cli(None, "grids", "draw", "--buildings", str(tmp_path / "b.geojson"), "--boundary", str(tmp_path / "s.geojson"),
-            "--out", str(tmp_path / "x.gpkg"), "--target", "0")
+    r = cli(
+        None,
+        "grids",
+        "draw",
+        "--buildings",
+        str(tmp_path / "b.geojson"),
+        "--boundary",
+        str(tmp_path / "s.geojson"),
+        "--out",
+        str(tmp_path / "x.gpkg"),
+        "--target",
+        "0",
+    )
     assert r.exit_code == 2 and "--target must be positive" in r.output
 
 
@@ -114,14 +136,18 @@ def test_resplit_changes_only_what_drifted_out_of_band():
     rng = np.random.default_rng(9)
     later = buildings.copy()
     changed = rng.choice(len(later), size=len(later) // 10, replace=False)
-    later.loc[changed, "households"] = (later.loc[changed, "households"]
-                                        * rng.uniform(0.7, 1.3, len(changed))).round().astype(int)
+    later.loc[changed, "households"] = (
+        (later.loc[changed, "households"] * rng.uniform(0.7, 1.3, len(changed))).round().astype(int)
+    )
     # the new compound: 40 buildings in the gaps of one corner of the lattice
     metric = later.to_crs(32651)
     gx = E0 + step * (np.arange(40) % 8 + 1)  # lattice corners: between the existing buildings
     gy = N0 + step * (np.arange(40) // 8 + 1)
-    new = gpd.GeoDataFrame({"households": np.full(40, 30)},
-                           geometry=shapely.buffer(shapely.points(gx, gy), 2.5, cap_style="square"), crs=32651)
+    new = gpd.GeoDataFrame(
+        {"households": np.full(40, 30)},
+        geometry=shapely.buffer(shapely.points(gx, gy), 2.5, cap_style="square"),
+        crs=32651,
+    )
     hit, _ = shapely.STRtree(metric.geometry.values).query(new.geometry.values, predicate="intersects")
     keep = ~np.isin(np.arange(len(new)), hit)
     later = gpd.GeoDataFrame(pd.concat([metric, new[keep]], ignore_index=True), crs=32651).to_crs(4326)
@@ -134,9 +160,17 @@ def test_resplit_changes_only_what_drifted_out_of_band():
     same_code = (result.assignments[had] == old[had]).mean()
     # A changed grid is a new version with a new code; the new grid holding most of its households continues
     # it. Computed here from the output alone: a building keeps its grid if it stays with that continuation.
-    table = pd.DataFrame({"old": old[had], "new": result.assignments[had], "hh": later.loc[had, "households"]})
-    successor = (table.groupby(["old", "new"])["hh"].sum().reset_index()
-                 .sort_values(["old", "hh", "new"]).groupby("old")["new"].last())
+    table = pd.DataFrame(
+        {"old": old[had], "new": result.assignments[had], "hh": later.loc[had, "households"]}
+    )
+    successor = (
+        table.groupby(["old", "new"])["hh"]
+        .sum()
+        .reset_index()
+        .sort_values(["old", "hh", "new"])
+        .groupby("old")["new"]
+        .last()
+    )
     kept = (table["new"] == table["old"].map(successor)).mean()
     assert kept >= 0.9 and same_code >= 0.8
     # From files the function cannot tell a new building from an old one: it counts each by the old grid its
@@ -158,8 +192,18 @@ def test_cli_resplit_from_files(cli, tmp_path):
     grown = buildings.copy()
     grown.loc[:40, "households"] = grown.loc[:40, "households"] * 2
     args = write_inputs(tmp_path, grown, roads)
-    r = cli(None, "grids", "resplit", *args, "--grids", str(tmp_path / "grids.gpkg"),
-            "--out", str(tmp_path / "new.gpkg"), "--mapping", str(tmp_path / "map.csv"))
+    r = cli(
+        None,
+        "grids",
+        "resplit",
+        *args,
+        "--grids",
+        str(tmp_path / "grids.gpkg"),
+        "--out",
+        str(tmp_path / "new.gpkg"),
+        "--mapping",
+        str(tmp_path / "map.csv"),
+    )
     assert r.exit_code == 0, r.output
     new = gpd.read_file(tmp_path / "new.gpkg")
     mapping = pd.read_csv(tmp_path / "map.csv")
@@ -207,8 +251,11 @@ def test_a_building_above_the_band_is_split_by_its_units():
     fp = others.to_crs(32651).geometry.values
     for geom, gid in zip(fp, result.assignments.drop(index=slab_at), strict=True):
         assert g.geometry[gid].buffer(0.01).covers(geom)
-    counted = (others.groupby(result.assignments.drop(index=slab_at).to_numpy())["households"].sum()
-               .add(runs.groupby("grid_id")["households"].sum(), fill_value=0))
+    counted = (
+        others.groupby(result.assignments.drop(index=slab_at).to_numpy())["households"]
+        .sum()
+        .add(runs.groupby("grid_id")["households"].sum(), fill_value=0)
+    )
     assert (counted.reindex(g.index).to_numpy() == g["households"].to_numpy()).all()
     assert result.assignments[slab_at] in set(runs["grid_id"])
 
@@ -216,14 +263,28 @@ def test_a_building_above_the_band_is_split_by_its_units():
 def test_cli_splits_by_units_and_says_which_grid_holds_which(cli, tmp_path):
     buildings, boundary, roads, _ = _with_slab()
     args = write_inputs(tmp_path, buildings, roads, boundary)
-    r = cli(None, "grids", "draw", *args, "--boundary", str(tmp_path / "s.geojson"), "--units-field", "units",
-            "--out", str(tmp_path / "g.gpkg"), "--assignments", str(tmp_path / "a.gpkg"))
+    r = cli(
+        None,
+        "grids",
+        "draw",
+        *args,
+        "--boundary",
+        str(tmp_path / "s.geojson"),
+        "--units-field",
+        "units",
+        "--out",
+        str(tmp_path / "g.gpkg"),
+        "--assignments",
+        str(tmp_path / "a.gpkg"),
+    )
     assert r.exit_code == 0, r.output
     assert "单元 units 1–" in r.output
     assigned = gpd.read_file(tmp_path / "a.gpkg")
     slab = assigned.iloc[-1]
     runs = [run.split(":") for run in slab["unit_grids"].split()]
-    assert [u for span, _ in runs for u in range(int(span.split("-")[0]), int(span.split("-")[1]) + 1)] == list(range(1, 9))
+    assert [
+        u for span, _ in runs for u in range(int(span.split("-")[0]), int(span.split("-")[1]) + 1)
+    ] == list(range(1, 9))
     assert slab["grid_id"] in {gid for _, gid in runs}
     assert assigned["unit_grids"].iloc[:-1].isna().all()
     r = cli(None, "grids", "draw", "--community", "211103001001", "--units-field", "units")

@@ -23,21 +23,33 @@ def lattice(gap: float = 0.0, extra: list | None = None) -> gpd.GeoDataFrame:
     """Two by two blocks of 100 m; ``gap`` leaves each east-west street short of the east edge."""
     lines = []
     for i in range(3):
-        lines.append(shapely.LineString([(E0, N0 + 100 * i), (E0 + 200 - (gap if i == 1 else 0), N0 + 100 * i)]))
+        lines.append(
+            shapely.LineString([(E0, N0 + 100 * i), (E0 + 200 - (gap if i == 1 else 0), N0 + 100 * i)])
+        )
         lines.append(shapely.LineString([(E0 + 100 * i, N0), (E0 + 100 * i, N0 + 200)]))
     lines += extra or []
-    return gpd.GeoDataFrame({"name": [f"第{i}路" for i in range(len(lines))]}, geometry=lines,
-                            crs=32651).to_crs(4326)
+    return gpd.GeoDataFrame(
+        {"name": [f"第{i}路" for i in range(len(lines))]}, geometry=lines, crs=32651
+    ).to_crs(4326)
 
 
 def test_a_lattice_is_walked_in_the_postmans_optimum():
     network = build_network(lattice())
-    assert network.report == {"nodes": 9, "edges": 12, "length_m": 1200.0, "components": 1,
-                              "detached_length_m": 0, "dead_ends": 0, "stubs": 0}
+    assert network.report == {
+        "nodes": 9,
+        "edges": 12,
+        "length_m": 1200.0,
+        "components": 1,
+        "detached_length_m": 0,
+        "dead_ends": 0,
+        "stubs": 0,
+    }
     centre, _ = network.nearest_node(*lattice().union_all().centroid.coords[0])
     route = coverage_route(network, required_edges(network), centre)
     # Four odd junctions (the middle of each side), paired at 200 m each: 1,200 + 400 m, and no shorter walk exists.
-    assert route.length_m == pytest.approx(1600, abs=0.01) and route.deadhead_length_m == pytest.approx(400, abs=0.01)
+    assert route.length_m == pytest.approx(1600, abs=0.01) and route.deadhead_length_m == pytest.approx(
+        400, abs=0.01
+    )
     assert route.optimal and covered(route)
     assert route.edges[0][0] == centre and route.edges[-1][1] == centre
     assert route.duration_min == pytest.approx(1.6 / 4 * 60)
@@ -51,10 +63,22 @@ def test_an_undershooting_street_still_meets_the_cross_street():
 def test_pieces_apart_are_joined_and_reported():
     far = shapely.LineString([(E0 + 600, N0), (E0 + 700, N0)])
     network = build_network(lattice(extra=[far]))
-    assert network.report["components"] == 2 and network.report["detached_length_m"] == pytest.approx(100, abs=0.01)
+    assert network.report["components"] == 2 and network.report["detached_length_m"] == pytest.approx(
+        100, abs=0.01
+    )
     # Two separate streets of one piece to walk, joined through the lattice: the rural postman's heuristic.
-    area = gpd.GeoSeries([shapely.box(E0 - 5, N0 - 5, E0 + 105, N0 + 5).union(
-        shapely.box(E0 + 95, N0 + 195, E0 + 205, N0 + 205))], crs=32651).to_crs(4326).iloc[0]
+    area = (
+        gpd.GeoSeries(
+            [
+                shapely.box(E0 - 5, N0 - 5, E0 + 105, N0 + 5).union(
+                    shapely.box(E0 + 95, N0 + 195, E0 + 205, N0 + 205)
+                )
+            ],
+            crs=32651,
+        )
+        .to_crs(4326)
+        .iloc[0]
+    )
     required = required_edges(network, area, margin_m=0)
     assert len(required) == 2
     start = next(iter(required))[0]
@@ -83,14 +107,27 @@ def test_cli_plans_a_demo_grid_from_files_and_from_the_database(cli, demo_layers
     grid = demo_layers["grids"].iloc[[10]]
     grid.to_file(grids)
     out, gpx_out = tmp_path / "route.geojson", tmp_path / "route.gpx"
-    r = cli(None, "patrol", "plan", "--roads", str(roads), "--area", str(grids), "--out", str(out),
-            "--gpx", str(gpx_out))
+    r = cli(
+        None,
+        "patrol",
+        "plan",
+        "--roads",
+        str(roads),
+        "--area",
+        str(grids),
+        "--out",
+        str(out),
+        "--gpx",
+        str(gpx_out),
+    )
     assert r.exit_code == 0, r.output
     assert "出发 start" in r.output
     feature = json.loads(out.read_text(encoding="utf-8"))["features"][0]
     props = feature["properties"]
     assert {"length_m", "duration_min", "required_length_m", "deadhead_length_m", "steps"} <= set(props)
-    assert props["length_m"] == pytest.approx(props["required_length_m"] + props["deadhead_length_m"], abs=0.2)
+    assert props["length_m"] == pytest.approx(
+        props["required_length_m"] + props["deadhead_length_m"], abs=0.2
+    )
     line = shapely.geometry.shape(feature["geometry"])
     assert line.coords[0] == pytest.approx(line.coords[-1])  # a closed walk
     metres = gpd.GeoSeries([line], crs=4326).to_crs(32651).length.iloc[0]
@@ -100,7 +137,9 @@ def test_cli_plans_a_demo_grid_from_files_and_from_the_database(cli, demo_layers
     db_out = tmp_path / "db.geojson"
     r = cli(district_url, "patrol", "plan", "--grid", grid["id"].iloc[0], "--out", str(db_out))
     assert r.exit_code == 0, r.output
-    assert json.loads(db_out.read_text(encoding="utf-8"))["features"][0]["properties"]["required_length_m"] > 0
+    assert (
+        json.loads(db_out.read_text(encoding="utf-8"))["features"][0]["properties"]["required_length_m"] > 0
+    )
     chief = demo_layers["people"].query("role == 'street_chief'").iloc[0]
     r = cli(district_url, "patrol", "plan", "--chief", chief["id"], "--out", str(db_out))
     assert r.exit_code == 0, r.output
@@ -116,8 +155,19 @@ def test_cli_plans_a_demo_grid_from_files_and_from_the_database(cli, demo_layers
 
 def test_a_street_shared_among_patrollers_is_balanced(cli, district_url, tmp_path):
     out, gpx_out = tmp_path / "street.geojson", tmp_path / "street.gpx"
-    r = cli(district_url, "patrol", "plan", "--street", "211103001", "--patrollers", "3", "--out", str(out),
-            "--gpx", str(gpx_out))
+    r = cli(
+        district_url,
+        "patrol",
+        "plan",
+        "--street",
+        "211103001",
+        "--patrollers",
+        "3",
+        "--out",
+        str(out),
+        "--gpx",
+        str(gpx_out),
+    )
     assert r.exit_code == 0, r.output
     collection = json.loads(out.read_text(encoding="utf-8"))
     assert len(collection["features"]) == 3 and collection["properties"]["balance"] < 1.15
@@ -129,9 +179,13 @@ def test_a_street_shared_among_patrollers_is_balanced(cli, district_url, tmp_pat
     single = json.loads(out.read_text(encoding="utf-8"))["features"][0]["properties"]
     # Every road is in some patroller's share: the shares' roads add up to the whole street's.
     assert sum(f["properties"]["required_length_m"] for f in collection["features"]) == pytest.approx(
-        single["required_length_m"], rel=1e-6)
+        single["required_length_m"], rel=1e-6
+    )
     assert one.exit_code == 0
-    assert cli(district_url, "patrol", "plan", "--street", "x", "--patrollers", "0", "--out", str(out)).exit_code == 1
+    assert (
+        cli(district_url, "patrol", "plan", "--street", "x", "--patrollers", "0", "--out", str(out)).exit_code
+        == 1
+    )
 
 
 def test_patrol_api_plans_for_whom_it_may(world):
@@ -145,17 +199,20 @@ def test_patrol_api_plans_for_whom_it_may(world):
     other = world.places[20].grid_id
     assert world.post("/api/v1/patrols/plan", worker, {"grid": other}).status_code == 403
     assert world.post("/api/v1/patrols/plan", None, {"grid": other}).status_code == 401
-    for payload, status, words in (({"grid": "NOPE"}, 404, "no current grid"),
-                                   ({"grid": grid.grid_id, "start": [0, 0]}, 422, "from the nearest road"),
-                                   ({"grid": grid.grid_id, "start": "here"}, 400, "start must be"),
-                                   ({"grid": grid.grid_id, "speed_kmh": 0}, 422, "speed"),
-                                   ({"grid": grid.grid_id, "street": world.street_id}, 422, "exactly one"),
-                                   ({"grid": grid.grid_id, "color": 1}, 400, "unknown field")):
+    for payload, status, words in (
+        ({"grid": "NOPE"}, 404, "no current grid"),
+        ({"grid": grid.grid_id, "start": [0, 0]}, 422, "from the nearest road"),
+        ({"grid": grid.grid_id, "start": "here"}, 400, "start must be"),
+        ({"grid": grid.grid_id, "speed_kmh": 0}, 422, "speed"),
+        ({"grid": grid.grid_id, "street": world.street_id}, 422, "exactly one"),
+        ({"grid": grid.grid_id, "color": 1}, 400, "unknown field"),
+    ):
         r = world.post("/api/v1/patrols/plan", world.district, payload)
         assert r.status_code == status and words in r.get_json()["detail"], (payload, r.get_json())
 
 
 # -- optimality against independent answers ------------------------------------------------------------
+
 
 def _brute_force_postman(network) -> float:
     """The undirected postman's optimum by trying every pairing of odd junctions (small graphs only)."""
@@ -167,7 +224,7 @@ def _brute_force_postman(network) -> float:
         if not nodes:
             return 0.0
         first, rest = nodes[0], nodes[1:]
-        return min(dist[first][other] + best(rest[:i] + rest[i + 1:]) for i, other in enumerate(rest))
+        return min(dist[first][other] + best(rest[:i] + rest[i + 1 :]) for i, other in enumerate(rest))
 
     return sum(d["length_m"] for *_, d in g.edges(data=True)) + best(tuple(odd))
 
@@ -176,13 +233,20 @@ def _brute_force_postman(network) -> float:
 def test_routes_equal_the_brute_force_optimum_on_small_random_networks(seed):
     rng = np.random.default_rng(seed)
     # A jittered 3 × 3 lattice with a few streets left out (kept connected) and a diagonal or two.
-    pts = {(i, j): (E0 + 100 * i + rng.uniform(-20, 20), N0 + 100 * j + rng.uniform(-20, 20))
-           for i in range(3) for j in range(3)}
-    pairs = [((i, j), (i + 1, j)) for i in range(2) for j in range(3)] + \
-            [((i, j), (i, j + 1)) for i in range(3) for j in range(2)]
+    pts = {
+        (i, j): (E0 + 100 * i + rng.uniform(-20, 20), N0 + 100 * j + rng.uniform(-20, 20))
+        for i in range(3)
+        for j in range(3)
+    }
+    pairs = [((i, j), (i + 1, j)) for i in range(2) for j in range(3)] + [
+        ((i, j), (i, j + 1)) for i in range(3) for j in range(2)
+    ]
     pairs = [p for p in pairs if rng.random() > 0.2] + [((0, 0), (1, 1))] * int(rng.random() > 0.5)
-    lines = gpd.GeoDataFrame({"name": [f"路{i}" for i in range(len(pairs))]},
-                             geometry=[shapely.LineString([pts[a], pts[b]]) for a, b in pairs], crs=32651)
+    lines = gpd.GeoDataFrame(
+        {"name": [f"路{i}" for i in range(len(pairs))]},
+        geometry=[shapely.LineString([pts[a], pts[b]]) for a, b in pairs],
+        crs=32651,
+    )
     network = build_network(lines.to_crs(4326))
     biggest = max(nx.connected_components(network.graph), key=len)
     network.graph.remove_nodes_from([n for n in list(network.graph) if n not in biggest])
@@ -198,13 +262,20 @@ def _pgr_cost(conn, network, arcs: set) -> float:
         a, b = min(u, v), max(u, v)
         row = rows.setdefault((a, b, k), [-1.0, -1.0])
         row[0 if (u, v) == (a, b) else 1] = network.graph.edges[u, v, k]["length_m"]
-    conn.execute(text("CREATE TEMP TABLE IF NOT EXISTS pgr_arcs (id int, source bigint, target bigint, cost float8, "
-                      "reverse_cost float8) ON COMMIT DROP"))
+    conn.execute(
+        text(
+            "CREATE TEMP TABLE IF NOT EXISTS pgr_arcs (id int, source bigint, target bigint, cost float8, "
+            "reverse_cost float8) ON COMMIT DROP"
+        )
+    )
     conn.execute(text("TRUNCATE pgr_arcs"))
-    conn.execute(text("INSERT INTO pgr_arcs VALUES (:i, :a, :b, :c, :r)"),
-                 [{"i": i, "a": a, "b": b, "c": c, "r": r} for i, ((a, b, _), (c, r)) in enumerate(rows.items(), 1)])
-    return conn.execute(text("SELECT pgr_chinesePostmanCost("
-                             "'SELECT id, source, target, cost, reverse_cost FROM pgr_arcs')")).scalar_one()
+    conn.execute(
+        text("INSERT INTO pgr_arcs VALUES (:i, :a, :b, :c, :r)"),
+        [{"i": i, "a": a, "b": b, "c": c, "r": r} for i, ((a, b, _), (c, r)) in enumerate(rows.items(), 1)],
+    )
+    return conn.execute(
+        text("SELECT pgr_chinesePostmanCost('SELECT id, source, target, cost, reverse_cost FROM pgr_arcs')")
+    ).scalar_one()
 
 
 def test_both_sides_equals_pgrouting_on_a_lattice_and_on_the_demo_street(conn, demo_layers):
@@ -231,7 +302,9 @@ def test_one_way_streets_equal_pgrouting_and_beat_nothing(conn):
         return arcs
 
     # The first few seeds whose one-way streets still let one come back from everywhere.
-    cases = [a for a in map(one_way, range(40)) if nx.is_strongly_connected(nx.DiGraph([(u, v) for u, v, _ in a]))]
+    cases = [
+        a for a in map(one_way, range(40)) if nx.is_strongly_connected(nx.DiGraph([(u, v) for u, v, _ in a]))
+    ]
     assert len(cases) >= 3
     for arcs in cases[:3]:
         _one_way_case(conn, network, arcs)
@@ -251,10 +324,14 @@ def test_both_sides_through_the_cli_and_the_api(cli, district_url, tmp_path, wor
     props = json.loads(out.read_text(encoding="utf-8"))["features"][0]["properties"]
     assert props["deadhead_length_m"] == pytest.approx(0, abs=0.5) and props["optimal"]
     grid = world.places[0]
-    body = world.post("/api/v1/patrols/plan", world.district, {"grid": grid.grid_id, "both_sides": True}).get_json()
+    body = world.post(
+        "/api/v1/patrols/plan", world.district, {"grid": grid.grid_id, "both_sides": True}
+    ).get_json()
     one = world.post("/api/v1/patrols/plan", world.district, {"grid": grid.grid_id}).get_json()
     sides = body["features"][0]["properties"]
-    assert sides["required_length_m"] == pytest.approx(2 * one["features"][0]["properties"]["required_length_m"], abs=0.2)
+    assert sides["required_length_m"] == pytest.approx(
+        2 * one["features"][0]["properties"]["required_length_m"], abs=0.2
+    )
 
 
 def test_edges_know_their_grids_communities_and_segment(district_url, demo_layers):

@@ -48,29 +48,57 @@ def test_a_week_in_three_grids(world, cli):
     # Grid X: response 1 of 3 (i3's limit passed unanswered), completion 1 of 2 (i3 not yet due),
     # satisfaction 1 of 2 (the 3 is not satisfied); i4 is merged and left out.
     gx = rows[x.grid_id]
-    assert (gx["responded"], gx["response_n"], gx["completed"], gx["completion_n"], gx["satisfied"],
-            gx["rated"], gx["incidents"]) == (1, 3, 1, 2, 1, 2, 3)
+    assert (
+        gx["responded"],
+        gx["response_n"],
+        gx["completed"],
+        gx["completion_n"],
+        gx["satisfied"],
+        gx["rated"],
+        gx["incidents"],
+    ) == (1, 3, 1, 2, 1, 2, 3)
     assert gx["score"] == pytest.approx(0.1 / 3 + 0.4 / 2 + 0.5 / 2)
     assert rows[y.grid_id]["score"] == pytest.approx(1.0)  # a 4 counts as satisfied
     assert rows[z.grid_id]["score"] is None and rows[z.grid_id]["completion_rate"] is None
     assert [r["id"] for r in body["ranking"]] == [y.grid_id, x.grid_id, z.grid_id]
     assert [r["rank"] for r in body["ranking"]] == [1, 2, 3]
-    workers = {r["id"]: r for r in world.get("/api/v1/scores?unit=worker&from=2026-03-01&to=2026-03-08",
-                                             world.district).get_json()["ranking"]}
+    workers = {
+        r["id"]: r
+        for r in world.get(
+            "/api/v1/scores?unit=worker&from=2026-03-01&to=2026-03-08", world.district
+        ).get_json()["ranking"]
+    }
     assert workers[x.worker_id]["score"] == pytest.approx(gx["score"])
     # A street admin sees their street; a period without incidents ranks nobody; bad input is refused.
     assert len(world.get("/api/v1/scores?unit=street", world.street).get_json()["ranking"]) == 1
-    assert world.get("/api/v1/scores?from=2025-01-01&to=2025-02-01", world.district).get_json()["ranking"] == []
+    assert (
+        world.get("/api/v1/scores?from=2025-01-01&to=2025-02-01", world.district).get_json()["ranking"] == []
+    )
     assert world.get("/api/v1/scores?unit=planet", world.district).status_code == 400
     assert world.get("/api/v1/scores?from=2026-03-08&to=2026-03-01", world.district).status_code == 400
     assert world.get("/api/v1/scores?from=yesterday", world.district).status_code == 400
 
     # The CLI prints the same ranking (measured now, long after every deadline: i3 now counts as late too).
-    result = cli(world.engine.url.render_as_string(hide_password=False), "scores", "--unit", "grid",
-                 "--from", "2026-03-01", "--to", "2026-03-08", "--json")
+    result = cli(
+        world.engine.url.render_as_string(hide_password=False),
+        "scores",
+        "--unit",
+        "grid",
+        "--from",
+        "2026-03-01",
+        "--to",
+        "2026-03-08",
+        "--json",
+    )
     assert result.exit_code == 0, result.output
     cli_rows = {r["id"]: r for r in json.loads(result.output)}
     assert (cli_rows[x.grid_id]["completed"], cli_rows[x.grid_id]["completion_n"]) == (1, 3)
-    table = cli(world.engine.url.render_as_string(hide_password=False), "scores", "--from", "2026-03-01",
-                "--to", "2026-03-08")
+    table = cli(
+        world.engine.url.render_as_string(hide_password=False),
+        "scores",
+        "--from",
+        "2026-03-01",
+        "--to",
+        "2026-03-08",
+    )
     assert x.grid_id in table.output and "score" in table.output.splitlines()[1]

@@ -17,8 +17,11 @@ def test_a_bad_layer_late_in_a_load_undoes_the_earlier_layers(session):
     for frame in layers.values():  # another street's codes, so nothing clashes with the stored demo
         for col in ("id", "street_id", "community_id", "grid_id", "segment_id"):
             if col in frame.columns:
-                frame[col] = frame[col].astype(object).map(
-                    lambda v: v.replace("211103001", "211103901", 1) if isinstance(v, str) else v)
+                frame[col] = (
+                    frame[col]
+                    .astype(object)
+                    .map(lambda v: v.replace("211103001", "211103901", 1) if isinstance(v, str) else v)
+                )
     layers["buildings"].loc[layers["buildings"].index[3], "households"] = -1
     before = session.scalar(select(func.count()).select_from(Street))
     with pytest.raises(ImportRejected) as exc:
@@ -32,9 +35,16 @@ def test_a_bad_layer_late_in_a_load_undoes_the_earlier_layers(session):
 def test_retired_grids_leave_locating_but_stay_in_history(conn):
     grid_id = conn.execute(text("SELECT id FROM grids ORDER BY id LIMIT 1")).scalar_one()
     total = conn.execute(text("SELECT count(*) FROM grids")).scalar_one()
-    conn.execute(text("UPDATE buildings SET grid_id = (SELECT id FROM grids WHERE id <> :g ORDER BY id LIMIT 1) "
-                      "WHERE grid_id = :g"), {"g": grid_id})
-    conn.execute(text("UPDATE grids SET valid_to = now() + interval '1 second' WHERE id = :g"), {"g": grid_id})
+    conn.execute(
+        text(
+            "UPDATE buildings SET grid_id = (SELECT id FROM grids WHERE id <> :g ORDER BY id LIMIT 1) "
+            "WHERE grid_id = :g"
+        ),
+        {"g": grid_id},
+    )
+    conn.execute(
+        text("UPDATE grids SET valid_to = now() + interval '1 second' WHERE id = :g"), {"g": grid_id}
+    )
     assert grid_id not in set(read_table(conn, "grids")["id"])
     history = read_table(conn, "grids", include_history=True)
     assert grid_id in set(history["id"]) and len(history) == total

@@ -20,12 +20,21 @@ TO_WGS = Transformer.from_crs(32651, 4326, always_xy=True)
 T0 = 1_790_000_000.0  # some morning in 2026
 
 
-def stroll(xy: list[tuple[float, float]], t0: float = T0, *, every_s: float = 5.0, kmh: float = 4.0,
-           drift_m: float = 0.0, seed: int = 1) -> pd.DataFrame:
+def stroll(
+    xy: list[tuple[float, float]],
+    t0: float = T0,
+    *,
+    every_s: float = 5.0,
+    kmh: float = 4.0,
+    drift_m: float = 0.0,
+    seed: int = 1,
+) -> pd.DataFrame:
     """Fixes every ``every_s`` seconds walking along the UTM polyline ``xy``."""
     line = shapely.LineString(xy)
     step = kmh / 3.6 * every_s
-    pts = shapely.get_coordinates(shapely.line_interpolate_point(line, np.arange(0, line.length + step / 2, step)))
+    pts = shapely.get_coordinates(
+        shapely.line_interpolate_point(line, np.arange(0, line.length + step / 2, step))
+    )
     pts += np.random.default_rng(seed).normal(0, drift_m, pts.shape) if drift_m else 0
     lon, lat = TO_WGS.transform(pts[:, 0], pts[:, 1])
     return pd.DataFrame({"t": t0 + every_s * np.arange(len(pts)), "lon": lon, "lat": lat})
@@ -61,7 +70,9 @@ def test_cleaning_drops_spikes_and_cuts_at_gaps_and_rides():
     # Nothing is assumed walked across the silence: the middle street is not covered.
     network = build_network(lattice())
     lines = np.array([d["geometry"] for *_, d in network.graph.edges(keys=True, data=True)], dtype=object)
-    junctions = np.array([network.graph.nodes[n]["xy"] for n in network.graph if network.graph.degree(n) >= 3])
+    junctions = np.array(
+        [network.graph.nodes[n]["xy"] for n in network.graph if network.graph.degree(n) >= 3]
+    )
     shares = walked(lines, np.array([metric(track)], dtype=object), ["w"], junctions=junctions).share
     for line, share in zip(lines, shares, strict=True):
         (x0, y0), (x1, y1) = np.round(line.coords[0], 3), np.round(line.coords[-1], 3)
@@ -105,9 +116,12 @@ def test_gcj02_tracks_land_on_the_same_roads():
 def _gpx(walk: pd.DataFrame) -> bytes:
     gpx = gpxpy.gpx.GPX()
     track, seg = gpxpy.gpx.GPXTrack(), gpxpy.gpx.GPXTrackSegment()
-    seg.points = [gpxpy.gpx.GPXTrackPoint(latitude=r.lat, longitude=r.lon,
-                                          time=pd.Timestamp(r.t, unit="s", tz="UTC").to_pydatetime())
-                  for r in walk.itertuples()]
+    seg.points = [
+        gpxpy.gpx.GPXTrackPoint(
+            latitude=r.lat, longitude=r.lon, time=pd.Timestamp(r.t, unit="s", tz="UTC").to_pydatetime()
+        )
+        for r in walk.itertuples()
+    ]
     track.segments.append(seg)
     gpx.tracks.append(track)
     return gpx.to_xml().encode()
@@ -116,32 +130,57 @@ def _gpx(walk: pd.DataFrame) -> bytes:
 def test_gpx_geojson_and_csv_read_the_same_walk():
     walk = stroll([(E0, N0), (E0 + 100, N0), (E0 + 100, N0 + 100)])
     stamps = pd.to_datetime(walk.t, unit="s", utc=True)
-    points_geojson = json.dumps({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [r.lon, r.lat]},
-         "properties": {"time": s.isoformat()}} for r, s in zip(walk.itertuples(), stamps, strict=True)]}).encode()
-    line_geojson = json.dumps({"type": "Feature", "geometry": {"type": "LineString",
-                                                               "coordinates": walk[["lon", "lat"]].values.tolist()},
-                               "properties": {"times": [s.isoformat() for s in stamps]}}).encode()
+    points_geojson = json.dumps(
+        {
+            "type": "FeatureCollection",
+            "features": [
+                {
+                    "type": "Feature",
+                    "geometry": {"type": "Point", "coordinates": [r.lon, r.lat]},
+                    "properties": {"time": s.isoformat()},
+                }
+                for r, s in zip(walk.itertuples(), stamps, strict=True)
+            ],
+        }
+    ).encode()
+    line_geojson = json.dumps(
+        {
+            "type": "Feature",
+            "geometry": {"type": "LineString", "coordinates": walk[["lon", "lat"]].values.tolist()},
+            "properties": {"times": [s.isoformat() for s in stamps]},
+        }
+    ).encode()
     # Phones export local time without a zone: Beijing.
     local = stamps.dt.tz_convert("Asia/Shanghai").dt.strftime("%Y-%m-%d %H:%M:%S")
-    csv_text = "time,lng,lat\n" + "".join(f"{t},{r.lon!r},{r.lat!r}\n" for t, r in zip(local, walk.itertuples(),
-                                                                                         strict=True))
-    for data, fmt in ((_gpx(walk), "gpx"), (points_geojson, "geojson"), (line_geojson, "geojson"),
-                      (csv_text.encode(), "csv")):
+    csv_text = "time,lng,lat\n" + "".join(
+        f"{t},{r.lon!r},{r.lat!r}\n" for t, r in zip(local, walk.itertuples(), strict=True)
+    )
+    for data, fmt in (
+        (_gpx(walk), "gpx"),
+        (points_geojson, "geojson"),
+        (line_geojson, "geojson"),
+        (csv_text.encode(), "csv"),
+    ):
         got = read_points(data, fmt)
         np.testing.assert_allclose(got.t, walk.t)
         np.testing.assert_allclose(got[["lon", "lat"]], walk[["lon", "lat"]], atol=1e-7)
 
 
-@pytest.mark.parametrize(("data", "fmt", "message"), [
-    (b"<gpx><trk><trkseg><trkpt lat='1'", "gpx", "malformed GPX"),
-    (b"<gpx version='1.1' xmlns='http://www.topografix.com/GPX/1/1'></gpx>", "gpx", "no track points"),
-    (b"time,east\n2026-01-01 08:00:00,1\n", "csv", "column named one of lon"),
-    (b'{"type": "Feature", "geometry": {"type": "LineString", "coordinates": [[1, 2], [3, 4]]}}', "geojson",
-     "'times' property"),
-    (b"lon,lat,time\nnan,41,2026-01-01 08:00\n", "csv", None),
-    (b"anything", "kml", "track format must be one of"),
-])
+@pytest.mark.parametrize(
+    ("data", "fmt", "message"),
+    [
+        (b"<gpx><trk><trkseg><trkpt lat='1'", "gpx", "malformed GPX"),
+        (b"<gpx version='1.1' xmlns='http://www.topografix.com/GPX/1/1'></gpx>", "gpx", "no track points"),
+        (b"time,east\n2026-01-01 08:00:00,1\n", "csv", "column named one of lon"),
+        (
+            b'{"type": "Feature", "geometry": {"type": "LineString", "coordinates": [[1, 2], [3, 4]]}}',
+            "geojson",
+            "'times' property",
+        ),
+        (b"lon,lat,time\nnan,41,2026-01-01 08:00\n", "csv", None),
+        (b"anything", "kml", "track format must be one of"),
+    ],
+)
 def test_bad_tracks_get_a_clear_error(data, fmt, message):
     with pytest.raises(TrackError, match=message or "none of the 1 points"):
         clean(read_points(data, fmt))
@@ -159,6 +198,8 @@ def test_walking_together_needs_the_same_time_and_place():
 
 def test_buildings_passed_within_thirty_metres():
     track = np.array([shapely.LineString([(E0, N0), (E0 + 200, N0)])], dtype=object)
-    houses = np.array([shapely.box(E0 + 50, N0 + 25, E0 + 70, N0 + 45), shapely.box(E0 + 50, N0 + 35, E0 + 70, N0 + 55)],
-                      dtype=object)
+    houses = np.array(
+        [shapely.box(E0 + 50, N0 + 25, E0 + 70, N0 + 45), shapely.box(E0 + 50, N0 + 35, E0 + 70, N0 + 55)],
+        dtype=object,
+    )
     assert passed(houses, track).tolist() == [True, False]

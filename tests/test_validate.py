@@ -21,9 +21,15 @@ def broken(demo_layers):
     grids.loc[g0, "geometry"] = translate(grids.geometry[g0], xoff=0.0004)
     # 2. a building straddling two grids
     b = d["buildings"]
-    shared = next(e for i in range(1, len(grids)) for j in range(i + 1, len(grids))
-                  if (e := shapely.intersection(grids.geometry.iloc[i].boundary,
-                                                grids.geometry.iloc[j].boundary)).length > 1e-4)
+    shared = next(
+        e
+        for i in range(1, len(grids))
+        for j in range(i + 1, len(grids))
+        if (
+            e := shapely.intersection(grids.geometry.iloc[i].boundary, grids.geometry.iloc[j].boundary)
+        ).length
+        > 1e-4
+    )
     piece = max(getattr(shared, "geoms", [shared]), key=lambda g: g.length)
     mid = piece.interpolate(0.5, normalized=True)
     b.loc[b.index[0], "geometry"] = shapely.MultiPolygon([mid.buffer(0.0001, cap_style="square")])
@@ -44,8 +50,14 @@ def test_the_demo_district_has_no_errors(demo_layers):
 def test_each_kind_of_problem_is_found_with_a_location(demo_layers):
     findings = validate_hierarchy(broken(demo_layers), Tolerances())
     checks = {f.check for f in findings}
-    assert {"outside_parent", "overlap", "gap", "building_across_grids", "segment_without_chief",
-            "duplicate_id"} <= checks
+    assert {
+        "outside_parent",
+        "overlap",
+        "gap",
+        "building_across_grids",
+        "segment_without_chief",
+        "duplicate_id",
+    } <= checks
     for f in findings:
         if f.check in ("outside_parent", "overlap", "gap", "building_across_grids"):
             d = f.as_dict()
@@ -70,7 +82,9 @@ def test_cli_on_a_file_prints_a_table_json_and_geojson(cli, tmp_path, demo_layer
     assert r.exit_code == 1
     assert "overlap" in r.output and "error(s)" in r.output
     fc = json.loads(out.read_text())
-    assert fc["type"] == "FeatureCollection" and any(f["properties"]["check"] == "gap" for f in fc["features"])
+    assert fc["type"] == "FeatureCollection" and any(
+        f["properties"]["check"] == "gap" for f in fc["features"]
+    )
     assert gpd.GeoDataFrame.from_features(fc["features"]).geometry.notna().any()
     r = cli(None, "validate", "--hierarchy", str(path), "--json")
     assert any(f["check"] == "building_across_grids" for f in json.loads(r.output))

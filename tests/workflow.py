@@ -47,18 +47,27 @@ class World:
         with self.engine.begin() as c:
             self.street_id = c.execute(text("SELECT id FROM streets ORDER BY id LIMIT 1")).scalar_one()
             # The centre of the largest circle inside a grid: as far from its edges as it gets.
-            rows = c.execute(text("""
+            rows = c.execute(
+                text("""
                 SELECT g.id, g.community_id, ST_X(m.center), ST_Y(m.center), p.id AS worker
                 FROM grids g CROSS JOIN LATERAL ST_MaximumInscribedCircle(g.geom) m
                 JOIN people p ON p.grid_id = g.id AND p.role = 'grid_worker'
-                WHERE g.valid_to IS NULL ORDER BY g.id""")).all()
+                WHERE g.valid_to IS NULL ORDER BY g.id""")
+            ).all()
         self.places = [Place(r[2], r[3], r[0], r[1], r[4]) for r in rows]
         self.tokens: dict[str, str] = {}
         self.district = self.user("区指挥中心", "district_admin")
         self.street = self.user("街道指挥中心", "street_admin", scope=self.street_id)
 
-    def user(self, name: str, role: str, *, scope: str | None = None, person: str | None = None,
-             phone: str | None = None) -> str:
+    def user(
+        self,
+        name: str,
+        role: str,
+        *,
+        scope: str | None = None,
+        person: str | None = None,
+        phone: str | None = None,
+    ) -> str:
         with self.engine.begin() as c:
             _, token = add_user(c, name, role, scope_id=scope, person_id=person, phone=phone)
         return token
@@ -76,8 +85,15 @@ class World:
     def get(self, path: str, token: str | None = None):
         return self.client.get(path, headers={"Authorization": f"Bearer {token}"} if token else {})
 
-    def report(self, token: str, place: Place | tuple[float, float], category: str = "A01", *,
-               key: str | None = None, **extra):
+    def report(
+        self,
+        token: str,
+        place: Place | tuple[float, float],
+        category: str = "A01",
+        *,
+        key: str | None = None,
+        **extra,
+    ):
         lon, lat = (place.lon, place.lat) if isinstance(place, Place) else place
         body = {"lon": lon, "lat": lat, "category": category, "description": "测试", **extra}
         headers = {"Idempotency-Key": key} if key else {}

@@ -97,18 +97,27 @@ def upgrade() -> None:
         sa.CheckConstraint(
             "role IN ('grid_worker', 'grid_chief', 'street_chief', 'official')", name="people_role"
         ),
-        sa.CheckConstraint("chief_kind IS NULL OR chief_kind IN ('party', 'merchant')", name="people_chief_kind"),
+        sa.CheckConstraint(
+            "chief_kind IS NULL OR chief_kind IN ('party', 'merchant')", name="people_chief_kind"
+        ),
         sa.CheckConstraint(
             "role <> 'street_chief' OR (chief_kind IS NOT NULL AND segment_id IS NOT NULL)",
             name="people_street_chief_has_segment",
         ),
-        sa.CheckConstraint("role <> 'grid_worker' OR grid_id IS NOT NULL", name="people_grid_worker_has_grid"),
+        sa.CheckConstraint(
+            "role <> 'grid_worker' OR grid_id IS NOT NULL", name="people_grid_worker_has_grid"
+        ),
     )
     for table in LAYERS:
         op.create_index(f"ix_{table}_geom", table, ["geom"], postgresql_using="gist")
     # Grid history is kept: only current grids take part in locating, so index them apart.
-    op.create_index("ix_grids_current_geom", "grids", ["geom"], postgresql_using="gist",
-                    postgresql_where=sa.text("valid_to IS NULL"))
+    op.create_index(
+        "ix_grids_current_geom",
+        "grids",
+        ["geom"],
+        postgresql_using="gist",
+        postgresql_where=sa.text("valid_to IS NULL"),
+    )
 
 
 def downgrade() -> None:

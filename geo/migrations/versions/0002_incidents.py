@@ -18,11 +18,15 @@ branch_labels = None
 depends_on = None
 
 TIERS = "('A', 'B', 'C', 'D')"
-STATUSES = ("('reported', 'accepted', 'dispatched', 'in_progress', 'resolved', 'verified', 'closed', "
-            "'returned', 'escalated', 'merged')")
+STATUSES = (
+    "('reported', 'accepted', 'dispatched', 'in_progress', 'resolved', 'verified', 'closed', "
+    "'returned', 'escalated', 'merged')"
+)
 CHANNELS = "('app', 'wechat', 'hotline_12345', 'patrol', 'camera', 'walk_in')"
-TOKEN_ROLES = ("('citizen', 'grid_worker', 'street_chief', 'community_admin', 'street_admin', "
-               "'district_admin', 'department')")
+TOKEN_ROLES = (
+    "('citizen', 'grid_worker', 'street_chief', 'community_admin', 'street_admin', "
+    "'district_admin', 'department')"
+)
 TS = sa.DateTime(timezone=True)
 
 
@@ -66,7 +70,9 @@ def upgrade() -> None:
     op.create_table(
         "incidents",
         sa.Column("id", sa.BigInteger, primary_key=True),
-        sa.Column("category_code", sa.String(32), sa.ForeignKey("categories.code"), nullable=False, index=True),
+        sa.Column(
+            "category_code", sa.String(32), sa.ForeignKey("categories.code"), nullable=False, index=True
+        ),
         sa.Column("description", sa.Text),
         sa.Column("channel", sa.String(20), nullable=False),
         sa.Column("reporter_name", sa.String(50)),
@@ -111,8 +117,12 @@ def upgrade() -> None:
     )
     op.create_index("ix_incidents_geom", "incidents", ["geom"], postgresql_using="gist")
     # The clock's sweep looks only at open incidents by deadline.
-    op.create_index("ix_incidents_open_due", "incidents", ["due_at"],
-                    postgresql_where=sa.text("status NOT IN ('resolved', 'verified', 'closed', 'merged')"))
+    op.create_index(
+        "ix_incidents_open_due",
+        "incidents",
+        ["due_at"],
+        postgresql_where=sa.text("status NOT IN ('resolved', 'verified', 'closed', 'merged')"),
+    )
     op.create_table(
         "incident_events",
         sa.Column("id", sa.BigInteger, primary_key=True),
