@@ -28,11 +28,13 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from api.auth import add_user
-from api.catalogue import ensure_default_catalogue
 from boundaries.demo import make_district
 from boundaries.load import load_layers
-from geo import db
+from core.catalogue import ensure_default_catalogue
+from core.tokens import add_user
+from store.cluster import ensure_database
+from store.engine import database_url
+from store.migrate import upgrade
 
 BENCH_DB = "wangge_bench_intake"
 N_POSTS = int(os.environ.get("BENCH_INTAKE_POSTS", 20_000))
@@ -43,10 +45,10 @@ CATEGORIES = ("A01", "A02", "A06", "A07", "A09", "A10", "B01", "B03")
 
 
 def _database() -> str:
-    base = make_url(db.database_url())
-    db.ensure_database(str(base.set(database="postgres")), BENCH_DB, fresh=True)
+    base = make_url(database_url())
+    ensure_database(str(base.set(database="postgres")), BENCH_DB, fresh=True)
     url = base.set(database=BENCH_DB).render_as_string(hide_password=False)
-    db.upgrade(url)
+    upgrade(url)
     engine = create_engine(url)
     with Session(engine) as session, session.begin():
         load_layers(session, make_district(seed=7, scale=1))
@@ -166,7 +168,7 @@ def run() -> list[str]:
                 f"127.0.0.1:{port}",
                 "--log-level",
                 "warning",
-                "api.app:create_app()",
+                "api.http.app:create_app()",
             ],
             env=env,
         )

@@ -21,9 +21,12 @@ from sqlalchemy.orm import Session
 
 from boundaries.demo import make_district
 from boundaries.load import load_layers
-from geo import db
 from geo.locate import Locator
-from geo.queries import load_hierarchy, locate_point, metric_epsg
+from store.cluster import ensure_database
+from store.engine import database_url
+from store.hierarchy import load_hierarchy, metric_epsg
+from store.locate import locate_point
+from store.migrate import upgrade
 
 SCALE = int(os.environ.get("BENCH_SCALE", 32))
 N_POINTS = int(os.environ.get("BENCH_POINTS", 1_000_000))
@@ -32,10 +35,10 @@ BENCH_DB = "wangge_bench"
 
 
 def bench_url() -> str:
-    base = make_url(db.database_url())
-    db.ensure_database(str(base.set(database="postgres")), BENCH_DB)
+    base = make_url(database_url())
+    ensure_database(str(base.set(database="postgres")), BENCH_DB)
     url = str(base.set(database=BENCH_DB))
-    db.upgrade(url)
+    upgrade(url)
     return url
 
 
@@ -45,8 +48,8 @@ def ensure_district(url: str) -> None:
         n = c.execute(text("SELECT count(*) FROM streets")).scalar_one()
     if n != SCALE:
         engine.dispose()
-        db.ensure_database(str(make_url(url).set(database="postgres")), BENCH_DB, fresh=True)
-        db.upgrade(url)
+        ensure_database(str(make_url(url).set(database="postgres")), BENCH_DB, fresh=True)
+        upgrade(url)
         engine = create_engine(url)
         t = time.perf_counter()
         layers = make_district(seed=7, scale=SCALE)

@@ -17,11 +17,11 @@ import networkx as nx
 import numpy as np
 from sqlalchemy import text
 
-from api.patrol_service import depot_node
 from boundaries.demo import make_district
-from geo import db
+from core.patrols import depot_node
 from geo.network import build_network
 from geo.patrol import balance, both_sides, coverage_route, directed_route, required_edges, split_route
+from store.engine import get_engine
 
 PGR_SAMPLE = 200  # grids of the large district also run through pgRouting (a SQL round trip each)
 
@@ -128,7 +128,7 @@ def run() -> list[str]:
         "| --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     results = {}
-    with db.get_engine().connect() as conn:
+    with get_engine().connect() as conn:
         conn.execute(
             text(
                 "CREATE TEMP TABLE bench_arcs (id int, source bigint, target bigint, cost float8, "

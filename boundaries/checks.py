@@ -17,7 +17,7 @@ from shapely.geometry import LineString, MultiPolygon
 from shapely.ops import linemerge
 
 from boundaries.layers import LayerSpec
-from geo.models import CHIEF_KINDS, ROLES
+from core.vocabulary import CHIEF_KINDS, ROLES
 
 
 @dataclass

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from geo import models
+from store import models
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 from boundaries.checks import CheckResult, Problem, check_features
 from boundaries.layers import LAYERS, LayerSpec
 from boundaries.readers import conform, read_layer
-from geo.models import SRID
-from geo.queries import read_table
+from store.hierarchy import read_table
+from store.models import SRID
 
 INSERT_BATCH = 2000
 

@@ -18,10 +18,12 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from api.catalogue import ensure_default_catalogue
 from boundaries.demo import make_district
 from boundaries.load import load_layers
-from geo import db
+from core.catalogue import ensure_default_catalogue
+from store.cluster import EmbeddedCluster, ensure_database
+from store.engine import database_url, get_engine
+from store.migrate import upgrade
 
 DEMO_SEED = 7
 # The workflow tests' world (a private district, a clock, tokens) lives in its own module.
@@ -30,8 +32,8 @@ pytest_plugins = ("tests.workflow",)
 
 def _admin_url() -> str:
     if os.environ.get("DATABASE_URL"):
-        return str(make_url(db.database_url()).set(database="postgres"))
-    return db.EmbeddedCluster.default().start().rsplit("/", 1)[0] + "/postgres"
+        return str(make_url(database_url()).set(database="postgres"))
+    return EmbeddedCluster.default().start().rsplit("/", 1)[0] + "/postgres"
 
 
 def _copy(admin: str, template: str, name: str) -> str:
@@ -44,7 +46,7 @@ def _copy(admin: str, template: str, name: str) -> str:
 
 
 def _drop(admin: str, name: str) -> None:
-    db.get_engine.cache_clear()
+    get_engine.cache_clear()
     engine = create_engine(admin, isolation_level="AUTOCOMMIT")
     with engine.connect() as c:
         c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -59,14 +61,14 @@ def admin_url() -> str:
 @pytest.fixture(scope="session")
 def template_url(admin_url: str) -> str:
     name = "wangge_test_template"
-    db.ensure_database(admin_url, name, fresh=True)
+    ensure_database(admin_url, name, fresh=True)
     url = str(make_url(admin_url).set(database=name))
-    db.upgrade(url)
+    upgrade(url)
     engine = create_engine(url)
     with engine.begin() as c:
         ensure_default_catalogue(c)
     engine.dispose()
-    db.get_engine.cache_clear()
+    get_engine.cache_clear()
     # A template must have no open connections when it is copied.
     create_engine(url).dispose()
     return url
@@ -103,8 +105,8 @@ HISTORY_END = datetime(2026, 10, 31, 16, 0, tzinfo=UTC)  # midnight, 1 November,
 @pytest.fixture(scope="session")
 def history_url(admin_url: str, district_template: str, demo_layers) -> str:
     """The demo district with a year of demo incidents up to HISTORY_END (read-only tests: maps)."""
-    from api.catalogue import list_categories, list_departments
-    from api.demo_incidents import load_history, make_history
+    from boundaries.demo_incidents import load_history, make_history
+    from core.catalogue import list_categories, list_departments
 
     url = _copy(admin_url, district_template, "wangge_test_history")
     engine = create_engine(url)
@@ -126,7 +128,7 @@ TRACKS_END = datetime(2026, 11, 1, 16, 0, tzinfo=UTC)  # midnight starting Monda
 @pytest.fixture(scope="session")
 def tracks_url(admin_url: str, district_template: str, demo_layers) -> str:
     """The demo district with the demo week of patrol logs, Monday 26 October to Sunday 1 November (Beijing)."""
-    from api.demo_tracks import load_tracks, make_tracks
+    from boundaries.demo_tracks import load_tracks, make_tracks
 
     url = _copy(admin_url, district_template, "wangge_test_tracks")
     engine = create_engine(url)
@@ -176,7 +178,7 @@ def session(conn):
 
 @pytest.fixture
 def app(district_engine):
-    from api.app import create_app
+    from api.http.app import create_app
 
     return create_app({"TESTING": True, "ENGINE": district_engine})
 
@@ -195,7 +197,7 @@ def cli():
 
     def run(url: str | None, *args: str):
         env = {"DATABASE_URL": url} if url else {}
-        db.get_engine.cache_clear()
+        get_engine.cache_clear()
         return runner.invoke(main, list(args), env=env, catch_exceptions=False)
 
     return run

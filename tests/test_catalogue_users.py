@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from api.catalogue import read_catalogue_file
+from core.catalogue import read_catalogue_file
 
 
 def _url(world) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 
 import geopandas as gpd
@@ -11,8 +12,9 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from boundaries.demo import write_district
-from geo import db
 from geo.coords import from_wgs84
+from store.cluster import EmbeddedCluster
+from store.engine import database_url
 
 
 @pytest.fixture(scope="module")
@@ -135,10 +137,10 @@ def test_demo_load_is_idempotent(cli, fresh_url, tmp_path):
 def test_the_database_in_use_is_running_and_has_the_extensions(cli):
     r = cli(None, "db", "status")
     assert r.exit_code == 0 and ("running" in r.output or "external" in r.output)
-    if not db.os.environ.get("DATABASE_URL"):
-        cluster = db.EmbeddedCluster.default()
+    if not os.environ.get("DATABASE_URL"):
+        cluster = EmbeddedCluster.default()
         assert cluster.start() == cluster.start() == cluster.url()  # idempotent
-    engine = create_engine(db.database_url())
+    engine = create_engine(database_url())
     with engine.connect() as c:
         exts = set(c.execute(text("SELECT extname FROM pg_extension")).scalars())
     engine.dispose()
@@ -149,7 +151,7 @@ def test_a_new_cluster_initialises_starts_and_stops(tmp_path, monkeypatch):
     """initdb on first use in a fresh var/ folder (as root: relocated for postgres when it cannot reach it)."""
     monkeypatch.setenv("WANGGE_VAR", str(tmp_path / "var"))
     monkeypatch.delenv("DATABASE_URL", raising=False)
-    cluster = db.EmbeddedCluster.default()
+    cluster = EmbeddedCluster.default()
     try:
         url = cluster.start()
         assert cluster.running() and cluster.start() == url
@@ -176,7 +178,7 @@ def test_serve_answers_real_http(district_url):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = dict(db.os.environ, DATABASE_URL=district_url)
+    env = dict(os.environ, DATABASE_URL=district_url)
     proc = subprocess.Popen(
         [sys.executable, "-m", "api.cli", "serve", "--port", str(port)],
         env=env,

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import create_engine, text
 
-from api.scores import scores
+from core.scores import scores
 
 
 def test_a_year_of_incidents(fresh_url, cli):

@@ -7,7 +7,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
-from geo import db
+from store import engine as store_engine
+from store.engine import driver_rows, get_engine
 
 
 def _kill(admin_url: str, pid: int) -> None:
@@ -19,9 +20,9 @@ def _kill(admin_url: str, pid: int) -> None:
 
 def _dropped_while_idle(admin_url: str, url: str, monkeypatch, idle_ping_s: float):
     """Hand out a connection, kill its server process while it sits in the pool, then use the pool again."""
-    db.get_engine.cache_clear()
-    monkeypatch.setattr(db, "IDLE_PING_S", idle_ping_s)
-    engine = db.get_engine(url)
+    get_engine.cache_clear()
+    monkeypatch.setattr(store_engine, "IDLE_PING_S", idle_ping_s)
+    engine = get_engine(url)
     with engine.connect() as c:
         first = c.execute(text("SELECT pg_backend_pid()")).scalar_one()
     _kill(admin_url, first)
@@ -30,7 +31,7 @@ def _dropped_while_idle(admin_url: str, url: str, monkeypatch, idle_ping_s: floa
             return first, c.execute(text("SELECT pg_backend_pid()")).scalar_one()
     finally:
         engine.dispose()
-        db.get_engine.cache_clear()
+        get_engine.cache_clear()
 
 
 def test_a_connection_dropped_while_idle_is_replaced_before_use(admin_url, fresh_url, monkeypatch):
@@ -54,11 +55,11 @@ def test_driver_rows_bind_values_and_commit_with_the_callers_transaction(fresh_u
     )
     hostile = "x'); DROP TABLE departments; --"
     with engine.connect() as c:
-        rows = db.driver_rows(c, stmt, {"code": "T1", "zh": hostile})
+        rows = driver_rows(c, stmt, {"code": "T1", "zh": hostile})
         assert rows == [{"code": "T1", "name_zh": hostile}]
         c.commit()
     with engine.connect() as c:
-        db.driver_rows(c, stmt, {"code": "T2", "zh": "回滚"})
+        driver_rows(c, stmt, {"code": "T2", "zh": "回滚"})
         c.rollback()
     with engine.connect() as c:
         kept = (
@@ -69,10 +70,10 @@ def test_driver_rows_bind_values_and_commit_with_the_callers_transaction(fresh_u
 
 
 def test_the_hot_pool_runs_generic_plans_and_the_default_pool_keeps_postgresql_s_choice(fresh_url):
-    db.get_engine.cache_clear()
-    hot, default = db.get_engine(fresh_url, generic_plans=True), db.get_engine(fresh_url)
+    get_engine.cache_clear()
+    hot, default = get_engine(fresh_url, generic_plans=True), get_engine(fresh_url)
     try:
-        assert hot is not default and db.get_engine(fresh_url, generic_plans=True) is hot
+        assert hot is not default and get_engine(fresh_url, generic_plans=True) is hot
         with hot.connect() as c:
             assert c.exec_driver_sql("SHOW plan_cache_mode").scalar_one() == "force_generic_plan"
         with default.connect() as c:
@@ -80,4 +81,4 @@ def test_the_hot_pool_runs_generic_plans_and_the_default_pool_keeps_postgresql_s
     finally:
         hot.dispose()
         default.dispose()
-        db.get_engine.cache_clear()
+        get_engine.cache_clear()

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import shapely
 
-from api.patrol_service import plan
+from core.patrols import plan
 from geo.hotspots import edge_weights, hotspot_route
 from geo.network import build_network
 from geo.patrol import PatrolError, required_edges

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 from sqlalchemy import create_engine, text
 
-from api.auth import add_user
-from api.scores import scores
+from core.scores import scores
+from core.tokens import add_user
 from geo.coords import wgs84_to_gcj02
 from maps.basemaps import base_map
 from maps.heat import HeatOptions, incident_heat_map
@@ -38,7 +38,7 @@ def tokens(history_engine):
 
 @pytest.fixture(scope="module")
 def app(history_engine):
-    from api.app import create_app
+    from api.http.app import create_app
 
     return create_app({"ENGINE": history_engine, "CLOCK": lambda: HISTORY_END})
 

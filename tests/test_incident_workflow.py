@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from api.incident_service import tick
+from core.incidents.service import tick
 from geo.coords import from_wgs84
-from geo.queries import metric_epsg
 from geo.settings import get_settings
+from store.hierarchy import metric_epsg
 from tests.workflow import START
 
 PHONE = "13812345678"

@@ -13,7 +13,8 @@ import shapely
 from sqlalchemy import text
 
 from geo.locate import OUTSIDE, Locator
-from geo.queries import load_hierarchy, locate_points, metric_epsg
+from store.hierarchy import load_hierarchy, metric_epsg
+from store.locate import locate_points
 
 N_RANDOM = 100_000
 N_EDGE = 3_000

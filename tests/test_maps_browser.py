@@ -15,7 +15,7 @@ def browser():
 
 @pytest.fixture(scope="module")
 def base(district_engine):
-    from api.app import create_app
+    from api.http.app import create_app
 
     with live_server(create_app({"ENGINE": district_engine})) as url:
         yield url

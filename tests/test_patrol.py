@@ -12,7 +12,7 @@ import pytest
 import shapely
 from sqlalchemy import text
 
-from api.patrol_service import plan
+from core.patrols import plan
 from geo.network import build_network
 from geo.patrol import PatrolError, both_sides, coverage_route, covered, directed_route, required_edges
 
@@ -337,7 +337,7 @@ def test_both_sides_through_the_cli_and_the_api(cli, district_url, tmp_path, wor
 def test_edges_know_their_grids_communities_and_segment(district_url, demo_layers):
     from sqlalchemy import create_engine
 
-    from api.patrol_service import area_inputs
+    from core.patrols import area_inputs
 
     chief = demo_layers["people"].query("role == 'street_chief'").iloc[0]
     engine = create_engine(district_url)

@@ -14,10 +14,10 @@ import shapely
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import DBAPIError
 
-from api.auth import add_user
-from api.coverage_service import street_coverage
-from api.patrol_service import area_inputs, plan
-from api.track_service import store_track
+from core.coverage import street_coverage
+from core.patrols import area_inputs, plan
+from core.tokens import add_user
+from core.tracks import store_track
 from geo.coords import from_wgs84
 from geo.network import build_network
 from geo.patrol import route_line
@@ -62,7 +62,7 @@ def gpx_bytes(points: pd.DataFrame, crs: str = "wgs84") -> bytes:
 @pytest.fixture
 def setting(workflow_url):
     """A private district: one grid worker's planned route, tokens, and an app."""
-    from api.app import create_app
+    from api.http.app import create_app
 
     engine = create_engine(workflow_url)
     with engine.begin() as c:
@@ -295,7 +295,7 @@ def test_the_demo_week_reports_workers_chiefs_and_the_rule(tracks_engine):
 
 
 def test_the_coverage_map_in_chromium(tracks_engine):
-    from api.app import create_app
+    from api.http.app import create_app
 
     with tracks_engine.begin() as c:
         street = c.execute(text("SELECT id FROM streets")).scalar_one()

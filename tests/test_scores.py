@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from api.scores import score
+from core.scores import score
 
 
 def test_score_weights_and_undefined_rates():

@@ -8,8 +8,8 @@ from sqlalchemy import func, select, text
 from boundaries.demo import make_district
 from boundaries.load import ImportRejected, load_layers
 from geo.locate import Locator
-from geo.models import Building, Grid, Street
-from geo.queries import load_hierarchy, read_table
+from store.hierarchy import load_hierarchy, read_table
+from store.models import Building, Grid, Street
 
 
 def test_a_bad_layer_late_in_a_load_undoes_the_earlier_layers(session):

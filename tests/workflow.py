@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import create_engine, text
 
-from api.app import create_app
-from api.auth import add_user
+from api.http.app import create_app
+from core.tokens import add_user
 
 START = datetime(2026, 3, 2, 0, 0, tzinfo=UTC)  # 08:00 in Panjin
 

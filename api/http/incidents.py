@@ -1,0 +1,173 @@
+"""/api/v1/incidents, /categories, /scores: the incident workflow over HTTP (thin: parse, call, shape)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import Blueprint, current_app, jsonify, request
+
+from api.http.context import connection, metric_srid, now, principal, transaction
+from api.http.params import iso_time, whole_number
+from api.http.problems import ApiProblem
+from core.catalogue import (
+    CatalogueError,
+    known_departments,
+    list_categories,
+    list_departments,
+    parse_catalogue,
+    save_catalogue,
+)
+from core.incidents.service import (
+    LIST_FILTERS,
+    act,
+    forget_categories,
+    incident_events,
+    incident_view,
+    intake,
+    list_incidents,
+)
+from core.scores import UNITS, WEIGHTS, scores
+
+bp = Blueprint("incidents", __name__, url_prefix="/api/v1")
+MAX_INCIDENT_BYTES = 64 * 1024
+
+
+def _json_body() -> dict:
+    if request.content_length and request.content_length > MAX_INCIDENT_BYTES:
+        raise ApiProblem(
+            413, f"body of {request.content_length} bytes is over the {MAX_INCIDENT_BYTES}-byte limit"
+        )
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ApiProblem(400, "body must be a JSON object (Content-Type: application/json)")
+    return body
+
+
+def _page() -> tuple[int, int]:
+    return (
+        whole_number("limit", request.args.get("limit"), 100, 1, current_app.config["MAX_PAGE_SIZE"]),
+        whole_number("offset", request.args.get("offset"), 0, 0, 10**9),
+    )
+
+
+@bp.get("/categories")
+def categories():
+    """The catalogue (public: a reporting app needs it before anyone signs in)."""
+    conn = connection()
+    return jsonify(
+        {
+            "categories": list_categories(conn, include_inactive=request.args.get("all") == "1"),
+            "departments": list_departments(conn),
+        }
+    )
+
+
+@bp.post("/categories")
+def edit_categories():
+    """Add or change departments and categories (district admins only); validated before anything is written."""
+    p = principal()
+    if p.role != "district_admin":
+        raise ApiProblem(403, "only the district command centre edits the catalogue")
+    with transaction() as conn:
+        try:
+            catalogue = parse_catalogue(_json_body(), known_departments(conn))
+        except CatalogueError as exc:
+            raise ApiProblem(422, str(exc)) from None
+        counts = save_catalogue(conn, catalogue)
+    forget_categories()
+    return jsonify(counts)
+
+
+@bp.post("/incidents")
+def report():
+    # Intake writes with one statement (the incident and its first event together), so it runs in
+    # autocommit: no BEGIN and COMMIT round trips on the busiest path of the service.
+    conn = connection(hot=True).execution_options(isolation_level="AUTOCOMMIT")
+    p = principal()
+    body = _json_body()
+    incident, created = intake(
+        conn,
+        p,
+        body,
+        idempotency_key=request.headers.get("Idempotency-Key"),
+        now=now(),
+        settings=current_app.config["SETTINGS"],
+        srid=metric_srid(conn),
+    )
+    response = jsonify(incident)
+    response.status_code = 201 if created else 200
+    response.headers["Location"] = f"/api/v1/incidents/{incident['id']}"
+    return response
+
+
+@bp.get("/incidents")
+def incidents():
+    p = principal()
+    filters = {k: request.args[k] for k in LIST_FILTERS if request.args.get(k)}
+    limit, offset = _page()
+    rows = list_incidents(
+        connection(),
+        p,
+        filters=filters,
+        since=iso_time("from", request.args.get("from")),
+        until=iso_time("to", request.args.get("to")),
+        limit=limit,
+        offset=offset,
+    )
+    return jsonify({"incidents": rows, "limit": limit, "offset": offset})
+
+
+@bp.get("/incidents/<int:incident_id>")
+def incident(incident_id: int):
+    return jsonify(incident_view(connection(), incident_id, principal()))
+
+
+@bp.get("/incidents/<int:incident_id>/events")
+def events(incident_id: int):
+    return jsonify(
+        {"incident": incident_id, "events": incident_events(connection(), incident_id, principal())}
+    )
+
+
+@bp.post("/incidents/<int:incident_id>/<action>")
+def step(incident_id: int, action: str):
+    """accept, dispatch, start, return, resolve, verify, close, escalate, merge, move, summon, report, rate."""
+    p = principal()
+    body = _json_body() if request.content_length else {}
+    with transaction() as conn:
+        result = act(
+            conn,
+            p,
+            incident_id,
+            action,
+            body,
+            now=now(),
+            settings=current_app.config["SETTINGS"],
+            srid=metric_srid(conn),
+        )
+    return jsonify(result)
+
+
+@bp.get("/scores")
+def ranking():
+    """The three-rate ranking of grids, workers, chiefs, communities or streets over a period."""
+    p = principal()
+    if not p.is_admin:
+        raise ApiProblem(403, "rankings are for community, street and district admins")
+    unit = request.args.get("unit", "grid")
+    if unit not in UNITS:
+        raise ApiProblem(400, f"unit {unit!r} is not one of {', '.join(UNITS)}")
+    since = iso_time("from", request.args.get("from")) or datetime(1970, 1, 1, tzinfo=UTC)
+    until = iso_time("to", request.args.get("to")) or now()
+    if until <= since:
+        raise ApiProblem(400, f"to ({until.isoformat()}) must be after from ({since.isoformat()})")
+    rows = scores(connection(), unit, since=since, until=until, now=now(), scope=p.area)
+    return jsonify(
+        {
+            "unit": unit,
+            "from": since.isoformat(),
+            "to": until.isoformat(),
+            "weights": WEIGHTS,
+            "ranking": rows,
+        }
+    )

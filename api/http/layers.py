@@ -1,0 +1,102 @@
+"""GET /api/v1/{layer} and /api/v1/{layer}/{id}: the hierarchy as RFC 7946 GeoJSON."""
+
+from __future__ import annotations
+
+import math
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from flask import Blueprint, current_app, jsonify, request
+
+from api.http.context import connection
+from api.http.params import whole_number
+from api.http.problems import ApiProblem
+from core.vocabulary import SPATIAL_LAYERS
+from store.hierarchy import get_feature, read_table
+
+bp = Blueprint("layers", __name__, url_prefix="/api/v1")
+
+
+def _plain(value):
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    return value
+
+
+def _features(frame: gpd.GeoDataFrame) -> list[dict]:
+    # RFC 7946 wants exterior rings counter-clockwise.
+    geoms = shapely.orient_polygons(frame.geometry.values)
+    props = frame.drop(columns="geometry").to_dict("records")
+    return [
+        {
+            "type": "Feature",
+            "id": p["id"],
+            "properties": {k: _plain(v) for k, v in p.items()},
+            "geometry": shapely.geometry.mapping(geom),
+        }
+        for p, geom in zip(props, geoms, strict=True)
+    ]
+
+
+def _bbox() -> list[float] | None:
+    raw = request.args.get("bbox")
+    if raw is None:
+        return None
+    try:
+        box = [float(v) for v in raw.split(",")]
+    except ValueError:
+        raise ApiProblem(400, f"bbox {raw!r} must be four numbers minlon,minlat,maxlon,maxlat") from None
+    if len(box) != 4 or not all(math.isfinite(v) for v in box):
+        raise ApiProblem(400, f"bbox {raw!r} must be four finite numbers minlon,minlat,maxlon,maxlat")
+    if not (-180 <= box[0] <= box[2] <= 180 and -90 <= box[1] <= box[3] <= 90):
+        raise ApiProblem(400, f"bbox {raw!r} is not a lon/lat box with min ≤ max")
+    return box
+
+
+def _layer(layer: str) -> str:
+    if layer not in SPATIAL_LAYERS:
+        raise ApiProblem(404, f"未知图层 unknown layer {layer!r}; layers: {', '.join(SPATIAL_LAYERS)}")
+    return layer
+
+
+@bp.get("/<layer>")
+def collection(layer: str):
+    layer = _layer(layer)
+    limit = whole_number("limit", request.args.get("limit"), 1000, 1, current_app.config["MAX_PAGE_SIZE"])
+    offset = whole_number("offset", request.args.get("offset"), 0, 0, 10**9)
+    history = request.args.get("history", "false").lower() in ("1", "true", "yes")
+    frame = read_table(connection(), layer, include_history=history, bbox=_bbox(), limit=limit, offset=offset)
+    body = {
+        "type": "FeatureCollection",
+        "features": _features(frame),
+        "numberReturned": len(frame),
+        "limit": limit,
+        "offset": offset,
+    }
+    if len(frame):
+        body["bbox"] = [round(v, 7) for v in frame.total_bounds]
+    if len(frame) == limit:
+        args = request.args.to_dict() | {"offset": str(offset + limit)}
+        body["links"] = [
+            {"rel": "next", "href": request.base_url + "?" + "&".join(f"{k}={v}" for k, v in args.items())}
+        ]
+    return jsonify(body)
+
+
+@bp.get("/<layer>/<feature_id>")
+def item(layer: str, feature_id: str):
+    layer = _layer(layer)
+    frame = get_feature(connection(), layer, feature_id)
+    if len(frame) == 0:
+        raise ApiProblem(404, f"{layer} 中没有编号 {feature_id!r} / no {layer} with id {feature_id!r}")
+    feature = _features(frame)[0]
+    feature["bbox"] = [round(v, 7) for v in frame.total_bounds]
+    return jsonify(feature)

@@ -1,0 +1,55 @@
+"""GET /maps/...: Folium maps rendered from the stored hierarchy."""
+
+from __future__ import annotations
+
+import folium
+from flask import Blueprint, Response, request, send_from_directory
+
+from api.http.context import connection, now, principal
+from api.http.params import ParamError
+from api.http.problems import ApiProblem
+from api.pages import MAP_KINDS, PRIVATE_KINDS, render_map
+from maps.assets import STATIC_PREFIX, AssetError, localise, vendor_dir
+from maps.basemaps import BaseMapError, base_map
+
+bp = Blueprint("maps", __name__)
+
+
+def page(fmap: folium.Map) -> Response:
+    """The map as HTML whose every script and stylesheet is served from here (works offline)."""
+    try:
+        html = localise(fmap.get_root().render())
+    except AssetError as exc:
+        raise ApiProblem(500, f"地图资源缺失 map asset missing: {exc}") from None
+    return Response(html, mimetype="text/html")
+
+
+@bp.get(f"{STATIC_PREFIX}/<path:path>")
+def vendor(path: str):
+    """Leaflet and its plugins, installed by `wangge assets` (never a public CDN)."""
+    return send_from_directory(vendor_dir(), path, max_age=86400)
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    """Browsers ask for it on every page; no icon is better than a 404 in the console."""
+    return Response(status=204)
+
+
+@bp.get("/maps/<kind>")
+def show(kind: str):
+    """A map page: ``?base=none|osm|local|tianditu|amap`` chooses the base map; incident maps take filters
+    (``category``, ``tier``, ``channel``, ``status`` as comma lists, ``from``, ``to``, ``step``, ``markers``)."""
+    if kind not in MAP_KINDS:
+        raise ApiProblem(404, f"未知地图 unknown map {kind!r}; maps: {', '.join(MAP_KINDS)}")
+    who = None
+    if kind in PRIVATE_KINDS or request.args.get("measure", "households") != "households":
+        who = principal()
+        if not who.is_admin:
+            raise ApiProblem(403, "incident maps are for community, street and district admins")
+    try:
+        base = base_map(request.args.get("base"))
+        fmap = render_map(connection(), kind, base, request.args, principal=who, now=now())
+    except (BaseMapError, ParamError) as exc:
+        raise ApiProblem(400, str(exc)) from None
+    return page(fmap)

@@ -1,0 +1,256 @@
+"""Open311 GeoReport v2 at /open311/v2/: the spec's paths, parameters, shapes and error lists.
+
+An ordinary Open311 client works unchanged: services are the catalogue's categories,
+requests are incidents, and ``open``/``closed`` follow the lifecycle (resolved, verified,
+closed and merged read as closed). Reads carry only the spec's public fields, never a
+reporter's name or phone; posting needs ``api_key``, a Wangge token.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Blueprint, Response, current_app, json, request
+from sqlalchemy import text
+
+from api.http.context import connection, metric_srid, now, transaction
+from api.http.params import ParamError, finite_number, iso_time
+from api.http.problems import ApiProblem
+from core.catalogue import list_categories
+from core.incidents.service import intake, list_incidents
+from core.tokens import principal_for
+from core.vocabulary import FINISHED, STATUS_LABELS
+
+bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
+TIER_GROUPS = {
+    "A": "A类 网格处置 grid",
+    "B": "B类 街道处置 street",
+    "C": "C类 区级处置 district",
+    "D": "D类 市级处置 city",
+}
+MAX_RESULTS = 1000
+DEFAULT_DAYS = 90
+
+
+class Open311Error(Exception):
+    def __init__(self, status: int, description: str):
+        super().__init__(description)
+        self.status, self.description = status, description
+
+
+def _json(payload: object, status: int = 200) -> Response:
+    return Response(json.dumps(payload, ensure_ascii=False), status=status, mimetype="application/json")
+
+
+# The spec's codes: 400 for anything wrong in the request, 403 for the api_key, 404 for unknown ids.
+SPEC_STATUS = {401: 403, 409: 400, 413: 400, 422: 400}
+
+
+def _errors(status: int, description: str) -> Response:
+    status = SPEC_STATUS.get(status, status)
+    return _json([{"code": status, "description": description}], status)
+
+
+@bp.errorhandler(Open311Error)
+def _error(exc: Open311Error) -> Response:
+    return _errors(exc.status, exc.description)
+
+
+@bp.errorhandler(ApiProblem)
+def _problem(exc: ApiProblem) -> Response:
+    return _errors(exc.status, exc.detail)
+
+
+@bp.errorhandler(ParamError)
+def _param(exc: ParamError) -> Response:
+    return _errors(400, str(exc))
+
+
+def _format(fmt: str) -> None:
+    if fmt != "json":
+        raise Open311Error(400, f"format {fmt!r} is not supported: use .json")
+
+
+def _service(c: dict) -> dict:
+    return {
+        "service_code": c["code"],
+        "service_name": f"{c['name_zh']} {c['name_en']}",
+        "description": f"{c['name_en']}; tier {c['tier']}, completion within {c['completion_limit_h']} h",
+        "metadata": False,
+        "type": "realtime",
+        "keywords": c["name_en"].lower().replace(",", ""),
+        "group": TIER_GROUPS[c["tier"]],
+    }
+
+
+@bp.get("/services.<fmt>")
+def services(fmt: str):
+    _format(fmt)
+    return _json([_service(c) for c in list_categories(connection())])
+
+
+@bp.get("/services/<code>.<fmt>")
+def service_definition(code: str, fmt: str):
+    _format(fmt)
+    if not any(c["code"] == code for c in list_categories(connection())):
+        raise Open311Error(404, f"service_code {code!r} not found")
+    return _json({"service_code": code, "attributes": []})
+
+
+def _geocode(address: str) -> tuple[float, float]:
+    """A building (by name, or compound + name) or a responsible segment (by name or road) in the district."""
+    row = (
+        connection()
+        .execute(
+            text("""
+        SELECT ST_X(pt), ST_Y(pt) FROM (
+          SELECT ST_PointOnSurface(geom) AS pt, 0 AS pri, id FROM buildings
+           WHERE name = :a OR coalesce(compound, '') || name = :a
+          UNION ALL
+          SELECT ST_LineInterpolatePoint(geom, 0.5), 1, id FROM road_segments WHERE name = :a OR road_name = :a
+        ) m ORDER BY pri, id LIMIT 1"""),
+            {"a": address.strip()},
+        )
+        .first()
+    )
+    if row is None:
+        raise Open311Error(
+            400,
+            f"address_string {address!r} matches no building or road in the service area; send lat and long",
+        )
+    return row[0], row[1]
+
+
+@bp.post("/requests.<fmt>")
+def create_request(fmt: str):
+    _format(fmt)
+    p = principal_for(connection(), request.values.get("api_key"))
+    if p is None:
+        raise Open311Error(403, "api_key is missing, unknown or revoked")
+    code = request.values.get("service_code")
+    if not code:
+        raise Open311Error(400, "service_code is required")
+    lat, lon = (finite_number(name, request.values.get(name)) for name in ("lat", "long"))
+    if (lat is None) != (lon is None):
+        raise Open311Error(400, "lat and long go together")
+    if lat is None:
+        address = request.values.get("address_string") or ""
+        if not address.strip():
+            raise Open311Error(400, "a location is required: lat and long, or address_string")
+        lon, lat = _geocode(address)
+    name = (
+        " ".join(v for v in (request.values.get("last_name"), request.values.get("first_name")) if v) or None
+    )
+    media = request.values.get("media_url")
+    body = {
+        "lon": lon,
+        "lat": lat,
+        "crs": "wgs84",
+        "category": code,
+        "description": request.values.get("description") or "",
+        "channel": "app",
+        "reporter": {"name": name, "phone": request.values.get("phone") or None},
+        "photo_urls": [media] if media else [],
+    }
+    with transaction() as conn:
+        incident, _ = intake(
+            conn,
+            p,
+            body,
+            idempotency_key=request.headers.get("Idempotency-Key"),
+            now=now(),
+            settings=current_app.config["SETTINGS"],
+            srid=metric_srid(conn),
+        )
+    notice = f"已受理，{incident['assignee'].get('person', {}).get('name') or '指挥中心'}负责 · assigned"
+    return _json(
+        [{"service_request_id": str(incident["id"]), "service_notice": notice, "account_id": None}], 201
+    )
+
+
+def _request(i: dict) -> dict:
+    closed = i["status"] in FINISHED
+    notes = STATUS_LABELS[i["status"]]
+    if i["merged_into"]:
+        notes += f"; duplicate of {i['merged_into']}"
+    assignee = i["assignee"].get("person", {}).get("name") or {
+        "street": "街道指挥中心 street command centre",
+        "community": "社区 community",
+        "district": "区指挥中心 district command centre",
+        "city": "市指挥中心 city command centre",
+    }.get(i["assignee"]["kind"])
+    updated = max(t for t in i["times"].values() if t)
+    return {
+        "service_request_id": str(i["id"]),
+        "status": "closed" if closed else "open",
+        "status_notes": notes,
+        "service_name": i["category"]["name_zh"],
+        "service_code": i["category"]["code"],
+        "description": i["description"],
+        "agency_responsible": assignee,
+        "service_notice": None,
+        "requested_datetime": i["times"]["reported_at"],
+        "updated_datetime": updated,
+        "expected_datetime": i["deadlines"]["completion_due"],
+        "address": " ".join(x["name"] for x in (i["community"], i["grid"], i["building"]) if x),
+        "address_id": i["building"]["id"] if i["building"] else None,
+        "zipcode": None,
+        "lat": i["location"]["lat"],
+        "long": i["location"]["lon"],
+        "media_url": i["photo_urls"][0] if i["photo_urls"] else None,
+    }
+
+
+@bp.get("/requests.<fmt>")
+def requests_list(fmt: str):
+    """The spec's filters; without dates, the last 90 days; at most 1000 requests."""
+    _format(fmt)
+    filters = {}
+    if request.args.get("service_code"):
+        filters["category"] = request.args["service_code"]
+    start = iso_time("start_date", request.args.get("start_date"))
+    end = iso_time("end_date", request.args.get("end_date")) or now()
+    start = start or end - timedelta(days=DEFAULT_DAYS)
+    wanted = {s.strip() for s in request.args.get("status", "").split(",") if s.strip()}
+    if wanted - {"open", "closed"}:
+        raise Open311Error(
+            400, f"status must be open or closed, not {', '.join(sorted(wanted - {'open', 'closed'}))}"
+        )
+    statuses = None
+    if wanted == {"closed"}:
+        statuses = FINISHED
+    elif wanted == {"open"}:
+        statuses = tuple(s for s in STATUS_LABELS if s not in FINISHED)
+    ids = request.args.get("service_request_id")
+    if ids:
+        return _json([_one(i) for i in ids.split(",") if i.strip()])
+    rows = list_incidents(
+        connection(),
+        None,
+        filters=filters,
+        since=start,
+        until=end + timedelta(microseconds=1),
+        limit=MAX_RESULTS,
+        offset=0,
+        statuses=statuses,
+    )
+    return _json([_request(i) for i in rows])
+
+
+def _one(raw: str) -> dict:
+    try:
+        incident_id = int(raw)
+    except ValueError:
+        raise Open311Error(400, f"service_request_id {raw!r} is not a number") from None
+    rows = list_incidents(
+        connection(), None, filters={"id": str(incident_id)}, since=None, until=None, limit=1, offset=0
+    )
+    if not rows:
+        raise Open311Error(404, f"service_request_id {incident_id} not found")
+    return _request(rows[0])
+
+
+@bp.get("/requests/<request_id>.<fmt>")
+def request_one(request_id: str, fmt: str):
+    _format(fmt)
+    return _json([_one(request_id)])

@@ -1,0 +1,111 @@
+"""Reading the stored hierarchy: layers as frames, lookups by id, the service area's metric projection.
+
+Every value travels as a bound parameter; table and column names come only from
+our own models, never from a request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import geopandas as gpd
+import pandas as pd
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+from geo.locate import Hierarchy, metric_epsg_for_bounds
+from store import models
+
+TABLES = {
+    m.__tablename__: m
+    for m in (
+        models.Street,
+        models.Community,
+        models.Grid,
+        models.Building,
+        models.Road,
+        models.RoadSegment,
+        models.Person,
+    )
+}
+SPATIAL = {name for name in TABLES if name != "people"}
+
+
+def _columns(table: str, columns: Sequence[str] | None) -> list[str]:
+    known = [c.name for c in TABLES[table].__table__.columns if c.name != "geom"]
+    if columns is None:
+        return known
+    unknown = set(columns) - set(known)
+    if unknown:
+        raise KeyError(f"{table} has no column {', '.join(sorted(unknown))}")
+    return list(columns)
+
+
+def read_table(
+    conn: Connection,
+    table: str,
+    columns: Sequence[str] | None = None,
+    *,
+    include_history: bool = False,
+    bbox: Sequence[float] | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> pd.DataFrame:
+    """A whole table as a (Geo)DataFrame in EPSG:4326; grids are current ones unless ``include_history``."""
+    cols = _columns(table, columns)
+    where, params = [], {}
+    if table == "grids" and not include_history:
+        where.append("valid_to IS NULL")
+    if bbox is not None and table in SPATIAL:
+        where.append("geom && ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326)")
+        params.update(dict(zip(("minx", "miny", "maxx", "maxy"), map(float, bbox), strict=True)))
+    clause = f" WHERE {' AND '.join(where)}" if where else ""
+    clause += " ORDER BY id OFFSET :offset" + (" LIMIT :limit" if limit is not None else "")
+    params.update(offset=int(offset), limit=limit)
+    select_cols = ", ".join(f'"{c}"' for c in cols)
+    if table in SPATIAL:
+        sql = text(f'SELECT {select_cols}, geom FROM "{table}"{clause}')  # noqa: S608 (names from models)
+        frame = gpd.read_postgis(sql, conn, geom_col="geom", params=params)
+        return frame.rename_geometry("geometry").set_crs(4326, allow_override=True)
+    sql = text(f'SELECT {select_cols} FROM "{table}"{clause}')  # noqa: S608 (names from models)
+    return pd.read_sql(sql, conn, params=params)
+
+
+def load_hierarchy(conn: Connection) -> Hierarchy:
+    """The stored hierarchy in memory, ready for ``geo.locate.Locator``."""
+    return Hierarchy(
+        streets=read_table(conn, "streets", ["id", "name"]),
+        communities=read_table(conn, "communities", ["id", "name", "street_id"]),
+        grids=read_table(conn, "grids", ["id", "name", "community_id", "households"]),
+        buildings=read_table(conn, "buildings", ["id", "name", "grid_id"]),
+        road_segments=read_table(conn, "road_segments", ["id", "name", "street_id", "road_name"]),
+        people=read_table(conn, "people"),
+    )
+
+
+def metric_epsg(conn: Connection) -> int:
+    """UTM zone of the stored service area's centre (the same rule as ``Hierarchy.metric_epsg``)."""
+    row = conn.execute(
+        text(
+            "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) "
+            "FROM (SELECT ST_Extent(geom) AS e FROM streets) s"
+        )
+    ).one()
+    if row[0] is None:
+        return metric_epsg_for_bounds((0.0, 0.0, 0.0, 0.0))
+    return metric_epsg_for_bounds(row)
+
+
+def get_feature(conn: Connection, table: str, feature_id: str) -> gpd.GeoDataFrame | pd.DataFrame:
+    """One row by id (grids: any version), as a one-row frame; empty when unknown."""
+    cols = ", ".join(f'"{c}"' for c in _columns(table, None))
+    if table in SPATIAL:
+        sql = text(f'SELECT {cols}, geom FROM "{table}" WHERE id = :id')  # noqa: S608 (names from models)
+        frame = gpd.read_postgis(sql, conn, geom_col="geom", params={"id": feature_id})
+        return frame.rename_geometry("geometry").set_crs(4326, allow_override=True)
+    sql = text(f'SELECT {cols} FROM "{table}" WHERE id = :id')  # noqa: S608 (names from models)
+    return pd.read_sql(sql, conn, params={"id": feature_id})
+
+
+def postgis_version(conn: Connection) -> str:
+    return conn.execute(text("SELECT postgis_full_version()")).scalar_one().split('"')[1]
