@@ -1,0 +1,104 @@
+"""Grids drawn afresh: bisection, then balancing and smoothing; coarse inputs try nearby counts of grids."""
+
+from __future__ import annotations
+
+import math
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from geo.partition.balance import refine, smooth
+from geo.partition.bisection import Bisector
+from geo.partition.model import Cells, Partition, PartitionError, band, labels
+from geo.partition.prepare import prepare
+from geo.partition.report import finish
+from geo.units import collapse, split_by_units
+
+COARSE_CELLS = 5000  # up to this many cells, other counts of grids are tried when some end out of band
+
+
+def _reading_order(c: Cells, parts: list[np.ndarray]) -> np.ndarray:
+    """North-west to south-east, so neighbouring grids get neighbouring numbers."""
+    centres = np.array([c.xy[p].mean(axis=0) for p in parts])
+    return np.lexsort((centres[:, 0], -np.round(centres[:, 1] / 200.0)))
+
+
+def _draw(c: Cells, k: int, target: int, tolerance: float) -> np.ndarray:
+    """Each cell's grid (0..k-1): bisection, then balancing, then smoothing."""
+    parts = Bisector(c, target, tolerance).split(np.arange(len(c.cells)), k)
+    grid_of = refine(labels(parts, len(c.cells)), c, target, tolerance)
+    return smooth(grid_of, c, target, tolerance)
+
+
+def _fit(grid_of: np.ndarray, hh: np.ndarray, target: float, lo: float, hi: float) -> tuple[float, float]:
+    """How well grids fit: the share in band, then (negated) the mean distance from the target."""
+    gh = np.bincount(grid_of, weights=hh)
+    return float(np.mean((gh >= lo) & (gh <= hi))), -float(np.mean(np.abs(gh - target)))
+
+
+def draw_grids(
+    buildings: gpd.GeoDataFrame,
+    boundary: gpd.GeoSeries | gpd.GeoDataFrame,
+    roads: gpd.GeoSeries | gpd.GeoDataFrame | None = None,
+    *,
+    households_field: str = "households",
+    target: int = 500,
+    tolerance: float = 0.1,
+    id_prefix: str = "G",
+    units_field: str | None = None,
+) -> Partition:
+    """Grids of ``target`` ± ``tolerance`` households that exactly tile ``boundary`` (see the package notes).
+
+    With ``units_field`` (units per building), a building above the band's upper bound is split by its
+    units (``geo.units``): grids hold whole units, ``Partition.units`` says which, and the building's
+    ``assignments`` entry is the grid holding most of its households.
+    """
+    if units_field is None:
+        return _draw_grids(buildings, boundary, roads, households_field, target, tolerance, id_prefix)
+    if units_field not in buildings.columns:
+        raise PartitionError(f"buildings have no {units_field!r} column")
+    pieces, origin = split_by_units(buildings, households_field, units_field, target * (1 + tolerance))
+    result = _draw_grids(pieces, boundary, roads, households_field, target, tolerance, id_prefix)
+    piece_grid = result.assignments.to_numpy()
+    grid, units = collapse(piece_grid, pieces[households_field].to_numpy(), origin, len(buildings))
+    per_grid = pd.Series(origin["position"].to_numpy()).groupby(piece_grid).nunique()
+    result.grids["n_buildings"] = per_grid.reindex(result.grids["id"]).fillna(0).astype(int).to_numpy()
+    result.report["split_buildings"] = units.to_dict("records")
+    return Partition(
+        result.grids, pd.Series(grid, index=buildings.index, name="grid_id"), result.report, units
+    )
+
+
+def _draw_grids(
+    buildings: gpd.GeoDataFrame,
+    boundary: gpd.GeoSeries | gpd.GeoDataFrame,
+    roads: gpd.GeoSeries | gpd.GeoDataFrame | None,
+    households_field: str,
+    target: int,
+    tolerance: float,
+    id_prefix: str,
+) -> Partition:
+    c = prepare(buildings, boundary, roads, households_field)
+    total = c.hh.sum()
+    k = max(1, int(round(total / target)))
+    grid_of = _draw(c, k, target, tolerance)
+    lo, hi = band(target, tolerance)
+    fit = _fit(grid_of, c.hh, target, lo, hi)
+    if fit[0] < 1.0 and len(c.cells) <= COARSE_CELLS:
+        # Coarse buildings (towers of hundreds of households) fit the band better in some counts of grids
+        # than others: try the nearby counts that can be in band on average, and keep the best.
+        feasible = range(max(1, math.ceil(total / hi)), max(1, math.floor(total / lo)) + 1)
+        for other in sorted((n for n in feasible if 0 < abs(n - k) <= 3), key=lambda n: (abs(n - k), n)):
+            trial = _draw(c, other, target, tolerance)
+            if (trial_fit := _fit(trial, c.hh, target, lo, hi)) > fit:
+                grid_of, fit = trial, trial_fit
+    parts = [np.flatnonzero(grid_of == i) for i in range(grid_of.max() + 1)]
+    order = _reading_order(c, parts)
+    return finish(
+        c,
+        [parts[i] for i in order],
+        [f"{id_prefix}{n:02d}" for n in range(1, len(parts) + 1)],
+        target,
+        tolerance,
+    )

@@ -1,0 +1,151 @@
+"""The inputs checked and brought into metres, then tessellated into cells that know their neighbours."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from geo.coords import utm_epsg
+from geo.partition.adjacency import adjacency
+from geo.partition.model import Cells, PartitionError
+from geo.partition.tessellate import blocks, tessellate, union_by
+
+
+def metric(frame: gpd.GeoSeries, epsg: int) -> gpd.GeoSeries:
+    """``frame`` in the metric CRS ``epsg``; a frame that does not say its CRS is refused."""
+    if frame.crs is None:
+        raise PartitionError("input has no CRS; say what its coordinates are")
+    return frame.to_crs(epsg)
+
+
+def _households(buildings: gpd.GeoDataFrame, households_field: str) -> pd.Series:
+    """Each building's households, checked to be numbers of 0 or more."""
+    if households_field not in buildings.columns:
+        raise PartitionError(f"buildings have no {households_field!r} column")
+    hh = pd.to_numeric(buildings[households_field], errors="coerce")
+    if hh.isna().any() or (hh < 0).any():
+        bad = buildings.index[hh.isna() | (hh < 0)][0]
+        raise PartitionError(
+            f"building {bad} has households {buildings[households_field][bad]}; need 0 or more"
+        )
+    return hh
+
+
+def _metric_parent(boundary: gpd.GeoSeries | gpd.GeoDataFrame) -> tuple[shapely.Geometry, int]:
+    """The boundary's outline in metres, and the metric CRS (its own, or its UTM zone if it is in degrees)."""
+    outline = shapely.union_all(
+        boundary.geometry.values if hasattr(boundary, "geometry") else boundary.values
+    )
+    if outline.is_empty or outline.area == 0:
+        raise PartitionError("the boundary has no area")
+    if boundary.crs is None:
+        raise PartitionError("the boundary has no CRS; say what its coordinates are")
+    epsg = (
+        utm_epsg(outline.centroid.x, outline.centroid.y)
+        if boundary.crs.is_geographic
+        else boundary.crs.to_epsg()
+    )
+    return shapely.union_all(metric(gpd.GeoSeries([outline], crs=boundary.crs), epsg).values), epsg
+
+
+def _metric_footprints(buildings: gpd.GeoDataFrame, parent: shapely.Geometry, epsg: int) -> np.ndarray:
+    """The footprints in metres (a point becomes a small square), each checked to lie in the parent."""
+    fp = metric(buildings.geometry, epsg).values
+    fp = np.where(shapely.get_type_id(fp) == 0, shapely.buffer(fp, 1.0, quad_segs=2), fp)
+    outside = ~shapely.covers(parent.buffer(0.5), fp)
+    if outside.any():
+        raise PartitionError(
+            f"{int(outside.sum())} building(s) lie outside the boundary, e.g. index "
+            f"{buildings.index[np.flatnonzero(outside)[0]]}"
+        )
+    return fp
+
+
+def _overlap_leaders(fp: np.ndarray) -> np.ndarray:
+    """Each building's leader: footprints that overlap (OSM building parts, double digitising) share one cell,
+    led by the lowest index; every other building leads itself."""
+    i, j = shapely.STRtree(fp).query(fp, predicate="intersects")
+    pair = i < j
+    i, j = i[pair], j[pair]
+    real = shapely.area(shapely.intersection(fp[i], fp[j])) > 1e-6
+    graph = coo_matrix((np.ones(real.sum()), (i[real], j[real])), shape=(len(fp), len(fp)))
+    _, label = connected_components(graph, directed=False)
+    first = np.full(label.max() + 1, len(fp))
+    np.minimum.at(first, label, np.arange(len(fp)))
+    return first[label]
+
+
+def _merged_footprints(fp: np.ndarray, leader: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One footprint per leader for the tessellation (overlapping footprints as their union), and the
+    leaders in that order."""
+    leaders = np.flatnonzero(leader == np.arange(len(fp)))
+    merged = fp[leaders].copy()
+    shared = np.bincount(leader, minlength=len(fp))[leaders] > 1
+    if shared.any():
+        slot = np.full(len(fp), -1)
+        slot[leaders] = np.arange(len(leaders))
+        together = np.flatnonzero(np.isin(leader, leaders[shared]))
+        merged[slot[leaders[shared]]] = union_by(fp[together], slot[leader[together]], len(leaders))[
+            slot[leaders[shared]]
+        ]
+    return merged, leaders
+
+
+def prepare(
+    buildings: gpd.GeoDataFrame,
+    boundary: gpd.GeoSeries | gpd.GeoDataFrame,
+    roads: gpd.GeoSeries | gpd.GeoDataFrame | None,
+    households_field: str,
+) -> Cells:
+    """The parent tessellated in metres, each cell with its building's households and its neighbours."""
+    hh = _households(buildings, households_field)
+    parent, epsg = _metric_parent(boundary)
+    fp = _metric_footprints(buildings, parent, epsg)
+    roads_m = None
+    if roads is not None:
+        roads_m = metric(roads.geometry if hasattr(roads, "geometry") else roads, epsg)
+    leader = _overlap_leaders(fp)
+    merged, leaders = _merged_footprints(fp, leader)
+    cell_list, owner = tessellate(blocks(parent, roads_m), merged)
+    owner = np.where(owner >= 0, leaders[np.maximum(owner, 0)], -1)
+    cells = np.asarray(cell_list, dtype=object)
+    building_hh = hh.to_numpy(dtype=float)
+    cluster_hh = np.bincount(leader, weights=building_hh, minlength=len(fp))
+    cell_hh = np.where(owner >= 0, cluster_hh[np.maximum(owner, 0)], 0.0)
+    a, b, length, off = adjacency(cells, roads_m)
+    xy = shapely.get_coordinates(shapely.point_on_surface(cells))
+    return Cells(
+        epsg,
+        buildings.crs,
+        cells,
+        owner,
+        cell_hh,
+        building_hh,
+        a,
+        b,
+        length,
+        off,
+        xy,
+        roads_m,
+        buildings.index,
+        leader,
+        parent,
+    )
+
+
+def tessellation(
+    buildings: gpd.GeoDataFrame,
+    boundary: gpd.GeoSeries | gpd.GeoDataFrame,
+    roads: gpd.GeoSeries | gpd.GeoDataFrame | None = None,
+    *,
+    households_field: str = "households",
+) -> gpd.GeoDataFrame:
+    """The cells grids are built from (one per building, plus empty blocks), with households, in a metric CRS."""
+    c = prepare(buildings, boundary, roads, households_field)
+    return gpd.GeoDataFrame(
+        {"households": c.hh, "x": c.xy[:, 0], "y": c.xy[:, 1]}, geometry=c.cells, crs=c.epsg
+    )
