@@ -15,7 +15,7 @@ import geopandas as gpd
 import pandas as pd
 from pyproj import Geod
 
-from api.people import CHIEF_LABELS, mask_phone
+from core.vocabulary import CHIEF_LABELS, mask_phone
 from maps.basemaps import BaseMap, for_display, new_map
 from maps.frame import add_panel
 

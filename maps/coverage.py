@@ -9,6 +9,7 @@ import folium
 import geopandas as gpd
 import shapely
 
+from core.vocabulary import beijing
 from maps.basemaps import BaseMap, for_display, new_map
 from maps.frame import add_panel
 
@@ -209,7 +210,7 @@ def coverage_map(
 
 def _day(iso: str, *, end: bool = False) -> str:
     """The Beijing date of a period bound (an end at midnight names the day before: the last day included)."""
-    local = datetime.fromisoformat(iso) + timedelta(hours=8)
+    local = beijing(datetime.fromisoformat(iso))
     return (local - timedelta(seconds=1) if end else local).strftime("%Y-%m-%d")
 
 

@@ -7,6 +7,8 @@ from html import escape
 
 import folium
 
+from core.vocabulary import beijing_text
+
 
 def add_panel(
     fmap: folium.Map,
@@ -17,7 +19,8 @@ def add_panel(
     data_time: datetime,
     note: str | None = None,
 ) -> None:
-    """A fixed panel: title, colour legend, data source and time (every map must say both)."""
+    """A fixed panel: title, colour legend, data source and time (every map must say both); the time in
+    Beijing time with its offset (a naive ``data_time`` is taken as UTC)."""
     rows = "".join(
         f'<div><span style="background:{c};width:14px;height:14px;display:inline-block;'
         f'margin-right:6px;vertical-align:middle"></span>{escape(label)}</div>'
@@ -30,7 +33,7 @@ def add_panel(
             'padding:8px 12px;border:1px solid #999;font:13px sans-serif;max-width:360px">'
             f"<b>{escape(title)}</b>{extra}{rows}"
             f'<div style="margin-top:6px;color:#555">数据来源 Source: {escape(source)}<br>'
-            f"数据时间 Data time: {data_time:%Y-%m-%d %H:%M}</div></div>"
+            f"数据时间 Data time: {beijing_text(data_time)}</div></div>"
         )
     )
     folium.LayerControl(collapsed=False).add_to(fmap)

@@ -14,7 +14,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from api.people import mask_phone
+from core.vocabulary import mask_phone
 from maps.basemaps import BaseMap, for_display, new_map
 from maps.frame import add_panel
 

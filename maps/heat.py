@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from folium import plugins
 
-from api.workflow import STATUS_LABELS
+from core.vocabulary import STATUS_LABELS, beijing_text
 from geo.coords import from_wgs84
 from geo.heat import bin_points, key_label, tier_weights, time_keys
 from maps.basemaps import BaseMap, for_display, new_map
@@ -60,10 +60,10 @@ def _triples(frame: pd.DataFrame, scale: float, base: BaseMap) -> list[list[floa
 
 
 def _popup(r) -> str:
-    local = pd.Timestamp(r.reported_at).tz_convert("Asia/Shanghai")
+    """A marker's card: category, status, tier, the report time in Beijing time, grid and assignee."""
     return (
         f"<b>{escape(r.category)}</b><br>{escape(STATUS_LABELS.get(r.status, r.status))} · {r.tier}类<br>"
-        f"{local:%Y-%m-%d %H:%M}<br>网格 grid: {escape(r.grid or '-')}<br>"
+        f"{beijing_text(pd.Timestamp(r.reported_at))}<br>网格 grid: {escape(r.grid or '-')}<br>"
         f"处置 assignee: {escape(r.assignee or '-')}<br><small>#{r.id}</small>"
     )
 
