@@ -17,7 +17,7 @@ from pyproj import Geod
 
 from core.vocabulary import CHIEF_LABELS, mask_phone
 from maps.basemaps import BaseMap, for_display, new_map
-from maps.frame import add_panel
+from maps.frame import add_panel, add_street_outline
 
 PARTY, MERCHANT, WORKER = "#2e7d32", "#1565c0", "#c62828"
 LEGEND = [
@@ -43,9 +43,29 @@ def board_map(
     segments: gpd.GeoDataFrame = layers["road_segments"]
     people = layers["people"]
     chiefs = people[people["role"] == "street_chief"].sort_values(["chief_kind", "id"])
-    by_segment = {sid: grp.to_dict("records") for sid, grp in chiefs.groupby("segment_id")}
+    workers = people[people["role"] == "grid_worker"].set_index("grid_id")
     fmap = new_map(base, tuple(layers["streets"].total_bounds))
-    seg_layer = folium.FeatureGroup(name="责任路段与街长 Segments and street chiefs", show=True)
+    _segment_layer(segments, chiefs, base).add_to(fmap)
+    _worker_layer(layers["grids"], workers, base).add_to(fmap)
+    add_street_outline(fmap, layers["streets"], base)
+    n_party = int((chiefs["chief_kind"] == "party").sum())
+    n_merchant = int((chiefs["chief_kind"] == "merchant").sum())
+    add_panel(
+        fmap,
+        "街长公示栏 Street-chief public board",
+        LEGEND,
+        source=source,
+        data_time=data_time,
+        note=f"{len(segments)} 个责任路段 segments · 党员街长 {n_party} · 商户街长 {n_merchant} · "
+        f"网格员 {len(workers)}",
+    )
+    return fmap
+
+
+def _segment_layer(segments: gpd.GeoDataFrame, chiefs: pd.DataFrame, base: BaseMap) -> folium.FeatureGroup:
+    """Each segment in its chiefs' colour (green and blue dashes for both kinds), its card with their duties."""
+    by_segment = {sid: grp.to_dict("records") for sid, grp in chiefs.groupby("segment_id")}
+    layer = folium.FeatureGroup(name="责任路段与街长 Segments and street chiefs", show=True)
     shown = for_display(segments, base)
     for row, geom in zip(segments.itertuples(), shown.geometry, strict=True):
         owners = by_segment.get(row.id, [])
@@ -65,7 +85,7 @@ def board_map(
             opacity=0.9,
             tooltip=row.name,
             popup=folium.Popup(card, max_width=320),
-        ).add_to(seg_layer)
+        ).add_to(layer)
         if kinds == {"party", "merchant"}:
             folium.PolyLine(
                 coords,
@@ -75,11 +95,13 @@ def board_map(
                 dash_array="10 10",
                 line_cap="butt",
                 popup=folium.Popup(card, max_width=320),
-            ).add_to(seg_layer)
-    seg_layer.add_to(fmap)
-    grids = layers["grids"]
-    workers = people[people["role"] == "grid_worker"].set_index("grid_id")
-    worker_layer = folium.FeatureGroup(name="网格员 Grid workers", show=True)
+            ).add_to(layer)
+    return layer
+
+
+def _worker_layer(grids: gpd.GeoDataFrame, workers: pd.DataFrame, base: BaseMap) -> folium.FeatureGroup:
+    """A red dot inside each grid for its worker, with a card: name, masked phone, duties."""
+    layer = folium.FeatureGroup(name="网格员 Grid workers", show=True)
     points = for_display(
         gpd.GeoDataFrame(grids[["id", "name"]], geometry=grids.geometry.representative_point(), crs=4326),
         base,
@@ -101,23 +123,5 @@ def board_map(
             weight=1,
             tooltip=f"{gname} · {w['name']}",
             popup=folium.Popup(card, max_width=300),
-        ).add_to(worker_layer)
-    worker_layer.add_to(fmap)
-    outline = for_display(layers["streets"], base)
-    folium.GeoJson(
-        outline.__geo_interface__,
-        name="街道 Street",
-        style_function=lambda _f: {"fill": False, "color": "#000", "weight": 3},
-    ).add_to(fmap)
-    n_party = int((chiefs["chief_kind"] == "party").sum())
-    n_merchant = int((chiefs["chief_kind"] == "merchant").sum())
-    add_panel(
-        fmap,
-        "街长公示栏 Street-chief public board",
-        LEGEND,
-        source=source,
-        data_time=data_time,
-        note=f"{len(segments)} 个责任路段 segments · 党员街长 {n_party} · 商户街长 {n_merchant} · "
-        f"网格员 {len(workers)}",
-    )
-    return fmap
+        ).add_to(layer)
+    return layer

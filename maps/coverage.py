@@ -11,7 +11,7 @@ import shapely
 
 from core.vocabulary import beijing
 from maps.basemaps import BaseMap, for_display, new_map
-from maps.frame import add_panel
+from maps.frame import add_panel, add_street_outline, fill_by_colour
 
 # Share walked, worst first: red is what nobody covered.
 SHARE_CLASSES = [
@@ -56,10 +56,29 @@ def coverage_map(
     (those not passed) and ``tracks`` (person, role, name; oldest first; the report counts them all, and
     only the most recent ``MAX_TRACKS_DRAWN`` are drawn); ``route``: a planned route."""
     fmap = new_map(base, tuple(frames["street"].total_bounds))
-    shares = {s["id"]: s for s in report["segments"]}
-    grid_rows = {g["id"]: g for g in report["grids"]}
+    _grid_layer(frames["grids"], report, base).add_to(fmap)
+    if route and route.get("features"):
+        _route_layer(route, base).add_to(fmap)
+    _track_layer(frames["tracks"], report, base).add_to(fmap)
+    _segment_layer(frames["segments"], report, base).add_to(fmap)
+    _unwalked_layer(report, base).add_to(fmap)
+    _missed_layer(frames["buildings"], base).add_to(fmap)
+    add_street_outline(fmap, frames["street"], base)
+    add_panel(
+        fmap,
+        "巡查覆盖 Patrol coverage",
+        _legend(report),
+        source=source,
+        data_time=data_time,
+        note=_note(report),
+    )
+    return fmap
 
-    grids = frames["grids"].copy()
+
+def _grid_layer(grids: gpd.GeoDataFrame, report: dict, base: BaseMap) -> folium.FeatureGroup:
+    """Grids lightly shaded by the share of their roads walked, a card each: walked, by the worker, passed."""
+    grid_rows = {g["id"]: g for g in report["grids"]}
+    grids = grids.copy()
     grids["walked"] = [_percent(grid_rows.get(g, {}).get("walked_share")) for g in grids["id"]]
     grids["worker_walked"] = [_percent(grid_rows.get(g, {}).get("worker_share")) for g in grids["id"]]
     grids["passed"] = [
@@ -71,12 +90,7 @@ def coverage_map(
     fields = ["id", "worker", "walked", "worker_walked", "passed"]
     folium.GeoJson(
         for_display(grids[[*fields, "colour", "geometry"]], base).__geo_interface__,
-        style_function=lambda f: {
-            "fillColor": f["properties"]["colour"],
-            "color": "#666",
-            "weight": 1,
-            "fillOpacity": 0.18,
-        },
+        style_function=fill_by_colour("#666", 1, 0.18),
         popup=folium.GeoJsonPopup(
             fields,
             aliases=[
@@ -88,24 +102,29 @@ def coverage_map(
             ],
         ),
     ).add_to(layer)
-    layer.add_to(fmap)
+    return layer
 
-    if route and route.get("features"):
-        planned = folium.FeatureGroup(name="计划路线 Planned route", show=False)
-        lines = for_display(gpd.GeoDataFrame.from_features(route["features"], crs=4326), base)
-        for line, p in zip(lines.geometry, (f["properties"] for f in route["features"]), strict=True):
-            folium.PolyLine(
-                [(y, x) for x, y in line.coords],
-                color=ROUTE,
-                weight=3,
-                dash_array="6 6",
-                opacity=0.9,
-                tooltip=f"计划路线 planned route {p.get('patroller', 1)}: {p['length_m']:,.0f} m, "
-                f"{p['duration_min']:.0f} min",
-            ).add_to(planned)
-        planned.add_to(fmap)
 
-    tracks = frames["tracks"].tail(MAX_TRACKS_DRAWN)
+def _route_layer(route: dict, base: BaseMap) -> folium.FeatureGroup:
+    """The planned route, a dashed purple line per patroller, hidden until asked for."""
+    planned = folium.FeatureGroup(name="计划路线 Planned route", show=False)
+    lines = for_display(gpd.GeoDataFrame.from_features(route["features"], crs=4326), base)
+    for line, p in zip(lines.geometry, (f["properties"] for f in route["features"]), strict=True):
+        folium.PolyLine(
+            [(y, x) for x, y in line.coords],
+            color=ROUTE,
+            weight=3,
+            dash_array="6 6",
+            opacity=0.9,
+            tooltip=f"计划路线 planned route {p.get('patroller', 1)}: {p['length_m']:,.0f} m, "
+            f"{p['duration_min']:.0f} min",
+        ).add_to(planned)
+    return planned
+
+
+def _track_layer(tracks: gpd.GeoDataFrame, report: dict, base: BaseMap) -> folium.FeatureGroup:
+    """The most recent walked tracks, simplified, coloured by the walker's role and named on hover."""
+    tracks = tracks.tail(MAX_TRACKS_DRAWN)
     drawn = (
         f"{len(tracks)}"
         if len(tracks) == report["tracks"]
@@ -128,20 +147,27 @@ def coverage_map(
             },
             tooltip=folium.GeoJsonTooltip(["who"], labels=False),
         ).add_to(walked)
-    walked.add_to(fmap)
+    return walked
 
-    segments = frames["segments"].copy()
+
+def _segment_layer(segments: gpd.GeoDataFrame, report: dict, base: BaseMap) -> folium.FeatureGroup:
+    """Responsible segments coloured by the share walked, worst red."""
+    shares = {s["id"]: s for s in report["segments"]}
+    segments = segments.copy()
     segments["share"] = [shares[s]["walked_share"] for s in segments["id"]]
     segments["walked"] = [_percent(v) for v in segments["share"]]
     segments["colour"] = [share_colour(v) for v in segments["share"]]
-    seg_layer = folium.FeatureGroup(name="责任路段 Segments (已巡比例 share walked)", show=True)
+    layer = folium.FeatureGroup(name="责任路段 Segments (已巡比例 share walked)", show=True)
     folium.GeoJson(
         for_display(segments[["id", "name", "walked", "colour", "geometry"]], base).__geo_interface__,
         style_function=lambda f: {"color": f["properties"]["colour"], "weight": 6, "opacity": 0.9},
         tooltip=folium.GeoJsonTooltip(["name", "walked"], aliases=["路段 segment", "已巡 walked"]),
-    ).add_to(seg_layer)
-    seg_layer.add_to(fmap)
+    ).add_to(layer)
+    return layer
 
+
+def _unwalked_layer(report: dict, base: BaseMap) -> folium.FeatureGroup:
+    """Roads nobody walked in the period, as a heavy dotted dark-red line."""
     nobody = folium.FeatureGroup(name="无人巡查道路 Roads nobody walked", show=True)
     if report["unwalked"]["features"]:
         unwalked = gpd.GeoDataFrame.from_features(report["unwalked"]["features"], crs=4326)
@@ -156,14 +182,15 @@ def coverage_map(
             },
             tooltip=folium.GeoJsonTooltip(["name", "length_m"], aliases=["无人巡查 not walked", "米 m"]),
         ).add_to(nobody)
-    nobody.add_to(fmap)
+    return nobody
 
-    missed = folium.FeatureGroup(
-        name=f"未经过楼栋 Buildings not passed ({len(frames['buildings'])})", show=True
-    )
-    if len(frames["buildings"]):
+
+def _missed_layer(buildings: gpd.GeoDataFrame, base: BaseMap) -> folium.FeatureGroup:
+    """The buildings nobody passed, filled orange."""
+    missed = folium.FeatureGroup(name=f"未经过楼栋 Buildings not passed ({len(buildings)})", show=True)
+    if len(buildings):
         folium.GeoJson(
-            for_display(frames["buildings"][["id", "geometry"]], base).__geo_interface__,
+            for_display(buildings[["id", "geometry"]], base).__geo_interface__,
             style_function=lambda _f: {
                 "color": NOT_PASSED,
                 "fillColor": NOT_PASSED,
@@ -172,16 +199,11 @@ def coverage_map(
             },
             tooltip=folium.GeoJsonTooltip(["id"], aliases=["未经过楼栋 not passed"]),
         ).add_to(missed)
-    missed.add_to(fmap)
+    return missed
 
-    folium.GeoJson(
-        for_display(frames["street"], base).__geo_interface__,
-        name="街道 Street",
-        style_function=lambda _f: {"fill": False, "color": "#000", "weight": 3},
-    ).add_to(fmap)
-    roads = report["roads"]
-    short = sum(1 for w in report["workers"] if any(k["complete"] and not k["ok"] for k in w["weeks"]))
-    legend = (
+
+def _legend(report: dict) -> list[tuple[str, str]]:
+    return (
         [(c, f"路段已巡 segment walked {label}") for _, c, label in SHARE_CLASSES]
         + [
             (UNWALKED, "无人巡查道路 road nobody walked"),
@@ -194,18 +216,18 @@ def coverage_map(
         ]
         + [(c, f"轨迹 track: {TRACK_LABELS[r]}") for r, c in TRACK_COLOURS.items() if r != "grid_chief"]
     )
-    add_panel(
-        fmap,
-        "巡查覆盖 Patrol coverage",
-        legend,
-        source=source,
-        data_time=data_time,
-        note=f"{_day(report['from'])} – {_day(report['to'], end=True)} (北京时间 Beijing) · {report['tracks']} 条轨迹 logs · 道路已巡 "
+
+
+def _note(report: dict) -> str:
+    """The period in Beijing days, then what was walked and who fell short of joint patrols."""
+    roads = report["roads"]
+    short = sum(1 for w in report["workers"] if any(k["complete"] and not k["ok"] for k in w["weeks"]))
+    return (
+        f"{_day(report['from'])} – {_day(report['to'], end=True)} (北京时间 Beijing) · {report['tracks']} 条轨迹 logs · 道路已巡 "
         f"{_percent(roads['walked_share'])} of {roads['length_m']:,.0f} m · 无人巡查 "
         f"{roads['unwalked_length_m']:,.0f} m · 陪同巡查不足两天的网格员 workers short of 2 joint days: "
-        f"{short}",
+        f"{short}"
     )
-    return fmap
 
 
 def _day(iso: str, *, end: bool = False) -> str:

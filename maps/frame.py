@@ -6,8 +6,10 @@ from datetime import datetime
 from html import escape
 
 import folium
+import geopandas as gpd
 
 from core.vocabulary import beijing_text
+from maps.basemaps import BaseMap, for_display
 
 
 def add_panel(
@@ -37,3 +39,22 @@ def add_panel(
         )
     )
     folium.LayerControl(collapsed=False).add_to(fmap)
+
+
+def add_street_outline(fmap: folium.Map, streets: gpd.GeoDataFrame, base: BaseMap) -> None:
+    """The street boundary as a heavy black line, its own entry in the layer control."""
+    folium.GeoJson(
+        for_display(streets, base).__geo_interface__,
+        name="街道 Street",
+        style_function=lambda _f: {"fill": False, "color": "#000", "weight": 3},
+    ).add_to(fmap)
+
+
+def fill_by_colour(edge: str, weight: float, opacity: float):
+    """A GeoJson style: each feature filled with its own ``colour`` property, outlined in ``edge``."""
+    return lambda f: {
+        "fillColor": f["properties"]["colour"],
+        "color": edge,
+        "weight": weight,
+        "fillOpacity": opacity,
+    }

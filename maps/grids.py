@@ -16,7 +16,7 @@ import pandas as pd
 
 from core.vocabulary import mask_phone
 from maps.basemaps import BaseMap, for_display, new_map
-from maps.frame import add_panel
+from maps.frame import add_panel, fill_by_colour
 
 BAND_COLOURS = (
     ("#f4a582", "户数偏少 below band"),
@@ -40,7 +40,8 @@ class GridMeasure:
     period: str = ""
 
 
-def _band_colour(households: float, band: tuple[float, float]) -> str:
+def band_colour(households: float, band: tuple[float, float]) -> str:
+    """Below, in or above the households band: the colour of ``BAND_COLOURS``."""
     lo, hi = band
     return (
         BAND_COLOURS[0][0]
@@ -83,20 +84,13 @@ def grids_map(
     measure: GridMeasure | None = None,
 ) -> folium.Map:
     """Grids coloured by their household band (or ``measure``), with a card per grid."""
-    grids: gpd.GeoDataFrame = layers["grids"].copy()
-    counted = layers["buildings"].groupby("grid_id")["households"].agg(["sum", "count"])
-    grids["hh"] = grids["id"].map(counted["sum"]).fillna(0).astype(int)
-    grids["n_buildings"] = grids["id"].map(counted["count"]).fillna(0).astype(int)
-    people = layers["people"]
-    workers = people[people["role"] == "grid_worker"].drop_duplicates("grid_id").set_index("grid_id")
-    worker_label = {gid: f"{w['name']} {mask_phone(w['phone'])}" for gid, w in workers.iterrows()}
-    grids["worker"] = [worker_label.get(gid, "无 none") for gid in grids["id"]]
+    grids = _with_cards(layers)
     fields, aliases = (
         ["name", "id", "hh", "n_buildings", "worker"],
         ["网格 grid", "编号 id", "户数 households", "楼栋 buildings", "网格员 worker"],
     )
     if measure is None:
-        grids["colour"] = [_band_colour(hh, band) for hh in grids["hh"]]
+        grids["colour"] = [band_colour(hh, band) for hh in grids["hh"]]
         legend, title, note = (
             list(BAND_COLOURS),
             f"网格户数 Grid households (目标 {band[0]:g}–{band[1]:g} 户)",
@@ -111,29 +105,52 @@ def grids_map(
         title, name = measure.title, f"网格 Grids: {measure.label}"
         note = f"{measure.period}; 颜色越深越需关注 darker needs more attention"
     fmap = new_map(base, tuple(grids.total_bounds))
-    card = for_display(grids[[*fields, "colour", "geometry"]], base)
+    tip = ("name", "value" if measure else "hh")
+    _grid_layer(grids[[*fields, "colour", "geometry"]], name, fields, aliases, tip, base).add_to(fmap)
+    _outlines(layers, base).add_to(fmap)
+    add_panel(fmap, title, legend, source=source, data_time=data_time, note=note)
+    return fmap
+
+
+def _with_cards(layers: dict[str, pd.DataFrame]) -> gpd.GeoDataFrame:
+    """The grids with what their card says: households and buildings counted, the worker and masked phone."""
+    grids: gpd.GeoDataFrame = layers["grids"].copy()
+    counted = layers["buildings"].groupby("grid_id")["households"].agg(["sum", "count"])
+    grids["hh"] = grids["id"].map(counted["sum"]).fillna(0).astype(int)
+    grids["n_buildings"] = grids["id"].map(counted["count"]).fillna(0).astype(int)
+    people = layers["people"]
+    workers = people[people["role"] == "grid_worker"].drop_duplicates("grid_id").set_index("grid_id")
+    worker_label = {gid: f"{w['name']} {mask_phone(w['phone'])}" for gid, w in workers.iterrows()}
+    grids["worker"] = [worker_label.get(gid, "无 none") for gid in grids["id"]]
+    return grids
+
+
+def _grid_layer(
+    grids: gpd.GeoDataFrame,
+    name: str,
+    fields: list[str],
+    aliases: list[str],
+    tip: tuple[str, str],
+    base: BaseMap,
+) -> folium.FeatureGroup:
+    """Grids filled with their ``colour``, a card of ``fields``; the tooltip shows the ``tip`` fields (the grid
+    and what it is shaded by)."""
     layer = folium.FeatureGroup(name=name, show=True)
     folium.GeoJson(
-        card.__geo_interface__,
-        style_function=lambda f: {
-            "fillColor": f["properties"]["colour"],
-            "color": "#555",
-            "weight": 1,
-            "fillOpacity": 0.65,
-        },
-        tooltip=folium.GeoJsonTooltip(
-            [fields[0], fields[-1] if measure else "hh"],
-            aliases=[aliases[0], aliases[-1] if measure else aliases[2]],
-        ),
+        for_display(grids, base).__geo_interface__,
+        style_function=fill_by_colour("#555", 1, 0.65),
+        tooltip=folium.GeoJsonTooltip(list(tip), aliases=[aliases[fields.index(f)] for f in tip]),
         popup=folium.GeoJsonPopup(fields, aliases=aliases),
     ).add_to(layer)
-    layer.add_to(fmap)
+    return layer
+
+
+def _outlines(layers: dict[str, pd.DataFrame], base: BaseMap) -> folium.FeatureGroup:
+    """Community boundaries in blue, the street's in black, over the grids."""
     outlines = folium.FeatureGroup(name="社区与街道 Communities and streets", show=True)
     for layer_name, weight, colour in (("communities", 2.5, "#1f4e9c"), ("streets", 4, "#000")):
         folium.GeoJson(
             for_display(layers[layer_name], base).__geo_interface__,
             style_function=lambda _f, w=weight, c=colour: {"fill": False, "color": c, "weight": w},
         ).add_to(outlines)
-    outlines.add_to(fmap)
-    add_panel(fmap, title, legend, source=source, data_time=data_time, note=note)
-    return fmap
+    return outlines

@@ -82,49 +82,13 @@ def incident_heat_map(
     fmap = new_map(base, tuple(grids.total_bounds))
     lon, lat = incidents["lon"].to_numpy(float), incidents["lat"].to_numpy(float)
     weight = tier_weights(incidents["tier"])
-    cells = bin_points(lon, lat, weight, cell_m=HEAT_CELL_M)
-    # Scale by a high percentile, not the single hottest cell, so one extreme cell does not wash out the rest.
-    scale = float(np.percentile(cells["weight"], 98)) if len(cells) else 1.0
-    heat = folium.FeatureGroup(name="事件热力 Incident heat (A1 B2 C3 D4)", show=True)
-    if len(cells):
-        plugins.HeatMap(
-            _triples(cells, scale, base), radius=22, blur=18, min_opacity=0.25, max_zoom=18, gradient=GRADIENT
-        ).add_to(heat)
-    heat.add_to(fmap)
+    _heat_layer(lon, lat, weight, base).add_to(fmap)
     if len(incidents):
         keys = time_keys(incidents["reported_at"], options.step)
-        for cell in TIME_CELLS_M:
-            frames = bin_points(lon, lat, weight, cell_m=cell, keys=keys)
-            if len(frames) <= TIME_BUDGET:
-                break
-        frames = frames.sort_values("key", kind="stable")
-        fscale = float(np.percentile(frames["weight"], 98))
-        order, starts = np.unique(frames["key"].to_numpy(), return_index=True)
-        rows = _triples(frames, fscale, base)
-        data = [rows[a:b] for a, b in zip(starts, [*starts[1:], len(rows)], strict=True)]
-        plugins.HeatMapWithTime(
-            data,
-            index=[key_label(k) for k in order],
-            auto_play=False,
-            radius=25,
-            max_opacity=0.8,
-            min_opacity=0.1,
-            use_local_extrema=False,
-            gradient=GRADIENT,
-            name=f"按{'日' if options.step == 'day' else '周'}变化 by {options.step}",
-            overlay=True,
-            show=False,
-        ).add_to(fmap)
+        _time_slider(lon, lat, weight, keys, options.step, base).add_to(fmap)
     recent = incidents.nlargest(options.markers, "reported_at") if options.markers else incidents.iloc[:0]
     if len(recent):
-        rlon, rlat = _display_xy(recent["lon"].to_numpy(float), recent["lat"].to_numpy(float), base)
-        rows = [
-            [round(float(y), 6), round(float(x), 6), _popup(r), TIER_COLOURS.get(r.tier, "#555")]
-            for x, y, r in zip(rlon, rlat, recent.itertuples(), strict=True)
-        ]
-        plugins.FastMarkerCluster(
-            rows, callback=MARKER_JS, name=f"最近 {len(recent):,} 件 most recent reports"
-        ).add_to(fmap)
+        _recent_markers(recent, base).add_to(fmap)
     outline = folium.FeatureGroup(name="网格 Grids", show=True)
     folium.GeoJson(
         for_display(grids[["id", "name", "geometry"]], base).__geo_interface__,
@@ -141,3 +105,56 @@ def incident_heat_map(
     note = f"{len(incidents):,} 件事件 incidents; 热力按级别加权 weighted by tier. {options.note}".strip()
     add_panel(fmap, "事件热力图 Incident heat", legend, source=source, data_time=data_time, note=note)
     return fmap
+
+
+def _heat_layer(lon: np.ndarray, lat: np.ndarray, weight: np.ndarray, base: BaseMap) -> folium.FeatureGroup:
+    """The whole period's heat, binned into small cells."""
+    cells = bin_points(lon, lat, weight, cell_m=HEAT_CELL_M)
+    # Scale by a high percentile, not the single hottest cell, so one extreme cell does not wash out the rest.
+    scale = float(np.percentile(cells["weight"], 98)) if len(cells) else 1.0
+    heat = folium.FeatureGroup(name="事件热力 Incident heat (A1 B2 C3 D4)", show=True)
+    if len(cells):
+        plugins.HeatMap(
+            _triples(cells, scale, base), radius=22, blur=18, min_opacity=0.25, max_zoom=18, gradient=GRADIENT
+        ).add_to(heat)
+    return heat
+
+
+def _time_slider(
+    lon: np.ndarray, lat: np.ndarray, weight: np.ndarray, keys: np.ndarray, step: str, base: BaseMap
+) -> plugins.HeatMapWithTime:
+    """Heat a day or week at a time (``keys``), in the smallest cells whose frames fit the budget."""
+    for cell in TIME_CELLS_M:
+        frames = bin_points(lon, lat, weight, cell_m=cell, keys=keys)
+        if len(frames) <= TIME_BUDGET:
+            break
+    frames = frames.sort_values("key", kind="stable")
+    fscale = float(np.percentile(frames["weight"], 98))
+    order, starts = np.unique(frames["key"].to_numpy(), return_index=True)
+    rows = _triples(frames, fscale, base)
+    data = [rows[a:b] for a, b in zip(starts, [*starts[1:], len(rows)], strict=True)]
+    return plugins.HeatMapWithTime(
+        data,
+        index=[key_label(k) for k in order],
+        auto_play=False,
+        radius=25,
+        max_opacity=0.8,
+        min_opacity=0.1,
+        use_local_extrema=False,
+        gradient=GRADIENT,
+        name=f"按{'日' if step == 'day' else '周'}变化 by {step}",
+        overlay=True,
+        show=False,
+    )
+
+
+def _recent_markers(recent: pd.DataFrame, base: BaseMap) -> plugins.FastMarkerCluster:
+    """The most recent reports as clustered markers coloured by tier, each with its card."""
+    rlon, rlat = _display_xy(recent["lon"].to_numpy(float), recent["lat"].to_numpy(float), base)
+    rows = [
+        [round(float(y), 6), round(float(x), 6), _popup(r), TIER_COLOURS.get(r.tier, "#555")]
+        for x, y, r in zip(rlon, rlat, recent.itertuples(), strict=True)
+    ]
+    return plugins.FastMarkerCluster(
+        rows, callback=MARKER_JS, name=f"最近 {len(recent):,} 件 most recent reports"
+    )

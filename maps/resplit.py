@@ -10,8 +10,8 @@ import folium
 import geopandas as gpd
 
 from maps.basemaps import BaseMap, for_display, new_map
-from maps.frame import add_panel
-from maps.grids import BAND_COLOURS, _band_colour
+from maps.frame import add_panel, fill_by_colour
+from maps.grids import BAND_COLOURS, band_colour
 
 BEFORE, MOVED = "#555555", "#d01c8b"
 
@@ -43,49 +43,10 @@ def resplit_map(
 ) -> folium.Map:
     """``before``/``after``: grids with id, households; ``moved``: buildings with from_grid, to_grid."""
     fmap = new_map(base, tuple(after.total_bounds))
-    old = for_display(before[["id", "households", "geometry"]], base)
-    new = for_display(after[["id", "name", "households", "status", "geometry"]], base).assign(
-        colour=[_band_colour(h, band) for h in after["households"]]
-    )
-    layer_after = folium.FeatureGroup(name="调整后 After (新网格 new grids)", show=True)
-    folium.GeoJson(
-        new.__geo_interface__,
-        style_function=lambda f: {
-            "fillColor": f["properties"]["colour"],
-            "color": "#1f4e9c",
-            "weight": 2,
-            "fillOpacity": 0.55,
-        },
-        popup=folium.GeoJsonPopup(
-            ["name", "id", "households", "status"],
-            aliases=["网格 grid", "编号 id", "户数 households", "状态 status"],
-        ),
-    ).add_to(layer_after)
-    _labels(new, layer_after, "#1f4e9c")
-    layer_after.add_to(fmap)
-    layer_before = folium.FeatureGroup(name="调整前 Before (原网格 old grids)", show=False)
-    if len(old):
-        folium.GeoJson(
-            old.__geo_interface__,
-            style_function=lambda _f: {"fill": False, "color": BEFORE, "weight": 2, "dashArray": "6 4"},
-            tooltip=folium.GeoJsonTooltip(
-                ["id", "households"], aliases=["原网格 old grid", "户数 households"]
-            ),
-        ).add_to(layer_before)
-    _labels(old, layer_before, BEFORE)
-    layer_before.add_to(fmap)
+    _after_layer(after, band, base).add_to(fmap)
+    _before_layer(before, base).add_to(fmap)
     if len(moved):
-        layer_moved = folium.FeatureGroup(name=f"迁移楼栋 Moved buildings ({len(moved)})", show=True)
-        shown = for_display(moved[["id", "from_grid", "to_grid", "households", "geometry"]], base)
-        folium.GeoJson(
-            shown.__geo_interface__,
-            style_function=lambda _f: {"fillColor": MOVED, "color": MOVED, "weight": 1, "fillOpacity": 0.8},
-            popup=folium.GeoJsonPopup(
-                ["id", "from_grid", "to_grid", "households"],
-                aliases=["楼栋 building", "从 from", "到 to", "户数 households"],
-            ),
-        ).add_to(layer_moved)
-        layer_moved.add_to(fmap)
+        _moved_layer(moved, base).add_to(fmap)
     legend = list(BAND_COLOURS) + [
         (BEFORE, "原网格边界 old boundary (dashed)"),
         (MOVED, "迁移楼栋 moved building"),
@@ -103,3 +64,52 @@ def resplit_map(
         note=note,
     )
     return fmap
+
+
+def _after_layer(after: gpd.GeoDataFrame, band: tuple[float, float], base: BaseMap) -> folium.FeatureGroup:
+    """The new grids shaded by their households band, each labelled with its households."""
+    new = for_display(after[["id", "name", "households", "status", "geometry"]], base).assign(
+        colour=[band_colour(h, band) for h in after["households"]]
+    )
+    layer = folium.FeatureGroup(name="调整后 After (新网格 new grids)", show=True)
+    folium.GeoJson(
+        new.__geo_interface__,
+        style_function=fill_by_colour("#1f4e9c", 2, 0.55),
+        popup=folium.GeoJsonPopup(
+            ["name", "id", "households", "status"],
+            aliases=["网格 grid", "编号 id", "户数 households", "状态 status"],
+        ),
+    ).add_to(layer)
+    _labels(new, layer, "#1f4e9c")
+    return layer
+
+
+def _before_layer(before: gpd.GeoDataFrame, base: BaseMap) -> folium.FeatureGroup:
+    """The old grids as dashed outlines with their households, hidden until asked for."""
+    old = for_display(before[["id", "households", "geometry"]], base)
+    layer = folium.FeatureGroup(name="调整前 Before (原网格 old grids)", show=False)
+    if len(old):
+        folium.GeoJson(
+            old.__geo_interface__,
+            style_function=lambda _f: {"fill": False, "color": BEFORE, "weight": 2, "dashArray": "6 4"},
+            tooltip=folium.GeoJsonTooltip(
+                ["id", "households"], aliases=["原网格 old grid", "户数 households"]
+            ),
+        ).add_to(layer)
+    _labels(old, layer, BEFORE)
+    return layer
+
+
+def _moved_layer(moved: gpd.GeoDataFrame, base: BaseMap) -> folium.FeatureGroup:
+    """The buildings the re-split moves, with the grids they leave and join."""
+    layer = folium.FeatureGroup(name=f"迁移楼栋 Moved buildings ({len(moved)})", show=True)
+    shown = for_display(moved[["id", "from_grid", "to_grid", "households", "geometry"]], base)
+    folium.GeoJson(
+        shown.__geo_interface__,
+        style_function=lambda _f: {"fillColor": MOVED, "color": MOVED, "weight": 1, "fillOpacity": 0.8},
+        popup=folium.GeoJsonPopup(
+            ["id", "from_grid", "to_grid", "households"],
+            aliases=["楼栋 building", "从 from", "到 to", "户数 households"],
+        ),
+    ).add_to(layer)
+    return layer
