@@ -9,7 +9,7 @@ import folium
 import geopandas as gpd
 import shapely
 
-from core.vocabulary import beijing
+from core.vocabulary import ROLE_LABELS, beijing
 from maps.basemaps import BaseMap, for_display, new_map
 from maps.frame import add_panel, add_street_outline, fill_by_colour
 
@@ -26,12 +26,6 @@ TRACK_COLOURS = {
     "street_chief": "#1565c0",
     "official": "#ef6c00",
     "grid_chief": "#6d4c41",
-}
-TRACK_LABELS = {
-    "grid_worker": "网格员 grid worker",
-    "street_chief": "街长 street chief",
-    "official": "街道干部 official",
-    "grid_chief": "网格长 grid chief",
 }
 TRACK_SIMPLIFY_DEG = 0.00005  # about 5 m on tracks smoothed over 30 s: a walk along a road keeps its corners
 MAX_TRACKS_DRAWN = 200  # the most recent; coverage itself counts every log of the period
@@ -134,9 +128,7 @@ def _track_layer(tracks: gpd.GeoDataFrame, report: dict, base: BaseMap) -> foliu
     if len(tracks):
         thin = tracks.assign(
             geometry=shapely.set_precision(tracks.geometry.simplify(TRACK_SIMPLIFY_DEG).values, 1e-5),
-            who=[
-                f"{TRACK_LABELS.get(r, r)} {n}" for r, n in zip(tracks["role"], tracks["name"], strict=True)
-            ],
+            who=[f"{ROLE_LABELS.get(r, r)} {n}" for r, n in zip(tracks["role"], tracks["name"], strict=True)],
         )
         folium.GeoJson(
             for_display(thin[["who", "role", "geometry"]], base).__geo_interface__,
@@ -214,7 +206,7 @@ def _legend(report: dict) -> list[tuple[str, str]]:
             ),
             (ROUTE, "计划路线 planned route (虚线 dashed)"),
         ]
-        + [(c, f"轨迹 track: {TRACK_LABELS[r]}") for r, c in TRACK_COLOURS.items() if r != "grid_chief"]
+        + [(c, f"轨迹 track: {ROLE_LABELS[r]}") for r, c in TRACK_COLOURS.items() if r != "grid_chief"]
     )
 
 
