@@ -24,6 +24,8 @@ from geo.network import RoadNetwork, edge_geometry
 
 WALK_KMH = 4.0
 
+Edge = tuple[int, int, int]  # (u, v, key): an edge of the network, or an arc walked from u to v
+
 
 class PatrolError(ValueError):
     """A route that cannot be planned: no required road, a start far from any road, a bad budget."""
@@ -33,8 +35,8 @@ class PatrolError(ValueError):
 class Route:
     """An ordered walk: ``edges`` are (u, v, key) in walking order; lengths in metres."""
 
-    edges: list[tuple[int, int, int]]
-    required: set[tuple[int, int, int]]
+    edges: list[Edge]
+    required: set[Edge]
     length_m: float
     required_length_m: float
     deadhead_length_m: float
@@ -45,20 +47,24 @@ class Route:
     directed: bool = False  # required are arcs (u walked to v): each side of a street is its own arc
     extra: dict = field(default_factory=dict)  # what a kind of route adds to its report (hot-spot stops)
 
-    def required_of(self, edges: list[tuple[int, int, int]]) -> set[tuple[int, int, int]]:
+    def required_of(self, edges: list[Edge]) -> set[Edge]:
         """The required edges (or arcs) among ``edges`` as walked."""
         walked = set(edges) if self.directed else {edge_key(*e) for e in edges}
         return walked & self.required
 
 
-def edge_key(u: int, v: int, k: int) -> tuple[int, int, int]:
+def edge_key(u: int, v: int, k: int) -> Edge:
     """An undirected edge's one name, whichever way it is walked."""
     return (u, v, k) if u <= v else (v, u, k)
 
 
 def required_edges(
-    network: RoadNetwork, area=None, *, min_share: float = 0.5, margin_m: float = 20.0
-) -> set[tuple[int, int, int]]:
+    network: RoadNetwork,
+    area: shapely.Geometry | None = None,
+    *,
+    min_share: float = 0.5,
+    margin_m: float = 20.0,
+) -> set[Edge]:
     """Edges with at least ``min_share`` of their length within ``margin_m`` of ``area`` (WGS-84 polygon).
 
     The margin takes in the streets that bound a grid (grids are drawn along roads); no area: every edge.
@@ -78,7 +84,7 @@ def _shortest(g: nx.MultiGraph, sources: list[int]) -> dict:
     return {s: nx.single_source_dijkstra(g, s, weight="length_m") for s in sources}
 
 
-def path_edges(g: nx.MultiGraph, path: list[int]) -> list[tuple[int, int, int]]:
+def path_edges(g: nx.MultiGraph, path: list[int]) -> list[Edge]:
     """The shortest edge between each consecutive pair of a node path."""
     out = []
     for a, b in zip(path, path[1:], strict=False):
@@ -107,7 +113,7 @@ def _joining_paths(graph: nx.Graph, pieces: list[set[int]]) -> list[list[int]]:
 
 
 def coverage_route(
-    network: RoadNetwork, required: set[tuple[int, int, int]], start: int, *, speed_kmh: float = WALK_KMH
+    network: RoadNetwork, required: set[Edge], start: int, *, speed_kmh: float = WALK_KMH
 ) -> Route:
     """A closed walk from ``start`` over every required edge (see the module notes for optimality)."""
     g = network.graph
@@ -120,7 +126,7 @@ def coverage_route(
     if not any(start in c for c in pieces):
         pieces.append({start})
     optimal = len(pieces) == 1
-    notes = []
+    notes: list[str] = []
     if len(pieces) > 1:
         # Join the pieces: a spanning tree over the shortest walks between them.
         notes.append(
@@ -148,7 +154,21 @@ def coverage_route(
     circuit = list(nx.eulerian_circuit(walk, source=start, keys=True))
     # Each walked edge is a copy of a network edge: keep the network's key, in walking direction.
     edges = [(u, v, walk.edges[u, v, k]["base"][2]) for u, v, k in circuit]
-    length = sum(g.edges[u, v, k]["length_m"] for u, v, k in edges)
+    return _closed_route(network, edges, required, speed_kmh, optimal, notes)
+
+
+def _closed_route(
+    network: RoadNetwork,
+    edges: list[Edge],
+    required: set[Edge],
+    speed_kmh: float,
+    optimal: bool,
+    notes: list[str],
+    directed: bool = False,
+) -> Route:
+    """The route walking ``edges`` at ``speed_kmh``, with its lengths and turn-by-turn steps."""
+    g = network.graph
+    length = sum(g.edges[e]["length_m"] for e in edges)
     required_length = sum(g.edges[e]["length_m"] for e in required)
     route = Route(
         edges,
@@ -159,22 +179,23 @@ def coverage_route(
         length / 1000.0 / speed_kmh * 60.0,
         optimal,
         notes=notes,
+        directed=directed,
     )
     route.steps = steps(network, edges)
     return route
 
 
-def both_sides(required: set[tuple[int, int, int]]) -> set[tuple[int, int, int]]:
+def both_sides(required: set[Edge]) -> set[Edge]:
     """Each required street as two arcs, one per side: walked up one side and back down the other."""
     return {a for u, v, k in required for a in ((u, v, k), (v, u, k))}
 
 
 def directed_route(
     network: RoadNetwork,
-    required: set[tuple[int, int, int]],
+    required: set[Edge],
     start: int,
     *,
-    travel: set[tuple[int, int, int]] | None = None,
+    travel: set[Edge] | None = None,
     speed_kmh: float = WALK_KMH,
 ) -> Route:
     """A closed walk from ``start`` over every required arc (u walked towards v), the directed postman.
@@ -186,75 +207,75 @@ def directed_route(
     """
     g = network.graph
     _check(required, speed_kmh)
-    arcs = nx.MultiDiGraph()
-    for u, v, k in travel if travel is not None else both_sides({edge_key(*e) for e in g.edges(keys=True)}):
-        length = g.edges[u, v, k]["length_m"]
-        if not arcs.has_edge(u, v) or length < min(d["length_m"] for d in arcs[u][v].values()):
-            arcs.add_edge(u, v, key=0, length_m=length, base=k)
+    arcs = _walkable_arcs(g, travel)
     walk = nx.MultiDiGraph()
     walk.add_node(start)
     for u, v, k in required:
         walk.add_edge(u, v, length_m=g.edges[u, v, k]["length_m"], base=k)
-
-    def add_path(path: list[int]) -> None:
-        for a, b in zip(path, path[1:], strict=False):
-            walk.add_edge(a, b, length_m=arcs[a][b][0]["length_m"], base=arcs[a][b][0]["base"])
-
-    notes, optimal = [], True
+    notes: list[str] = []
     pieces = list(nx.weakly_connected_components(walk))
     if len(pieces) > 1:
-        optimal = False
         notes.append(
             f"the sides to walk are in {len(pieces)} pieces: joined there and back by the shortest walks "
             "(heuristic)"
         )
         for there in _joining_paths(arcs, pieces):
             back = nx.shortest_path(arcs, there[-1], there[0], weight="length_m")
-            add_path(there)
-            add_path(back)
-    surplus = {n: walk.in_degree(n) - walk.out_degree(n) for n in walk.nodes}
-    sources = [n for n, s in surplus.items() if s > 0]
-    sinks = [n for n, s in surplus.items() if s < 0]
-    if sources:
-        flow = nx.DiGraph()
-        paths = {}
-        for a in sources:
-            lengths, routes = nx.single_source_dijkstra(arcs, a, weight="length_m")
-            for b in sinks:
-                if b not in lengths:
-                    raise PatrolError("a one-way street leads where the walk cannot come back from")
-                # Whole centimetres: the network simplex wants integer costs.
-                flow.add_edge(a, b, weight=round(lengths[b] * 100), capacity=len(required))
-                paths[a, b] = routes[b]
-        for n, s in surplus.items():
-            if s:
-                flow.add_node(n, demand=-s)
-        for a, targets in nx.min_cost_flow(flow).items():
-            for b, times in targets.items():
-                for _ in range(times):
-                    add_path(paths[a, b])
+            _add_path(walk, arcs, there)
+            _add_path(walk, arcs, back)
+    _balance_arcs(walk, arcs, len(required))
     if not nx.is_strongly_connected(walk):
         raise PatrolError("the sides to walk cannot all be reached and left again on this network")
     circuit = list(nx.eulerian_circuit(walk, source=start, keys=True))
     edges = [(u, v, walk.edges[u, v, k]["base"]) for u, v, k in circuit]
-    length = sum(g.edges[e]["length_m"] for e in edges)
-    required_length = sum(g.edges[e]["length_m"] for e in required)
-    route = Route(
-        edges,
-        set(required),
-        length,
-        required_length,
-        length - required_length,
-        length / 1000.0 / speed_kmh * 60.0,
-        optimal,
-        notes=notes,
-        directed=True,
-    )
-    route.steps = steps(network, edges)
-    return route
+    return _closed_route(network, edges, set(required), speed_kmh, len(pieces) == 1, notes, directed=True)
 
 
-def _bearing(line) -> tuple[float, float]:
+def _walkable_arcs(g: nx.MultiGraph, travel: set[Edge] | None) -> nx.MultiDiGraph:
+    """The arcs one may walk, the shortest from each node to each neighbour (default: every street either
+    way); each keeps the network edge's key as ``base``."""
+    arcs = nx.MultiDiGraph()
+    for u, v, k in travel if travel is not None else both_sides({edge_key(*e) for e in g.edges(keys=True)}):
+        length = g.edges[u, v, k]["length_m"]
+        if not arcs.has_edge(u, v) or length < min(d["length_m"] for d in arcs[u][v].values()):
+            arcs.add_edge(u, v, key=0, length_m=length, base=k)
+    return arcs
+
+
+def _add_path(walk: nx.MultiDiGraph, arcs: nx.MultiDiGraph, path: list[int]) -> None:
+    """Walk a node path once more, along ``arcs``."""
+    for a, b in zip(path, path[1:], strict=False):
+        walk.add_edge(a, b, length_m=arcs[a][b][0]["length_m"], base=arcs[a][b][0]["base"])
+
+
+def _balance_arcs(walk: nx.MultiDiGraph, arcs: nx.MultiDiGraph, capacity: int) -> None:
+    """Walk shortest paths again until each node is left as often as it is entered: from nodes with more
+    arcs in to nodes with more arcs out, chosen by a minimum-cost flow."""
+    surplus = {n: walk.in_degree(n) - walk.out_degree(n) for n in walk.nodes}
+    sources = [n for n, s in surplus.items() if s > 0]
+    sinks = [n for n, s in surplus.items() if s < 0]
+    if not sources:
+        return
+    flow = nx.DiGraph()
+    paths = {}
+    for a in sources:
+        lengths, routes = nx.single_source_dijkstra(arcs, a, weight="length_m")
+        for b in sinks:
+            if b not in lengths:
+                raise PatrolError("a one-way street leads where the walk cannot come back from")
+            # Whole centimetres: the network simplex wants integer costs.
+            flow.add_edge(a, b, weight=round(lengths[b] * 100), capacity=capacity)
+            paths[a, b] = routes[b]
+    for n, s in surplus.items():
+        if s:
+            flow.add_node(n, demand=-s)
+    for a, targets in nx.min_cost_flow(flow).items():
+        for b, times in targets.items():
+            for _ in range(times):
+                _add_path(walk, arcs, paths[a, b])
+
+
+def _bearing(line: shapely.LineString) -> tuple[float, float]:
     (x0, y0), (x1, y1) = line.coords[0], line.coords[1]
     (x2, y2), (x3, y3) = line.coords[-2], line.coords[-1]
     return math.atan2(y1 - y0, x1 - x0), math.atan2(y3 - y2, x3 - x2)
@@ -269,7 +290,7 @@ def _turn(before: float, after: float) -> str:
     return "左转 turn left" if delta > 0 else "右转 turn right"
 
 
-def steps(network: RoadNetwork, edges: list[tuple[int, int, int]]) -> list[dict]:
+def steps(network: RoadNetwork, edges: list[Edge]) -> list[dict]:
     """Turn-by-turn: consecutive edges on the same road make one step."""
     out: list[dict] = []
     last_heading = None
@@ -350,26 +371,9 @@ def split_route(network: RoadNetwork, route: Route, k: int, depot: int) -> list[
         return [route]
     g = network.graph
     dist, paths = nx.single_source_dijkstra(g, depot, weight="length_m")
-    lengths = [g.edges[e]["length_m"] for e in route.edges]
-
-    def cuts(bound: float) -> list[int] | None:
-        out, start, walked = [], 0, 0.0
-        for i, (u, v, _k) in enumerate(route.edges):
-            first = route.edges[start][0]
-            if walked and dist[first] + walked + lengths[i] + dist[v] > bound:
-                out.append(i)
-                start, walked = i, 0.0
-                if dist[u] + lengths[i] + dist[v] > bound:
-                    return None
-            walked += lengths[i]
-        return out if len(out) < k else None
-
-    lo, hi = max(lengths), route.length_m + 2 * max(dist.values())
-    for _ in range(60):
-        mid = (lo + hi) / 2
-        lo, hi = (lo, mid) if cuts(mid) is not None else (mid, hi)
-    bounds = [0, *cuts(hi), len(route.edges)]
-    routes, seen = [], set()
+    bounds = [0, *_cuts(route, [g.edges[e]["length_m"] for e in route.edges], dist, k), len(route.edges)]
+    routes: list[Route] = []
+    seen: set[Edge] = set()
     for a, b in zip(bounds, bounds[1:], strict=False):
         piece = route.edges[a:b]
         there = path_edges(g, paths[piece[0][0]])
@@ -394,6 +398,31 @@ def split_route(network: RoadNetwork, route: Route, k: int, depot: int) -> list[
         sub.steps = steps(network, edges)
         routes.append(sub)
     return routes
+
+
+def _cuts(route: Route, lengths: list[float], dist: dict[int, float], k: int) -> list[int]:
+    """Where to cut the route into at most ``k`` stretches so that the longest walk from the depot (at
+    ``dist``), along a stretch and back is shortest: a binary search over that length with a greedy cut."""
+
+    def cuts(bound: float) -> list[int] | None:
+        out, start, walked = [], 0, 0.0
+        for i, (u, v, _k) in enumerate(route.edges):
+            first = route.edges[start][0]
+            if walked and dist[first] + walked + lengths[i] + dist[v] > bound:
+                out.append(i)
+                start, walked = i, 0.0
+                if dist[u] + lengths[i] + dist[v] > bound:
+                    return None
+            walked += lengths[i]
+        return out if len(out) < k else None
+
+    lo, hi = max(lengths), route.length_m + 2 * max(dist.values())
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        lo, hi = (lo, mid) if cuts(mid) is not None else (mid, hi)
+    found = cuts(hi)
+    assert found is not None  # hi starts as a length every walk keeps to, and moves only to such lengths
+    return found
 
 
 def balance(routes: list[Route]) -> float:
