@@ -20,10 +20,12 @@ from pyproj import Transformer
 from scipy.spatial import cKDTree
 
 from geo.network import RoadNetwork
-from geo.patrol import WALK_KMH, PatrolError, Route, edge_key, path_edges, steps
+from geo.patrol import WALK_KMH, Edge, PatrolError, Route, edge_key, path_edges, steps
 from geo.sampling import sample_lines
 
 STEP_M = 10.0  # density is integrated along each edge at this spacing
+
+Visit = tuple[int, int, int | None]  # a stop at a node (n, n, None) or an edge walked u→v (u, v, key)
 
 
 @dataclass
@@ -38,7 +40,7 @@ class HotSpotPlan:
 
 def edge_weights(
     network: RoadNetwork, points: np.ndarray, weights: np.ndarray | None = None, *, bandwidth_m: float = 100.0
-) -> dict[tuple[int, int, int], float]:
+) -> dict[Edge, float]:
     """Kernel density of incidents (metric x, y) integrated along each edge (a uniform 1 per metre without any)."""
     g = network.graph
     keys = [edge_key(u, v, k) for u, v, k in g.edges(keys=True)]
@@ -89,7 +91,7 @@ def hot_spots(
 
 def hotspot_route(
     network: RoadNetwork,
-    area_edges: set[tuple[int, int, int]],
+    area_edges: set[Edge],
     start: int,
     budget_min: float,
     *,
@@ -101,14 +103,7 @@ def hotspot_route(
     bandwidth_m: float = 100.0,
 ) -> HotSpotPlan:
     """A closed walk from ``start`` in ``budget_min`` that covers most incident weight among ``area_edges``."""
-    if not budget_min or budget_min <= 0 or not math.isfinite(budget_min):
-        raise PatrolError(f"the time budget must be a positive number of minutes, got {budget_min}")
-    if speed_kmh <= 0:
-        raise PatrolError(f"walking speed must be positive, got {speed_kmh}")
-    if not 10 <= dwell_min <= 15:
-        raise PatrolError(f"a hot-spot stop lasts 10 to 15 minutes (Koper's curve), got {dwell_min}")
-    if not area_edges:
-        raise PatrolError("there is no road to walk in the area")
+    _check_budget(area_edges, budget_min, speed_kmh, dwell_min)
     g = network.graph
     metres_per_min = speed_kmh * 1000 / 60
     prize = {
@@ -116,55 +111,16 @@ def hotspot_route(
         for e, w in edge_weights(network, points, weights, bandwidth_m=bandwidth_m).items()
         if e in area_edges
     }
-    total_prize = sum(prize.values()) or 1.0
-    dist = dict(nx.all_pairs_dijkstra_path_length(g, weight="length_m"))
     area_nodes = sorted({n for e in area_edges for n in e[:2]})
     spots = (
         hot_spots(network, area_nodes, points, weights, count=stops, bandwidth_m=bandwidth_m)
         if len(points)
         else []
     )
-
-    # The tour is a cycle of visits: a node (a stop) or an edge walked u→v; between visits, shortest walks.
-    tour: list[tuple[int, int, int | None]] = [(start, start, None)]
-    dwell: list[dict] = []
-
-    def walk_m(t: list) -> float:
-        return sum(
-            dist[a[1]][b[0]] + (g.edges[b]["length_m"] if b[2] is not None else 0.0)
-            for a, b in zip(t, t[1:] + t[:1], strict=True)
-        )
-
-    for node, density in spots:
-        best = min(
-            range(len(tour)), key=lambda i: dist[tour[i][1]][node] + dist[node][tour[(i + 1) % len(tour)][0]]
-        )
-        trial = tour[: best + 1] + [(node, node, None)] + tour[best + 1 :]
-        minutes = walk_m(trial) / metres_per_min + (len(dwell) + 1) * dwell_min
-        if minutes <= budget_min:
-            tour = trial
-            dwell.append({"node": node, "minutes": dwell_min, "density": density})
-    budget_m = (budget_min - len(dwell) * dwell_min) * metres_per_min
-    walked = _walked(g, tour)
-    length = walk_m(tour)
-    while True:
-        best_gain, best_trial = 0.0, None
-        for e, w in prize.items():
-            if e in walked or w <= 0:
-                continue
-            for u, v in ((e[0], e[1]), (e[1], e[0])):
-                for i in range(len(tour)):
-                    a, b = tour[i][1], tour[(i + 1) % len(tour)][0]
-                    extra = dist[a][u] + g.edges[e]["length_m"] + dist[v][b] - dist[a][b]
-                    if length + extra <= budget_m and w / max(extra, 1e-9) > best_gain:
-                        best_gain, best_trial = w / max(extra, 1e-9), (i, (u, v, e[2]), extra)
-        if best_trial is None:
-            break
-        i, visit, extra = best_trial
-        tour = tour[: i + 1] + [visit] + tour[i + 1 :]
-        length += extra
-        walked = _walked(g, tour)
-    edges = _expand(g, tour)
+    tour = _Tour(g, start)
+    dwell = tour.stop_at(spots, budget_min, metres_per_min, dwell_min)
+    walked = tour.take_edges(prize, (budget_min - len(dwell) * dwell_min) * metres_per_min)
+    edges = _expand(g, tour.visits)
     if not edges:
         raise PatrolError(f"a budget of {budget_min:g} minutes is too short to walk anywhere and back")
     total = sum(g.edges[e]["length_m"] for e in edges)
@@ -184,10 +140,101 @@ def hotspot_route(
         ],
     )
     route.steps = steps(network, edges)
+    return _plan(network, route, dwell, prize, walked, budget_min)
+
+
+def _check_budget(area_edges: set[Edge], budget_min: float, speed_kmh: float, dwell_min: float) -> None:
+    if not budget_min or budget_min <= 0 or not math.isfinite(budget_min):
+        raise PatrolError(f"the time budget must be a positive number of minutes, got {budget_min}")
+    if speed_kmh <= 0:
+        raise PatrolError(f"walking speed must be positive, got {speed_kmh}")
+    if not 10 <= dwell_min <= 15:
+        raise PatrolError(f"a hot-spot stop lasts 10 to 15 minutes (Koper's curve), got {dwell_min}")
+    if not area_edges:
+        raise PatrolError("there is no road to walk in the area")
+
+
+class _Tour:
+    """A cycle of visits from the start: a node (a stop) or an edge walked u→v; between visits, shortest
+    walks."""
+
+    def __init__(self, g: nx.MultiGraph, start: int) -> None:
+        self.g = g
+        self.dist = dict(nx.all_pairs_dijkstra_path_length(g, weight="length_m"))
+        self.visits: list[Visit] = [(start, start, None)]
+
+    def walk_m(self, visits: list[Visit]) -> float:
+        """Metres walked going round ``visits``."""
+        return sum(
+            self.dist[a[1]][b[0]] + (self.g.edges[b]["length_m"] if b[2] is not None else 0.0)
+            for a, b in zip(visits, visits[1:] + visits[:1], strict=True)
+        )
+
+    def stop_at(
+        self, spots: list[tuple[int, float]], budget_min: float, metres_per_min: float, dwell_min: float
+    ) -> list[dict]:
+        """Stop at each hot spot in turn, where it costs least to call, while the walk and the stops fit the
+        budget; the stops made."""
+        dist, tour = self.dist, self.visits
+        dwell: list[dict] = []
+        for node, density in spots:
+            best = min(
+                range(len(tour)),
+                key=lambda i: dist[tour[i][1]][node] + dist[node][tour[(i + 1) % len(tour)][0]],
+            )
+            trial = tour[: best + 1] + [(node, node, None)] + tour[best + 1 :]
+            minutes = self.walk_m(trial) / metres_per_min + (len(dwell) + 1) * dwell_min
+            if minutes <= budget_min:
+                tour = trial
+                dwell.append({"node": node, "minutes": dwell_min, "density": density})
+        self.visits = tour
+        return dwell
+
+    def take_edges(self, prize: dict[Edge, float], budget_m: float) -> set[Edge]:
+        """Insert, again and again, the edge with the most prize per metre added while the walk stays within
+        ``budget_m``; the edges walked."""
+        walked = _walked(self.g, self.visits)
+        length = self.walk_m(self.visits)
+        while (best := self._best_insertion(prize, walked, length, budget_m)) is not None:
+            i, visit, extra = best
+            self.visits = self.visits[: i + 1] + [visit] + self.visits[i + 1 :]
+            length += extra
+            walked = _walked(self.g, self.visits)
+        return walked
+
+    def _best_insertion(
+        self, prize: dict[Edge, float], walked: set[Edge], length: float, budget_m: float
+    ) -> tuple[int, Visit, float] | None:
+        """The unwalked edge (and way along it, and place in the tour) with the most prize per metre added
+        that fits ``budget_m``: after which visit, the visit, the metres added."""
+        g, dist, tour = self.g, self.dist, self.visits
+        best_gain, best_trial = 0.0, None
+        for e, w in prize.items():
+            if e in walked or w <= 0:
+                continue
+            for u, v in ((e[0], e[1]), (e[1], e[0])):
+                for i in range(len(tour)):
+                    a, b = tour[i][1], tour[(i + 1) % len(tour)][0]
+                    extra = dist[a][u] + g.edges[e]["length_m"] + dist[v][b] - dist[a][b]
+                    if length + extra <= budget_m and w / max(extra, 1e-9) > best_gain:
+                        best_gain, best_trial = w / max(extra, 1e-9), (i, (u, v, e[2]), extra)
+        return best_trial
+
+
+def _plan(
+    network: RoadNetwork,
+    route: Route,
+    dwell: list[dict],
+    prize: dict[Edge, float],
+    walked: set[Edge],
+    budget_min: float,
+) -> HotSpotPlan:
+    """The plan's stops (ranked, with WGS-84 places) and shares, also written into the route's report."""
+    total_prize = sum(prize.values()) or 1.0
     to_wgs = Transformer.from_crs(network.epsg, 4326, always_xy=True)
     for rank, d in enumerate(dwell, start=1):
         d["rank"] = rank
-        d["lon"], d["lat"] = (round(c, 7) for c in to_wgs.transform(*g.nodes[d["node"]]["xy"]))
+        d["lon"], d["lat"] = (round(c, 7) for c in to_wgs.transform(*network.graph.nodes[d["node"]]["xy"]))
     plan = HotSpotPlan(
         route,
         dwell,
@@ -203,15 +250,15 @@ def hotspot_route(
     return plan
 
 
-def _expand(g: nx.MultiGraph, tour: list[tuple[int, int, int | None]]) -> list[tuple[int, int, int]]:
+def _expand(g: nx.MultiGraph, tour: list[Visit]) -> list[Edge]:
     """The tour's visits joined by shortest walks, as network edges in walking order."""
-    edges: list[tuple[int, int, int]] = []
-    for a, b in zip(tour, tour[1:] + tour[:1], strict=True):
-        edges += path_edges(g, nx.shortest_path(g, a[1], b[0], weight="length_m"))
-        if b[2] is not None:
-            edges.append(b)
+    edges: list[Edge] = []
+    for a, (u, v, k) in zip(tour, tour[1:] + tour[:1], strict=True):
+        edges += path_edges(g, nx.shortest_path(g, a[1], u, weight="length_m"))
+        if k is not None:
+            edges.append((u, v, k))
     return edges
 
 
-def _walked(g: nx.MultiGraph, tour: list) -> set[tuple[int, int, int]]:
+def _walked(g: nx.MultiGraph, tour: list[Visit]) -> set[Edge]:
     return {edge_key(*e) for e in _expand(g, tour)}
