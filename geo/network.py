@@ -47,15 +47,7 @@ def build_network(
     roads: gpd.GeoDataFrame, *, name_field: str = "name", snap_m: float = 1.0, stub_m: float = 5.0
 ) -> RoadNetwork:
     """Node the lines and build the graph (in the area's UTM zone)."""
-    if roads is None or len(roads) == 0:
-        raise NetworkError("no road lines given")
-    if roads.crs is None:
-        raise NetworkError("road lines have no CRS; say what their coordinates are")
-    kinds = set(roads.geometry.geom_type)
-    if not kinds <= {"LineString", "MultiLineString"}:
-        raise NetworkError(
-            f"roads must be lines, found {', '.join(sorted(kinds - {'LineString', 'MultiLineString'}))}"
-        )
+    _check_lines(roads)
     centre = roads.to_crs(4326).union_all().centroid
     epsg = utm_epsg(centre.x, centre.y)
     metric = roads.to_crs(epsg)
@@ -65,8 +57,41 @@ def build_network(
         else np.array([""] * len(metric))
     )
     sources = metric.geometry.values
-    # A road that stops just short of (or just past) another still meets it: join each loose end to the
-    # nearest line within snap_m with a tiny connector, so noding splits that line there.
+    pieces = _noded(sources, snap_m)
+    tree = shapely.STRtree(sources)
+    graph = nx.MultiGraph()
+    ends = np.array([c for p in pieces for c in (p.coords[0], p.coords[-1])])
+    node_of = _cluster(ends, snap_m)
+    for n in np.unique(node_of):
+        graph.add_node(int(n), xy=tuple(ends[node_of == n].mean(axis=0)))
+
+    for i, piece in enumerate(pieces):
+        u, v = int(node_of[2 * i]), int(node_of[2 * i + 1])
+        if u == v and piece.length < snap_m:
+            continue
+        src = tree.query_nearest(piece.interpolate(0.5, normalized=True))[0]
+        graph.add_edge(u, v, length_m=float(piece.length), name=str(names[src]), geometry=piece)
+    return RoadNetwork(graph, epsg, _report(graph, stub_m))
+
+
+def _check_lines(roads: gpd.GeoDataFrame | None) -> None:
+    if roads is None or len(roads) == 0:
+        raise NetworkError("no road lines given")
+    if roads.crs is None:
+        raise NetworkError("road lines have no CRS; say what their coordinates are")
+    kinds = set(roads.geometry.geom_type)
+    if not kinds <= {"LineString", "MultiLineString"}:
+        raise NetworkError(
+            f"roads must be lines, found {', '.join(sorted(kinds - {'LineString', 'MultiLineString'}))}"
+        )
+
+
+def _noded(sources: np.ndarray, snap_m: float) -> list[LineString]:
+    """The lines cut at every crossing into pieces of some length.
+
+    A road that stops just short of (or just past) another still meets it: each loose end is joined to the
+    nearest line within ``snap_m`` with a tiny connector, so noding splits that line there.
+    """
     parts = shapely.get_parts(sources)
     ends = shapely.points(
         np.concatenate(
@@ -81,20 +106,12 @@ def build_network(
     keep = (owner[pi] != li) & (shapely.distance(ends[pi], parts[li]) > 0)
     connectors = shapely.shortest_line(ends[pi[keep]], parts[li[keep]])
     noded = shapely.get_parts(shapely.node(shapely.union_all(np.concatenate([parts, connectors]))))
-    pieces = [shapely.LineString(p) for p in noded if p.length > 0]
-    tree = shapely.STRtree(sources)
-    graph = nx.MultiGraph()
-    ends = np.array([c for p in pieces for c in (p.coords[0], p.coords[-1])])
-    node_of = _cluster(ends, snap_m)
-    for n in np.unique(node_of):
-        graph.add_node(int(n), xy=tuple(ends[node_of == n].mean(axis=0)))
+    return [shapely.LineString(p) for p in noded if p.length > 0]
 
-    for i, piece in enumerate(pieces):
-        u, v = int(node_of[2 * i]), int(node_of[2 * i + 1])
-        if u == v and piece.length < snap_m:
-            continue
-        src = tree.query_nearest(piece.interpolate(0.5, normalized=True))[0]
-        graph.add_edge(u, v, length_m=float(piece.length), name=str(names[src]), geometry=piece)
+
+def _report(graph: nx.MultiGraph, stub_m: float) -> dict:
+    """The network's size, and what a planner cannot reach: pieces apart from the largest, dead ends, and
+    digitising stubs (dead ends shorter than ``stub_m``)."""
     components = sorted(
         nx.connected_components(graph),
         key=lambda c: -sum(d["length_m"] for _, _, d in graph.subgraph(c).edges(data=True)),
@@ -104,7 +121,7 @@ def build_network(
         for u, v, d in graph.edges(data=True)
         if d["length_m"] < stub_m and (graph.degree(u) == 1 or graph.degree(v) == 1)
     ]
-    report = {
+    return {
         "nodes": graph.number_of_nodes(),
         "edges": graph.number_of_edges(),
         "length_m": round(sum(d["length_m"] for _, _, d in graph.edges(data=True)), 1),
@@ -115,7 +132,6 @@ def build_network(
         "dead_ends": sum(1 for n in graph.nodes if graph.degree(n) == 1),
         "stubs": len(stubs),
     }
-    return RoadNetwork(graph, epsg, report)
 
 
 def _cluster(points: np.ndarray, within: float) -> np.ndarray:
