@@ -1,1 +1,2 @@
-"""The spatial core of Wangge: persistence (db, models, queries) and pure computation modules."""
+"""The pure spatial core of Wangge: arrays, frames and road networks in, the same out; it imports nothing
+of the project's other packages (persistence is ``store``'s)."""

@@ -9,6 +9,7 @@ inverses have no closed form, so they are iterated until the round trip is withi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal
 
 import numpy as np
@@ -17,6 +18,7 @@ from numpy.typing import ArrayLike, NDArray
 
 CoordSystem = Literal["wgs84", "cgcs2000", "gcj02", "bd09"]
 COORD_SYSTEMS: tuple[str, ...] = ("wgs84", "cgcs2000", "gcj02", "bd09")
+Transform = Callable[[ArrayLike, ArrayLike], tuple[NDArray, NDArray]]  # (lon, lat) to (lon, lat)
 
 _A = 6378245.0  # Krasovsky 1940 semi-major axis, as the GCJ-02 algorithm uses
 _EE = 0.00669342162296594323
@@ -88,7 +90,7 @@ def wgs84_to_bd09(lon: ArrayLike, lat: ArrayLike) -> tuple[NDArray, NDArray]:
 
 
 def _invert(
-    forward, lon: ArrayLike, lat: ArrayLike, guess: tuple[NDArray, NDArray]
+    forward: Transform, lon: ArrayLike, lat: ArrayLike, guess: tuple[NDArray, NDArray]
 ) -> tuple[NDArray, NDArray]:
     """Solve forward(w) = target by fixed-point steps (the offsets vary slowly, so this converges fast)."""
     tx, ty = _arrays(lon, lat)
@@ -118,11 +120,21 @@ def bd09_to_wgs84(lon: ArrayLike, lat: ArrayLike) -> tuple[NDArray, NDArray]:
     return gcj02_to_wgs84(*bd09_to_gcj02(lon, lat))
 
 
-_TO_WGS84 = {"wgs84": None, "cgcs2000": None, "gcj02": gcj02_to_wgs84, "bd09": bd09_to_wgs84}
-_FROM_WGS84 = {"wgs84": None, "cgcs2000": None, "gcj02": wgs84_to_gcj02, "bd09": wgs84_to_bd09}
+_TO_WGS84: dict[str, Transform | None] = {
+    "wgs84": None,
+    "cgcs2000": None,
+    "gcj02": gcj02_to_wgs84,
+    "bd09": bd09_to_wgs84,
+}
+_FROM_WGS84: dict[str, Transform | None] = {
+    "wgs84": None,
+    "cgcs2000": None,
+    "gcj02": wgs84_to_gcj02,
+    "bd09": wgs84_to_bd09,
+}
 
 
-def _lookup(table: dict, crs: str):
+def _lookup(table: dict[str, Transform | None], crs: str) -> Transform | None:
     try:
         return table[crs.lower()]
     except KeyError:

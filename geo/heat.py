@@ -11,9 +11,14 @@ really was. Nothing is dropped: every point's weight is in exactly one cell.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import date
+
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
+
+Times = pd.Series | pd.Index | np.ndarray | Sequence[date]  # what pandas reads as times (datetimes are dates)
 
 # Heavier tiers weigh more on the heat layer: a city matter is not the same as litter.
 TIER_WEIGHTS = {"A": 1.0, "B": 2.0, "C": 3.0, "D": 4.0}
@@ -25,7 +30,7 @@ DENSE_CELLS = 8_000_000
 
 def tier_weights(tiers: ArrayLike) -> np.ndarray:
     """Each tier's weight (an unknown tier weighs 1)."""
-    codes = pd.Index(list(TIER_WEIGHTS)).get_indexer(np.asarray(tiers, dtype=object))
+    codes = pd.Index(list(TIER_WEIGHTS)).get_indexer(pd.Index(np.asarray(tiers, dtype=object)))
     return np.append(np.array(list(TIER_WEIGHTS.values())), 1.0)[codes]
 
 
@@ -66,7 +71,7 @@ def bin_points(
     )
 
 
-def time_keys(times: ArrayLike, step: str) -> np.ndarray:
+def time_keys(times: Times, step: str) -> np.ndarray:
     """Each time's local (Beijing) day, or Monday-started week, as days since 1970-01-01."""
     if step not in STEPS:
         raise ValueError(f"step {step!r} is not one of {', '.join(STEPS)}")

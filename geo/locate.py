@@ -17,6 +17,7 @@ follow the same rules, and the property tests hold them to identical answers:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -81,7 +82,8 @@ def _empty_layer() -> gpd.GeoDataFrame:
     )
 
 
-def metric_epsg_for_bounds(bounds: ArrayLike) -> int:
+def metric_epsg_for_bounds(bounds: Sequence[float] | np.ndarray) -> int:
+    """The UTM zone of the centre of ``bounds`` (min x, min y, max x, max y in degrees)."""
     minx, miny, maxx, maxy = bounds
     return utm_epsg((minx + maxx) / 2, (miny + maxy) / 2)
 

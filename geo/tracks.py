@@ -15,7 +15,9 @@ import csv
 import io
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import gpxpy
 import gpxpy.gpx
@@ -91,7 +93,7 @@ class Track:
 # -- reading ----------------------------------------------------------------------------------------
 
 
-def _epoch(values) -> np.ndarray:
+def _epoch(values: Sequence[object] | pd.Series) -> np.ndarray:
     """Seconds since 1970 (UTC); times without a zone are Beijing time, as Chinese phones export them."""
     stamps = pd.to_datetime(pd.Series(values), errors="coerce", utc=False, format="mixed")
     if getattr(stamps.dt, "tz", None) is None:
@@ -130,14 +132,16 @@ def _from_geojson(data: bytes) -> pd.DataFrame:
     features = doc.get("features", [doc]) if isinstance(doc, dict) else None
     if not isinstance(features, list):
         raise TrackError("GeoJSON must be a Feature or a FeatureCollection")
-    times, coords = [], []
+    times: list[Any] = []  # JSON as read: checked below, where it is used
+    coords: list[Any] = []
     for f in features:
         geom, props = (f or {}).get("geometry") or {}, (f or {}).get("properties") or {}
         kind, xy = geom.get("type"), geom.get("coordinates")
         if kind == "Point":
-            times.append(props.get("time")), coords.append(xy)
+            times.append(props.get("time"))
+            coords.append(xy)
         elif kind in ("LineString", "MultiLineString"):
-            lines = [xy] if kind == "LineString" else xy
+            lines: Any = [xy] if kind == "LineString" else xy
             stamps = props.get("times", props.get("coordTimes"))
             stamps = [stamps] if kind == "LineString" else stamps
             if (
@@ -249,7 +253,7 @@ def clean(
     n = len(points)
     t, lon, lat = (points[c].to_numpy(dtype=float) for c in ("t", "lon", "lat"))
     ok = np.isfinite(t) & np.isfinite(lon) & np.isfinite(lat) & (np.abs(lon) <= 180) & (np.abs(lat) <= 90)
-    report = {"points": n, "invalid": int(n - ok.sum())}
+    report: dict[str, float] = {"points": n, "invalid": int(n - ok.sum())}
     t, lon, lat = t[ok], lon[ok], lat[ok]
     if len(t) == 0:
         raise TrackError(f"none of the {n} points has a valid time and position")

@@ -17,7 +17,7 @@ import shapely
 from geo.coords import utm_epsg
 
 
-def _slices(footprint, n: int) -> list:
+def _slices(footprint: shapely.Geometry, n: int) -> list[shapely.Geometry]:
     """``n`` slices of a metric footprint across its long side (its minimum rotated rectangle's)."""
     ring = np.asarray(shapely.minimum_rotated_rectangle(footprint).exterior.coords)[:4]
     edges = np.diff(np.vstack([ring, ring[:1]]), axis=0)
