@@ -13,11 +13,12 @@ import numpy as np
 import pandas as pd
 import shapely
 from pyproj import Geod
-from shapely.geometry import LineString, MultiPolygon
+from shapely.geometry import LineString
 from shapely.ops import linemerge
 
 from boundaries.layers import LayerSpec
 from core.vocabulary import CHIEF_KINDS, ROLES
+from geo.polygons import polygonal
 
 
 @dataclass
@@ -67,19 +68,6 @@ def _area_m2(geom) -> float:
     if geom.geom_type not in ("Polygon", "MultiPolygon"):
         return 0.0
     return abs(_GEOD.geometry_area_perimeter(geom)[0])
-
-
-def polygonal(geom):
-    """Polygon → MultiPolygon; a make_valid collection → its polygonal parts; anything else → None."""
-    if geom.geom_type == "Polygon":
-        return MultiPolygon([geom])
-    if geom.geom_type == "MultiPolygon":
-        return geom
-    if geom.geom_type == "GeometryCollection":
-        parts = [g for g in geom.geoms if g.geom_type in ("Polygon", "MultiPolygon")]
-        polys = [p for g in parts for p in getattr(g, "geoms", [g])]
-        return MultiPolygon(polys) if polys else None
-    return None
 
 
 def _linear(geom):
