@@ -109,3 +109,31 @@ def get_feature(conn: Connection, table: str, feature_id: str) -> gpd.GeoDataFra
 
 def postgis_version(conn: Connection) -> str:
     return conn.execute(text("SELECT postgis_full_version()")).scalar_one().split('"')[1]
+
+
+def streets_of(conn: Connection, communities: list[str]) -> list[str]:
+    """The distinct streets the given communities belong to."""
+    sql = text("SELECT DISTINCT street_id FROM communities WHERE id = ANY(:c) ORDER BY street_id")
+    return list(conn.execute(sql, {"c": communities}).scalars())
+
+
+def street_exists(conn: Connection, street_id: str) -> bool:
+    return conn.execute(text("SELECT 1 FROM streets WHERE id = :s"), {"s": street_id}).first() is not None
+
+
+def person_in_area(conn: Connection, person_id: str, area: tuple[str, str | None] | None) -> bool:
+    """Whether a person exists within an admin's area ((street|community, id); None: anywhere)."""
+    kind, scope = area or (None, None)
+    row = conn.execute(
+        text("""
+        SELECT p.id FROM people p LEFT JOIN grids g ON g.id = p.grid_id
+        LEFT JOIN communities c ON c.id = COALESCE(p.community_id, g.community_id)
+        WHERE p.id = :p AND (CAST(:street AS text) IS NULL OR COALESCE(p.street_id, c.street_id) = :street)
+          AND (CAST(:community AS text) IS NULL OR c.id = :community)"""),
+        {
+            "p": person_id,
+            "street": scope if kind == "street" else None,
+            "community": scope if kind == "community" else None,
+        },
+    ).first()
+    return row is not None

@@ -148,6 +148,7 @@ class Person(Base):
 
 # ---- The incident workflow -------------------------------------------------------------------
 
+
 class Department(Base):
     """A department the street can summon (吹哨报到), with the time it has to report."""
 

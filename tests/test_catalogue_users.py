@@ -51,7 +51,7 @@ def test_catalogue_edits_through_the_api(world):
     citizen = world.user("张三", "citizen", phone="13812345678")
     assert (
         world.report(citizen, world.places[0], "A20").get_json()["deadlines"]["response_due"]
-        == "2026-03-02T00:15:00+00:00"
+        == "2026-03-02T08:15:00+08:00"
     )
 
 

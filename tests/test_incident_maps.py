@@ -59,8 +59,8 @@ def _count(engine, where: str = "true") -> int:
     with engine.connect() as c:
         return c.execute(
             text(
-                f"SELECT count(*) FROM incidents WHERE reported_at >= '2026-08-01' "  # noqa: S608
-                f"AND reported_at < '2026-11-01' AND {where}"
+                f"SELECT count(*) FROM incidents WHERE reported_at >= '2026-08-01T00:00+08:00' "  # noqa: S608
+                f"AND reported_at < '2026-11-01T00:00+08:00' AND {where}"
             )
         ).scalar_one()
 

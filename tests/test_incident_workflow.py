@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from core.incidents.service import tick
+from core.incidents.lifecycle import tick
 from geo.coords import from_wgs84
 from geo.settings import get_settings
 from store.hierarchy import metric_epsg
@@ -36,8 +36,8 @@ def test_a_resident_reports_litter_and_the_grid_worker_closes_it(world, citizen)
     assert inc["grid"]["id"] == place.grid_id and inc["community"]["id"] == place.community_id
     assert inc["street"]["id"] == world.street_id
     assert inc["assignee"] == {"kind": "person", "id": place.worker_id, "person": inc["worker"]}
-    assert inc["deadlines"]["response_due"] == "2026-03-02T00:30:00+00:00"  # A01: respond within 30 min
-    assert inc["deadlines"]["completion_due"] == "2026-03-03T00:00:00+00:00"  # and finish within 24 h
+    assert inc["deadlines"]["response_due"] == "2026-03-02T08:30:00+08:00"  # A01: respond within 30 min
+    assert inc["deadlines"]["completion_due"] == "2026-03-03T08:00:00+08:00"  # and finish within 24 h
     assert inc["reporter"] == {"name": "张三", "phone": "138****5678"}
     assert r.headers["Location"] == f"/api/v1/incidents/{inc['id']}"
     assert world.get(r.headers["Location"], citizen).get_json() == inc  # the answer is what is stored
@@ -48,7 +48,7 @@ def test_a_resident_reports_litter_and_the_grid_worker_closes_it(world, citizen)
     world.clock.advance(hours=2)
     resolved = world.step(worker, inc["id"], "resolve", note="已清运").get_json()
     assert (
-        resolved["status"] == "resolved" and resolved["times"]["resolved_at"] == "2026-03-02T02:20:00+00:00"
+        resolved["status"] == "resolved" and resolved["times"]["resolved_at"] == "2026-03-02T10:20:00+08:00"
     )
     assert world.step(world.street, inc["id"], "verify").get_json()["status"] == "verified"
     assert world.step(world.street, inc["id"], "close").get_json()["status"] == "closed"
@@ -75,7 +75,7 @@ def test_a_resident_reports_litter_and_the_grid_worker_closes_it(world, citizen)
         "street_admin",
         "citizen",
     ]
-    assert events[1]["actor"] == place.worker_id and events[1]["at"] == "2026-03-02T00:20:00+00:00"
+    assert events[1]["actor"] == place.worker_id and events[1]["at"] == "2026-03-02T08:20:00+08:00"
     assert events[3]["note"] == "已清运"
 
 
@@ -240,7 +240,7 @@ def test_b_tier_summons_departments_and_cannot_close_until_they_report(world, ci
     summoned = world.step(world.street, inc["id"], "summon").get_json()  # the category's departments
     assert [s["department"] for s in summoned["summons"]] == ["housing", "urban_enforcement"]
     assert (
-        summoned["summons"][1]["due_at"] == "2026-03-02T01:00:00+00:00"
+        summoned["summons"][1]["due_at"] == "2026-03-02T09:00:00+08:00"
     )  # enforcement reports within 60 min
     assert world.step(world.street, inc["id"], "summon", departments=["army"]).status_code == 422
     assert world.get(f"/api/v1/incidents/{inc['id']}", police).status_code == 404
@@ -285,8 +285,8 @@ def test_the_clock_escalates_overdue_incidents_once_even_when_two_sweeps_race(wo
     with world.engine.begin() as c:
         assert tick(c, now=late.replace(hour=20), settings=settings, srid=srid) == []
     detail = world.get(f"/api/v1/incidents/{ids[0]}", world.district).get_json()
-    assert detail["deadlines"]["due_at"] == "2026-03-05T13:00:00+00:00"
-    assert detail["deadlines"]["completion_due"] == "2026-03-02T12:00:00+00:00"  # scoring keeps the original
+    assert detail["deadlines"]["due_at"] == "2026-03-05T21:00:00+08:00"
+    assert detail["deadlines"]["completion_due"] == "2026-03-02T20:00:00+08:00"  # scoring keeps the original
 
 
 def test_escalation_by_hand_stops_at_the_city(world, citizen):

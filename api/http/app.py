@@ -6,16 +6,31 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, g, jsonify
+from flask.json.provider import DefaultJSONProvider
 
+from api.http import grids, health, incidents, layers, locating, maps, open311, patrols
 from api.http.problems import register_error_handlers
-from core.vocabulary import SPATIAL_LAYERS
+from core.vocabulary import SPATIAL_LAYERS, beijing_iso
 from geo.settings import get_settings
 from store.engine import get_engine
+
+
+class WanggeJSON(DefaultJSONProvider):
+    """JSON as people here read it: Chinese unescaped, every time in Beijing time with its offset."""
+
+    ensure_ascii = False
+
+    @staticmethod
+    def default(o: object) -> Any:
+        if isinstance(o, datetime):
+            return beijing_iso(o)
+        return DefaultJSONProvider.default(o)
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the app; ``test_config`` may set DATABASE_URL (or ENGINE) to point at another database."""
     app = Flask(__name__)
+    app.json = WanggeJSON(app)
     settings = get_settings()
     app.config.update(
         MAX_CONTENT_LENGTH=settings.max_request_bytes,
@@ -23,15 +38,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         SEGMENT_SEARCH_M=settings.segment_search_m,
         MAX_PAGE_SIZE=settings.max_page_size,
     )
-    app.json.ensure_ascii = False
     # The workflow's clock: tests inject their own to move time without sleeping.
     app.config["CLOCK"] = lambda: datetime.now(UTC)
     app.config["SETTINGS"] = settings
     if test_config:
         app.config.update(test_config)
-    app.extensions["wangge_engine"] = app.config.get("ENGINE") or get_engine(
-        app.config.get("DATABASE_URL")
-    )
+    app.extensions["wangge_engine"] = app.config.get("ENGINE") or get_engine(app.config.get("DATABASE_URL"))
     app.extensions["wangge_hot_engine"] = app.config.get("ENGINE") or get_engine(
         app.config.get("DATABASE_URL"), generic_plans=True
     )
@@ -43,17 +55,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
             conn.close()
 
     register_error_handlers(app)
-    from api.http.grids import bp as grids_bp
-    from api.http.health import bp as health_bp
-    from api.http.incidents import bp as incidents_bp
-    from api.http.layers import bp as layers_bp
-    from api.http.locating import bp as locating_bp
-    from api.http.maps import bp as maps_bp
-    from api.http.open311 import bp as open311_bp
-    from api.http.patrols import bp as patrols_bp
-
-    for bp in (health_bp, locating_bp, grids_bp, layers_bp, maps_bp, incidents_bp, open311_bp, patrols_bp):
-        app.register_blueprint(bp)
+    for blueprint in (health, locating, grids, layers, maps, incidents, open311, patrols):
+        app.register_blueprint(blueprint.bp)
 
     @app.get("/")
     def index():
@@ -74,5 +77,3 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         )
 
     return app
-
-

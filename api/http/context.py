@@ -13,8 +13,9 @@ from datetime import datetime
 from flask import current_app, g, request
 from sqlalchemy import Connection
 
-from api.http.problems import ApiProblem
-from core.tokens import Principal, principal_for
+from core.access import Principal
+from core.errors import Unauthenticated
+from core.tokens import principal_for
 from store.hierarchy import metric_epsg
 
 
@@ -66,8 +67,7 @@ def principal(*, required: bool = True) -> Principal | None:
     if "principal" not in g:
         g.principal = principal_for(connection(), presented_token())
     if g.principal is None and required:
-        raise ApiProblem(
-            401,
+        raise Unauthenticated(
             "需要有效令牌 a valid token is required: send 'Authorization: Bearer <token>'",
             title="未认证 Unauthorized",
         )

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from flask import Blueprint, current_app, jsonify, request
 
 from api.http.context import connection, metric_srid, now, principal, transaction
-from api.http.params import iso_time, whole_number
-from api.http.problems import ApiProblem
+from api.http.params import whole_number
+from core.access import require_admin, require_district
 from core.catalogue import (
     CatalogueError,
     known_departments,
@@ -17,16 +15,13 @@ from core.catalogue import (
     parse_catalogue,
     save_catalogue,
 )
-from core.incidents.service import (
-    LIST_FILTERS,
-    act,
-    forget_categories,
-    incident_events,
-    incident_view,
-    intake,
-    list_incidents,
-)
+from core.errors import Invalid, TooLarge, Unprocessable
+from core.incidents.intake import forget_categories, intake
+from core.incidents.lifecycle import act
+from core.incidents.views import LIST_FILTERS, incident_events, incident_view, list_incidents
+from core.periods import parse_time, period
 from core.scores import UNITS, WEIGHTS, scores
+from core.vocabulary import beijing_iso
 
 bp = Blueprint("incidents", __name__, url_prefix="/api/v1")
 MAX_INCIDENT_BYTES = 64 * 1024
@@ -34,12 +29,10 @@ MAX_INCIDENT_BYTES = 64 * 1024
 
 def _json_body() -> dict:
     if request.content_length and request.content_length > MAX_INCIDENT_BYTES:
-        raise ApiProblem(
-            413, f"body of {request.content_length} bytes is over the {MAX_INCIDENT_BYTES}-byte limit"
-        )
+        raise TooLarge(f"body of {request.content_length} bytes is over the {MAX_INCIDENT_BYTES}-byte limit")
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        raise ApiProblem(400, "body must be a JSON object (Content-Type: application/json)")
+        raise Invalid("body must be a JSON object (Content-Type: application/json)")
     return body
 
 
@@ -66,13 +59,12 @@ def categories():
 def edit_categories():
     """Add or change departments and categories (district admins only); validated before anything is written."""
     p = principal()
-    if p.role != "district_admin":
-        raise ApiProblem(403, "only the district command centre edits the catalogue")
+    require_district(p, "edits the catalogue")
     with transaction() as conn:
         try:
             catalogue = parse_catalogue(_json_body(), known_departments(conn))
         except CatalogueError as exc:
-            raise ApiProblem(422, str(exc)) from None
+            raise Unprocessable(str(exc)) from None
         counts = save_catalogue(conn, catalogue)
     forget_categories()
     return jsonify(counts)
@@ -109,8 +101,8 @@ def incidents():
         connection(),
         p,
         filters=filters,
-        since=iso_time("from", request.args.get("from")),
-        until=iso_time("to", request.args.get("to")),
+        since=parse_time("from", request.args.get("from")),
+        until=parse_time("to", request.args.get("to")),
         limit=limit,
         offset=offset,
     )
@@ -152,21 +144,17 @@ def step(incident_id: int, action: str):
 def ranking():
     """The three-rate ranking of grids, workers, chiefs, communities or streets over a period."""
     p = principal()
-    if not p.is_admin:
-        raise ApiProblem(403, "rankings are for community, street and district admins")
+    require_admin(p, "rankings")
     unit = request.args.get("unit", "grid")
     if unit not in UNITS:
-        raise ApiProblem(400, f"unit {unit!r} is not one of {', '.join(UNITS)}")
-    since = iso_time("from", request.args.get("from")) or datetime(1970, 1, 1, tzinfo=UTC)
-    until = iso_time("to", request.args.get("to")) or now()
-    if until <= since:
-        raise ApiProblem(400, f"to ({until.isoformat()}) must be after from ({since.isoformat()})")
-    rows = scores(connection(), unit, since=since, until=until, now=now(), scope=p.area)
+        raise Invalid(f"unit {unit!r} is not one of {', '.join(UNITS)}")
+    asked = period(request.args.get("from"), request.args.get("to"), now=now())
+    rows = scores(connection(), unit, since=asked.since, until=asked.until, now=now(), scope=p.area)
     return jsonify(
         {
             "unit": unit,
-            "from": since.isoformat(),
-            "to": until.isoformat(),
+            "from": beijing_iso(asked.since),
+            "to": beijing_iso(asked.until),
             "weights": WEIGHTS,
             "ranking": rows,
         }

@@ -12,7 +12,7 @@ from flask import Blueprint, current_app, jsonify, request
 
 from api.http.context import connection
 from api.http.params import whole_number
-from api.http.problems import ApiProblem
+from core.errors import Invalid, NotFound
 from core.vocabulary import SPATIAL_LAYERS
 from store.hierarchy import get_feature, read_table
 
@@ -53,17 +53,17 @@ def _bbox() -> list[float] | None:
     try:
         box = [float(v) for v in raw.split(",")]
     except ValueError:
-        raise ApiProblem(400, f"bbox {raw!r} must be four numbers minlon,minlat,maxlon,maxlat") from None
+        raise Invalid(f"bbox {raw!r} must be four numbers minlon,minlat,maxlon,maxlat") from None
     if len(box) != 4 or not all(math.isfinite(v) for v in box):
-        raise ApiProblem(400, f"bbox {raw!r} must be four finite numbers minlon,minlat,maxlon,maxlat")
+        raise Invalid(f"bbox {raw!r} must be four finite numbers minlon,minlat,maxlon,maxlat")
     if not (-180 <= box[0] <= box[2] <= 180 and -90 <= box[1] <= box[3] <= 90):
-        raise ApiProblem(400, f"bbox {raw!r} is not a lon/lat box with min ≤ max")
+        raise Invalid(f"bbox {raw!r} is not a lon/lat box with min ≤ max")
     return box
 
 
 def _layer(layer: str) -> str:
     if layer not in SPATIAL_LAYERS:
-        raise ApiProblem(404, f"未知图层 unknown layer {layer!r}; layers: {', '.join(SPATIAL_LAYERS)}")
+        raise NotFound(f"未知图层 unknown layer {layer!r}; layers: {', '.join(SPATIAL_LAYERS)}")
     return layer
 
 
@@ -96,7 +96,7 @@ def item(layer: str, feature_id: str):
     layer = _layer(layer)
     frame = get_feature(connection(), layer, feature_id)
     if len(frame) == 0:
-        raise ApiProblem(404, f"{layer} 中没有编号 {feature_id!r} / no {layer} with id {feature_id!r}")
+        raise NotFound(f"{layer} 中没有编号 {feature_id!r} / no {layer} with id {feature_id!r}")
     feature = _features(frame)[0]
     feature["bbox"] = [round(v, 7) for v in frame.total_bounds]
     return jsonify(feature)

@@ -6,7 +6,7 @@ from flask import Blueprint, current_app, jsonify, request
 
 from api.http.context import connection, metric_srid
 from api.http.params import finite_number
-from api.http.problems import ApiProblem
+from core.errors import Invalid
 from core.people import public_person
 from geo.coords import COORD_SYSTEMS, CoordinateError, to_wgs84
 from store.locate import locate_point
@@ -17,7 +17,7 @@ bp = Blueprint("locating", __name__, url_prefix="/api/v1")
 def _coordinate(name: str) -> float:
     value = finite_number(name, request.args.get(name))
     if value is None:
-        raise ApiProblem(400, f"缺少参数 missing query parameter {name!r}")
+        raise Invalid(f"缺少参数 missing query parameter {name!r}")
     return value
 
 
@@ -26,11 +26,11 @@ def locate():
     lon, lat = _coordinate("lon"), _coordinate("lat")
     crs = request.args.get("crs", "wgs84").lower()
     if crs not in COORD_SYSTEMS:
-        raise ApiProblem(400, f"crs {crs!r} is not one of {', '.join(COORD_SYSTEMS)}")
+        raise Invalid(f"crs {crs!r} is not one of {', '.join(COORD_SYSTEMS)}")
     try:
         x, y = to_wgs84(lon, lat, crs)
     except CoordinateError as exc:
-        raise ApiProblem(400, str(exc)) from None
+        raise Invalid(str(exc)) from None
     x, y = float(x), float(y)
     conn = connection()
     row = locate_point(conn, x, y, srid=metric_srid(conn), search_m=current_app.config["SEGMENT_SEARCH_M"])

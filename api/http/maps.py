@@ -6,9 +6,10 @@ import folium
 from flask import Blueprint, Response, request, send_from_directory
 
 from api.http.context import connection, now, principal
-from api.http.params import ParamError
-from api.http.problems import ApiProblem
-from api.pages import MAP_KINDS, PRIVATE_KINDS, render_map
+from api.pages import render_map
+from core.access import require_admin
+from core.errors import Invalid, NotFound, ServerFault
+from core.mapdata import MAP_KINDS, PRIVATE_KINDS
 from maps.assets import STATIC_PREFIX, AssetError, localise, vendor_dir
 from maps.basemaps import BaseMapError, base_map
 
@@ -20,7 +21,7 @@ def page(fmap: folium.Map) -> Response:
     try:
         html = localise(fmap.get_root().render())
     except AssetError as exc:
-        raise ApiProblem(500, f"地图资源缺失 map asset missing: {exc}") from None
+        raise ServerFault(f"地图资源缺失 map asset missing: {exc}") from None
     return Response(html, mimetype="text/html")
 
 
@@ -41,15 +42,13 @@ def show(kind: str):
     """A map page: ``?base=none|osm|local|tianditu|amap`` chooses the base map; incident maps take filters
     (``category``, ``tier``, ``channel``, ``status`` as comma lists, ``from``, ``to``, ``step``, ``markers``)."""
     if kind not in MAP_KINDS:
-        raise ApiProblem(404, f"未知地图 unknown map {kind!r}; maps: {', '.join(MAP_KINDS)}")
+        raise NotFound(f"未知地图 unknown map {kind!r}; maps: {', '.join(MAP_KINDS)}")
     who = None
     if kind in PRIVATE_KINDS or request.args.get("measure", "households") != "households":
         who = principal()
-        if not who.is_admin:
-            raise ApiProblem(403, "incident maps are for community, street and district admins")
+        require_admin(who, "incident maps")
     try:
         base = base_map(request.args.get("base"))
-        fmap = render_map(connection(), kind, base, request.args, principal=who, now=now())
-    except (BaseMapError, ParamError) as exc:
-        raise ApiProblem(400, str(exc)) from None
-    return page(fmap)
+    except BaseMapError as exc:
+        raise Invalid(str(exc)) from None
+    return page(render_map(connection(), kind, base, request.args, principal=who, now=now()))

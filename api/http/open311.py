@@ -14,10 +14,12 @@ from flask import Blueprint, Response, current_app, json, request
 from sqlalchemy import text
 
 from api.http.context import connection, metric_srid, now, transaction
-from api.http.params import ParamError, finite_number, iso_time
-from api.http.problems import ApiProblem
+from api.http.params import finite_number
 from core.catalogue import list_categories
-from core.incidents.service import intake, list_incidents
+from core.errors import Forbidden, Invalid, NotFound, ServiceError
+from core.incidents.intake import intake
+from core.incidents.views import incident_view, list_incidents
+from core.periods import period
 from core.tokens import principal_for
 from core.vocabulary import FINISHED, STATUS_LABELS
 
@@ -29,13 +31,6 @@ TIER_GROUPS = {
     "D": "D类 市级处置 city",
 }
 MAX_RESULTS = 1000
-DEFAULT_DAYS = 90
-
-
-class Open311Error(Exception):
-    def __init__(self, status: int, description: str):
-        super().__init__(description)
-        self.status, self.description = status, description
 
 
 def _json(payload: object, status: int = 200) -> Response:
@@ -51,24 +46,15 @@ def _errors(status: int, description: str) -> Response:
     return _json([{"code": status, "description": description}], status)
 
 
-@bp.errorhandler(Open311Error)
-def _error(exc: Open311Error) -> Response:
-    return _errors(exc.status, exc.description)
-
-
-@bp.errorhandler(ApiProblem)
-def _problem(exc: ApiProblem) -> Response:
+@bp.errorhandler(ServiceError)
+def _refused(exc: ServiceError) -> Response:
+    """Open311 clients read the spec's error list, not problem documents."""
     return _errors(exc.status, exc.detail)
-
-
-@bp.errorhandler(ParamError)
-def _param(exc: ParamError) -> Response:
-    return _errors(400, str(exc))
 
 
 def _format(fmt: str) -> None:
     if fmt != "json":
-        raise Open311Error(400, f"format {fmt!r} is not supported: use .json")
+        raise Invalid(f"format {fmt!r} is not supported: use .json")
 
 
 def _service(c: dict) -> dict:
@@ -93,7 +79,7 @@ def services(fmt: str):
 def service_definition(code: str, fmt: str):
     _format(fmt)
     if not any(c["code"] == code for c in list_categories(connection())):
-        raise Open311Error(404, f"service_code {code!r} not found")
+        raise NotFound(f"service_code {code!r} not found")
     return _json({"service_code": code, "attributes": []})
 
 
@@ -114,8 +100,7 @@ def _geocode(address: str) -> tuple[float, float]:
         .first()
     )
     if row is None:
-        raise Open311Error(
-            400,
+        raise Invalid(
             f"address_string {address!r} matches no building or road in the service area; send lat and long",
         )
     return row[0], row[1]
@@ -126,17 +111,17 @@ def create_request(fmt: str):
     _format(fmt)
     p = principal_for(connection(), request.values.get("api_key"))
     if p is None:
-        raise Open311Error(403, "api_key is missing, unknown or revoked")
+        raise Forbidden("api_key is missing, unknown or revoked")
     code = request.values.get("service_code")
     if not code:
-        raise Open311Error(400, "service_code is required")
+        raise Invalid("service_code is required")
     lat, lon = (finite_number(name, request.values.get(name)) for name in ("lat", "long"))
     if (lat is None) != (lon is None):
-        raise Open311Error(400, "lat and long go together")
+        raise Invalid("lat and long go together")
     if lat is None:
         address = request.values.get("address_string") or ""
         if not address.strip():
-            raise Open311Error(400, "a location is required: lat and long, or address_string")
+            raise Invalid("a location is required: lat and long, or address_string")
         lon, lat = _geocode(address)
     name = (
         " ".join(v for v in (request.values.get("last_name"), request.values.get("first_name")) if v) or None
@@ -208,14 +193,11 @@ def requests_list(fmt: str):
     filters = {}
     if request.args.get("service_code"):
         filters["category"] = request.args["service_code"]
-    start = iso_time("start_date", request.args.get("start_date"))
-    end = iso_time("end_date", request.args.get("end_date")) or now()
-    start = start or end - timedelta(days=DEFAULT_DAYS)
+    asked = period(request.args.get("start_date"), request.args.get("end_date"), now=now())
+    start, end = asked.since, asked.until
     wanted = {s.strip() for s in request.args.get("status", "").split(",") if s.strip()}
     if wanted - {"open", "closed"}:
-        raise Open311Error(
-            400, f"status must be open or closed, not {', '.join(sorted(wanted - {'open', 'closed'}))}"
-        )
+        raise Invalid(f"status must be open or closed, not {', '.join(sorted(wanted - {'open', 'closed'}))}")
     statuses = None
     if wanted == {"closed"}:
         statuses = FINISHED
@@ -241,13 +223,11 @@ def _one(raw: str) -> dict:
     try:
         incident_id = int(raw)
     except ValueError:
-        raise Open311Error(400, f"service_request_id {raw!r} is not a number") from None
-    rows = list_incidents(
-        connection(), None, filters={"id": str(incident_id)}, since=None, until=None, limit=1, offset=0
-    )
-    if not rows:
-        raise Open311Error(404, f"service_request_id {incident_id} not found")
-    return _request(rows[0])
+        raise Invalid(f"service_request_id {raw!r} is not a number") from None
+    try:
+        return _request(incident_view(connection(), incident_id, None))
+    except NotFound:
+        raise NotFound(f"service_request_id {incident_id} not found") from None
 
 
 @bp.get("/requests/<request_id>.<fmt>")

@@ -8,8 +8,10 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime
 
+from core.errors import Invalid
 
-class ParamError(ValueError):
+
+class ParamError(Invalid, ValueError):
     """A parameter that cannot be read; the message says which and why (answered with 400)."""
 
 

@@ -1,219 +1,17 @@
-"""`wangge users`, `wangge catalogue`, `wangge incidents`, `wangge scores`: the workflow from a terminal."""
+"""`wangge patrol`: routes that walk every road of an area, and what the GPS logs walked."""
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
 
+from api.cli.common import CRS_CHOICE, period_of, table
+from core.periods import PATROL_DAYS, PATROL_MAX_DAYS
 from store.engine import get_engine
 
 
-def _now(raw: str | None) -> datetime:
-    if not raw:
-        return datetime.now(UTC)
-    try:
-        value = datetime.fromisoformat(raw)
-    except ValueError:
-        raise click.BadParameter(f"{raw!r} is not an ISO 8601 date or time (e.g. 2026-11-01T08:00)") from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def _table(rows: list[dict], columns: list[str]) -> None:
-    widths = {c: max([len(c)] + [len(_cell(r.get(c))) for r in rows]) for c in columns}
-    click.echo("  ".join(c.ljust(widths[c]) for c in columns))
-    for r in rows:
-        click.echo("  ".join(_cell(r.get(c)).ljust(widths[c]) for c in columns))
-
-
-def _cell(v: object) -> str:
-    if v is None:
-        return "-"
-    if isinstance(v, float):
-        return f"{v:.3f}"
-    if isinstance(v, datetime):
-        return v.strftime("%Y-%m-%d %H:%M")
-    return str(v)
-
-
-# -- users ----------------------------------------------------------------------------------
-@click.group("users", help="用户令牌 API tokens: add, list, revoke.")
-def users_group() -> None:
-    pass
-
-
-@users_group.command("add", help="新增令牌 Create a token (printed once; only its hash is stored).")
-@click.argument("name")
-@click.option(
-    "--role",
-    required=True,
-    type=click.Choice(
-        [
-            "citizen",
-            "grid_worker",
-            "street_chief",
-            "community_admin",
-            "street_admin",
-            "district_admin",
-            "department",
-        ]
-    ),
-    help="角色 Role.",
-)
-@click.option(
-    "--scope", "scope_id", help="范围 Grid, segment, community, street or department id of the role."
-)
-@click.option(
-    "--person", "person_id", help="人员编号 The person (grid worker, street chief) the token belongs to."
-)
-@click.option("--phone", help="电话 A citizen's phone, used when they report.")
-def users_add(name, role, scope_id, person_id, phone) -> None:
-    from core.tokens import AuthError, add_user
-
-    try:
-        with get_engine().begin() as conn:
-            token_id, token = add_user(conn, name, role, scope_id=scope_id, person_id=person_id, phone=phone)
-    except AuthError as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo(
-        f"令牌 {token_id} 已创建 / token {token_id} created for {name} ({role}); keep it, it is shown once:"
-    )
-    click.echo(token)
-
-
-@users_group.command("list", help="列出令牌 List tokens (never the secrets).")
-def users_list() -> None:
-    from core.tokens import list_users
-
-    with get_engine().connect() as conn:
-        _table(list_users(conn), ["id", "name", "role", "scope_id", "person_id", "created_at", "revoked_at"])
-
-
-@users_group.command("revoke", help="吊销令牌 Revoke a token by id; it stops working at once.")
-@click.argument("token_id", type=int)
-def users_revoke(token_id) -> None:
-    from core.tokens import AuthError, revoke_user
-
-    try:
-        with get_engine().begin() as conn:
-            revoke_user(conn, token_id, datetime.now(UTC))
-    except AuthError as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo(f"令牌 {token_id} 已吊销 / token {token_id} revoked")
-
-
-# -- catalogue -------------------------------------------------------------------------------
-@click.group("catalogue", help="事件目录 The incident catalogue: categories, tiers, departments, limits.")
-def catalogue_group() -> None:
-    pass
-
-
-@catalogue_group.command(
-    "load", help="载入目录 Validate a catalogue JSON file and add or update its entries."
-)
-@click.argument("file", type=click.Path(path_type=Path), required=False)
-def catalogue_load(file) -> None:
-    from core.catalogue import (
-        DEFAULT_FILE,
-        CatalogueError,
-        known_departments,
-        parse_catalogue,
-        save_catalogue,
-    )
-
-    path = file or DEFAULT_FILE
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-        with get_engine().begin() as conn:
-            counts = save_catalogue(conn, parse_catalogue(data, known_departments(conn)))
-    except (OSError, json.JSONDecodeError, CatalogueError) as exc:
-        raise click.ClickException(f"目录无效 catalogue not loaded, nothing changed: {exc}") from None
-    click.echo(f"已载入 / loaded: {counts['departments']} departments, {counts['categories']} categories")
-
-
-@catalogue_group.command("list", help="列出类别 List the categories.")
-def catalogue_list() -> None:
-    from core.catalogue import list_categories
-
-    with get_engine().connect() as conn:
-        _table(
-            list_categories(conn),
-            [
-                "code",
-                "tier",
-                "name_zh",
-                "name_en",
-                "road_related",
-                "departments",
-                "response_limit_min",
-                "completion_limit_h",
-            ],
-        )
-
-
-# -- incidents ---------------------------------------------------------------------------------
-@click.group("incidents", help="事件 Incidents: the clock's sweep.")
-def incidents_group() -> None:
-    pass
-
-
-@incidents_group.command(
-    "tick", help="超时升级 Escalate every open incident past its deadline (cron; safe twice at once)."
-)
-@click.option("--now", "now_raw", help="当前时间 Pretend it is this ISO time (default: now).")
-def incidents_tick(now_raw) -> None:
-    from core.incidents.service import tick
-    from geo.settings import get_settings
-    from store.hierarchy import metric_epsg
-
-    with get_engine().begin() as conn:
-        escalated = tick(conn, now=_now(now_raw), settings=get_settings(), srid=metric_epsg(conn))
-    click.echo(
-        f"已升级 / escalated: {len(escalated)}"
-        + (
-            f" ({', '.join(map(str, escalated[:20]))}{' …' if len(escalated) > 20 else ''})"
-            if escalated
-            else ""
-        )
-    )
-
-
-# -- scores --------------------------------------------------------------------------------------
-@click.command(
-    "scores", help="三率排名 Rank grids, workers, chiefs, communities or streets by the three-rate score."
-)
-@click.option(
-    "--unit",
-    type=click.Choice(["grid", "worker", "chief", "community", "street"]),
-    default="grid",
-    show_default=True,
-    help="单位 What to rank.",
-)
-@click.option("--from", "since", help="起 Period start, ISO date (default: 30 days before --to).")
-@click.option("--to", "until", help="止 Period end, ISO date (default: now).")
-@click.option("--json", "as_json", is_flag=True, help="JSON 输出 Print JSON instead of a table.")
-def scores_cmd(unit, since, until, as_json) -> None:
-    from core.scores import scores
-
-    end = _now(until)
-    start = _now(since) if since else end - timedelta(days=30)
-    with get_engine().connect() as conn:
-        rows = scores(conn, unit, since=start, until=end, now=datetime.now(UTC))
-    if as_json:
-        click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
-        return
-    click.echo(
-        f"{unit} 排名 ranking {start:%Y-%m-%d} – {end:%Y-%m-%d}  (score = 0.1·响应率 + 0.4·办结率 + 0.5·满意率)"
-    )
-    _table(
-        rows,
-        ["rank", "id", "name", "incidents", "response_rate", "completion_rate", "satisfaction_rate", "score"],
-    )
-
-
-# -- patrols -------------------------------------------------------------------------------------
 @click.group("patrol", help="巡查 Patrol routes that walk every road of an area, and what was walked.")
 def patrol_group() -> None:
     pass
@@ -287,8 +85,9 @@ def patrol_plan(
     import geopandas as gpd
 
     from boundaries.osm import read_lines_or_osm
+    from core.errors import ServiceError
     from core.patrols import area_inputs, plan, recent_incidents, write_geojson, write_gpx
-    from geo.patrol import PatrolError, balance
+    from geo.patrol import balance
 
     try:
         incidents = gpd.read_file(incidents_file) if incidents_file else None
@@ -302,7 +101,7 @@ def patrol_plan(
             roads = read_lines_or_osm(roads_file)
             area = gpd.read_file(area_file).to_crs(4326).union_all() if area_file else None
         else:
-            raise PatrolError("say --roads FILE (and --area FILE), or --grid ID")
+            raise click.UsageError("say --roads FILE (and --area FILE), or --grid/--street/--chief ID")
         network, routes = plan(
             roads,
             area,
@@ -314,7 +113,7 @@ def patrol_plan(
             incidents=incidents,
             labels=labels,
         )
-    except (PatrolError, OSError, ValueError) as exc:
+    except (ServiceError, OSError, ValueError) as exc:
         raise click.ClickException(f"无法规划 cannot plan: {exc}") from None
     write_geojson(network, routes, out)
     if gpx_file:
@@ -348,7 +147,7 @@ def patrol_plan(
 @click.option("--person", help="人员 Whose logs TRACKS are (needed when TRACKS are given).")
 @click.option(
     "--crs",
-    type=click.Choice(["wgs84", "cgcs2000", "gcj02", "bd09"]),
+    type=CRS_CHOICE,
     default="wgs84",
     show_default=True,
     help="坐标系 Coordinates of TRACKS.",
@@ -368,22 +167,21 @@ def patrol_coverage(tracks, person, crs, since, until, street_id, within_m, as_j
     from sqlalchemy import text
 
     from core.coverage import street_coverage
+    from core.errors import ServiceError
     from core.tracks import import_track
     from geo.tracks import TrackError, guess_format
 
     if tracks and not person:
         raise click.UsageError("say whose logs these are: --person ID")
-    end = _now(until)
-    start = _now(since) if since else end - timedelta(days=7)
-    if start >= end:
-        raise click.BadParameter("--from must be before --to")
+    asked = period_of(since, until, default_days=PATROL_DAYS, max_days=PATROL_MAX_DAYS)
+    start, end = asked.since, asked.until
     with get_engine().begin() as conn:
         for path in tracks:
             try:
                 stored = import_track(
                     conn, person, path.read_bytes(), guess_format(path.name), crs, uploaded_by="cli"
                 )
-            except TrackError as exc:
+            except (ServiceError, TrackError) as exc:
                 raise click.ClickException(f"无法导入 cannot import {path}: {exc}") from None
             c = stored["cleaning"]
             click.echo(
@@ -408,7 +206,7 @@ def patrol_coverage(tracks, person, crs, since, until, street_id, within_m, as_j
             f"nobody walked {roads['unwalked_length_m']:,.0f} m; "
             f"buildings not passed {len(r['buildings_not_passed'])}"
         )
-        _table(
+        table(
             r["grids"],
             [
                 "id",
@@ -426,6 +224,3 @@ def patrol_coverage(tracks, person, crs, since, until, street_id, within_m, as_j
             click.echo(
                 f"  无人巡查 not walked: {f['properties']['name']} {f['properties']['length_m']:.0f} m"
             )
-
-
-COMMANDS = (users_group, catalogue_group, incidents_group, scores_cmd, patrol_group)

@@ -1,0 +1,303 @@
+"""`wangge grids`: drawing and re-splitting grids, on files or on the database (previews, apply, history)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import click
+
+from api.cli.common import fail
+from store.engine import get_engine
+
+
+@click.group("grids", help="网格划分 Draw grids of about 500 households.")
+def grids_group() -> None:
+    pass
+
+
+def _grid_options(command):
+    """The options drawing and re-splitting share: roads, households field, band, outputs."""
+    for option in reversed(
+        [
+            click.option(
+                "--roads",
+                "roads_file",
+                type=click.Path(path_type=Path),
+                help="道路文件 Roads (preferred cut lines).",
+            ),
+            click.option(
+                "--households-field",
+                default="households",
+                show_default=True,
+                help="户数字段 Households field.",
+            ),
+            click.option(
+                "--target", default=500, show_default=True, type=int, help="每格户数 Households per grid."
+            ),
+            click.option(
+                "--tolerance",
+                default=0.1,
+                show_default=True,
+                type=float,
+                help="容差 Allowed share off target.",
+            ),
+            click.option(
+                "--out", type=click.Path(path_type=Path), help="网格输出 Grids file (with files: required)."
+            ),
+            click.option(
+                "--community", help="社区 Work on this community in the database (a preview to apply)."
+            ),
+            click.option("--street", help="街道 Work on every community of this street in the database."),
+            click.option(
+                "--assignments",
+                type=click.Path(path_type=Path),
+                help="楼栋输出 Buildings with their grid_id.",
+            ),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
+def _run_partition(
+    action: str,
+    buildings_file: Path,
+    roads_file: Path | None,
+    target: int,
+    tolerance: float,
+    out: Path,
+    assignments: Path | None,
+    compute,
+):
+    """Read the files, run ``compute(buildings, roads)``, write grids and assignments; exit 2 on bad input."""
+
+    from boundaries.load import write_frame
+    from boundaries.osm import read_buildings_or_osm, read_lines_or_osm
+    from geo.partition import PartitionError
+
+    if target <= 0 or not 0 < tolerance < 1:
+        fail(f"--target must be positive and --tolerance between 0 and 1 (got {target}, {tolerance})", 2)
+    try:
+        buildings = read_buildings_or_osm(buildings_file)
+        roads = read_lines_or_osm(roads_file) if roads_file else None
+        result = compute(buildings, roads)
+    except (PartitionError, OSError, ValueError) as exc:
+        fail(f"{action} failed: {exc}", 2)
+    write_frame(result.grids, out, "grids")
+    if assignments:
+        assigned = buildings.assign(grid_id=result.assignments.to_numpy())
+        if result.units is not None and len(result.units):
+            # A building split by units: which grid holds which units, e.g. "1-2:G23 3-5:G22".
+            runs = result.units.assign(
+                run=[f"{r.unit_from}-{r.unit_to}:{r.grid_id}" for r in result.units.itertuples()]
+            )
+            assigned["unit_grids"] = buildings.index.map(runs.groupby("building")["run"].agg(" ".join))
+        write_frame(assigned, assignments, "buildings")
+    return result.report
+
+
+@grids_group.command(
+    "draw",
+    help="划分网格 Draw grids: on files (--buildings --boundary) or on the database "
+    "(--community/--street, a preview to apply).",
+)
+@click.option("--buildings", "buildings_file", type=click.Path(path_type=Path), help="楼栋文件 Buildings.")
+@click.option(
+    "--boundary", "boundary_file", type=click.Path(path_type=Path), help="边界文件 Parent boundary."
+)
+@_grid_options
+@click.option(
+    "--units-field", help="单元数字段 Units per building: a building above the band is split by its units."
+)
+def grids_draw(
+    buildings_file,
+    boundary_file,
+    roads_file,
+    households_field,
+    target,
+    tolerance,
+    out,
+    assignments,
+    community,
+    street,
+    units_field,
+) -> None:
+    import geopandas as gpd
+
+    from geo.partition import draw_grids
+
+    if community or street:
+        if units_field:
+            fail("--units-field works on files: in the database a building row belongs to one grid", 2)
+        _db_preview("draw", community, street, target, tolerance, out)
+        return
+    if not (buildings_file and boundary_file and out):
+        fail("say --buildings, --boundary and --out (files), or --community/--street (database)", 2)
+    r = _run_partition(
+        "划分 drawing",
+        buildings_file,
+        roads_file,
+        target,
+        tolerance,
+        out,
+        assignments,
+        lambda b, roads: draw_grids(
+            b,
+            gpd.read_file(boundary_file),
+            roads,
+            households_field=households_field,
+            target=target,
+            tolerance=tolerance,
+            units_field=units_field,
+        ),
+    )
+    click.echo(
+        f"已划分 {r['n_grids']} 个网格 / {r['n_grids']} grids: in band {r['in_band_share']:.0%}, "
+        f"mean deviation {r['mean_abs_deviation']:.1%}, Polsby–Popper median {r['polsby_popper_median']:.2f}"
+        + (f", boundary on roads {r['road_share']:.0%}" if r["road_share"] is not None else "")
+    )
+    for g in r["out_of_band"]:
+        click.echo(f"  {g['id']}: {g['households']} 户 households — {g['reason']}")
+    for u in r.get("split_buildings", []):
+        click.echo(
+            f"  楼栋 building {u['building']} 单元 units {u['unit_from']}–{u['unit_to']} → {u['grid_id']} "
+            f"({u['households']} 户 households)"
+        )
+
+
+def _db_preview(
+    kind: str, community: str | None, street: str | None, target: int, tolerance: float, out: Path | None
+) -> None:
+    """Compute a drawing or re-split on the database and store it as a preview (nothing changes yet)."""
+    from core.errors import ServiceError
+    from core.grids import make_preview, scope_communities
+
+    try:
+        with get_engine().begin() as conn:
+            communities = scope_communities(conn, community=community, street=street)
+            result = make_preview(
+                conn,
+                kind,
+                communities,
+                target=target,
+                tolerance=tolerance,
+                actor=f"cli:{os.environ.get('USER', 'unknown')}",
+            )
+    except ServiceError as exc:
+        fail(f"{kind} failed: {exc.detail}", 1 if exc.status == 404 else 2)
+    s = result["report"]["summary"]
+    if out:
+        Path(out).write_text(json.dumps(result["grids"], ensure_ascii=False), encoding="utf-8")
+    click.echo(
+        f"预览 preview {result['preview_id']}: {s['n_grids']} grids ({s['n_new']} new, "
+        f"{s['n_unchanged']} unchanged), in band {s['in_band_share']:.0%}, buildings moved "
+        f"{s['buildings_moved']}, Polsby–Popper median {s['polsby_popper_median']:.2f}"
+    )
+    click.echo(f"应用 apply with: wangge grids apply {result['preview_id']}")
+
+
+@grids_group.command(
+    "resplit",
+    help="调整网格 Re-split grids after buildings changed, only what is out of band: on "
+    "files (--buildings --grids) or on the database (--community/--street).",
+)
+@click.option(
+    "--buildings", "buildings_file", type=click.Path(path_type=Path), help="楼栋文件 Buildings now."
+)
+@click.option("--grids", "grids_file", type=click.Path(path_type=Path), help="现有网格 Existing grids (id).")
+@_grid_options
+@click.option(
+    "--mapping", type=click.Path(path_type=Path), help="对应表 CSV old grid → new grid, households moved."
+)
+def grids_resplit(
+    buildings_file,
+    grids_file,
+    roads_file,
+    households_field,
+    target,
+    tolerance,
+    out,
+    assignments,
+    community,
+    street,
+    mapping,
+) -> None:
+    import geopandas as gpd
+    import pandas as pd
+
+    from geo.partition import resplit_grids
+
+    if community or street:
+        _db_preview("resplit", community, street, target, tolerance, out)
+        return
+    if not (buildings_file and grids_file and out):
+        fail("say --buildings, --grids and --out (files), or --community/--street (database)", 2)
+    r = _run_partition(
+        "调整 re-split",
+        buildings_file,
+        roads_file,
+        target,
+        tolerance,
+        out,
+        assignments,
+        lambda b, roads: resplit_grids(
+            b,
+            gpd.read_file(grids_file),
+            roads,
+            households_field=households_field,
+            target=target,
+            tolerance=tolerance,
+        ),
+    )
+    if mapping:
+        pd.DataFrame(r["mapping"]).to_csv(mapping, index=False)
+    click.echo(
+        f"{r['n_grids']} 个网格 grids, in band {r['in_band_share']:.0%}; 楼栋保持 buildings kept "
+        f"{r['buildings_kept_share']:.0%}, 网格未变 grids unchanged {r['grids_unchanged_share']:.0%}, "
+        f"moves {len(r['moves'])}"
+    )
+
+
+@grids_group.command("apply", help="应用预览 Make a preview the current grids, in one transaction.")
+@click.argument("preview_id")
+def grids_apply(preview_id) -> None:
+    from core.errors import ServiceError
+    from core.grids import apply_preview
+
+    try:
+        with get_engine().begin() as conn:
+            r = apply_preview(conn, preview_id, actor=f"cli:{os.environ.get('USER', 'unknown')}")
+    except ServiceError as exc:
+        fail(f"未应用 not applied, nothing changed: {exc.detail}", 1)
+    click.echo(
+        f"已应用 applied {preview_id}: retired {len(r['retired'])}, created {len(r['created'])}, "
+        f"unchanged {len(r['unchanged'])}, buildings moved {r['buildings_moved']}, "
+        f"workers re-pointed {r['workers_repointed']}"
+    )
+
+
+@grids_group.command(
+    "history", help="网格沿革 A grid's versions: when it was valid, what it came from and became."
+)
+@click.argument("grid_id")
+def grids_history(grid_id) -> None:
+    from core.errors import ServiceError
+    from core.grids import grid_history
+
+    try:
+        with get_engine().connect() as conn:
+            h = grid_history(conn, grid_id)
+    except ServiceError as exc:
+        fail(exc.detail, 1)
+    click.echo(
+        f"{h['id']} {h['name']} ({h['households']} 户 households): {h['valid_from'][:16]} – "
+        f"{(h['valid_to'] or '至今 now')[:16]}"
+    )
+    for label, links in (("来自 came from", h["came_from"]), ("变为 became", h["became"])):
+        for link in links:
+            click.echo(
+                f"  {label} {link['grid']} {link['name']}: {link['households']} 户 households "
+                f"({link['share']:.0%}) on {link['changed_at'][:16]}"
+            )

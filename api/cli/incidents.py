@@ -1,0 +1,70 @@
+"""`wangge incidents tick` and `wangge scores`: the clock's sweep and the three-rate ranking."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import click
+
+from api.cli.common import now_option, period_of, table
+from core.scores import UNITS
+from store.engine import get_engine
+
+
+@click.group("incidents", help="事件 Incidents: the clock's sweep.")
+def incidents_group() -> None:
+    pass
+
+
+@incidents_group.command(
+    "tick", help="超时升级 Escalate every open incident past its deadline (cron; safe twice at once)."
+)
+@click.option("--now", "now_raw", help="当前时间 Pretend it is this ISO time (default: now).")
+def incidents_tick(now_raw) -> None:
+    from core.incidents.lifecycle import tick
+    from geo.settings import get_settings
+    from store.hierarchy import metric_epsg
+
+    with get_engine().begin() as conn:
+        escalated = tick(conn, now=now_option(now_raw), settings=get_settings(), srid=metric_epsg(conn))
+    click.echo(
+        f"已升级 / escalated: {len(escalated)}"
+        + (
+            f" ({', '.join(map(str, escalated[:20]))}{' …' if len(escalated) > 20 else ''})"
+            if escalated
+            else ""
+        )
+    )
+
+
+# -- scores --------------------------------------------------------------------------------------
+@click.command(
+    "scores", help="三率排名 Rank grids, workers, chiefs, communities or streets by the three-rate score."
+)
+@click.option(
+    "--unit",
+    type=click.Choice(list(UNITS)),
+    default="grid",
+    show_default=True,
+    help="单位 What to rank.",
+)
+@click.option(
+    "--from", "since", help="起 Period start, ISO date in Beijing time (default: 90 days before --to)."
+)
+@click.option("--to", "until", help="止 Period end, ISO date (default: now).")
+@click.option("--json", "as_json", is_flag=True, help="JSON 输出 Print JSON instead of a table.")
+def scores_cmd(unit, since, until, as_json) -> None:
+    from core.scores import scores
+
+    asked = period_of(since, until)
+    with get_engine().connect() as conn:
+        rows = scores(conn, unit, since=asked.since, until=asked.until, now=datetime.now(UTC))
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
+        return
+    click.echo(f"{unit} 排名 ranking {asked.describe()}  (score = 0.1·响应率 + 0.4·办结率 + 0.5·满意率)")
+    table(
+        rows,
+        ["rank", "id", "name", "incidents", "response_rate", "completion_rate", "satisfaction_rate", "score"],
+    )

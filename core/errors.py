@@ -1,0 +1,89 @@
+"""One error hierarchy for every refusal the service makes, each carrying its HTTP status.
+
+Services raise these; the HTTP adapter turns any of them into ``application/problem+json`` (Open311 into
+its own error list) and the CLI prints the detail and exits 1, so no adapter ever reads a message to
+guess a status. The detail names the offending value and what would be right.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+TITLES = {
+    400: "请求有误 Bad request",
+    401: "未认证 Unauthorized",
+    403: "无权操作 Forbidden",
+    404: "未找到 Not found",
+    405: "方法不允许 Method not allowed",
+    409: "状态冲突 Conflict",
+    413: "请求体过大 Payload too large",
+    422: "无法处理 Unprocessable",
+    500: "服务器错误 Internal server error",
+    503: "服务不可用 Service unavailable",
+}
+
+
+class ServiceError(Exception):
+    """A refusal: nothing was changed, and ``detail`` says why."""
+
+    status: ClassVar[int] = 400
+
+    def __init__(self, detail: str, *, title: str | None = None, **extra: object) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.title = title or TITLES.get(self.status, "Error")
+        self.extra = extra
+
+
+class Invalid(ServiceError):
+    """The request itself is wrong: a malformed value, a missing field, a bad combination (400)."""
+
+    status = 400
+
+
+class Unauthenticated(ServiceError):
+    """No token, or one that is unknown or revoked (401)."""
+
+    status = 401
+
+
+class Forbidden(ServiceError):
+    """The caller is known but their role or area does not allow this (403)."""
+
+    status = 403
+
+
+class NotFound(ServiceError):
+    """No such thing, or none the caller may see: existence is not leaked (404)."""
+
+    status = 404
+
+
+class Conflict(ServiceError):
+    """The thing's state does not allow it now: already applied, already rated, stale (409)."""
+
+    status = 409
+
+
+class TooLarge(ServiceError):
+    """A payload or a request for more than the service takes at once (413)."""
+
+    status = 413
+
+
+class Unprocessable(ServiceError):
+    """Well formed, but the district cannot take it: outside the service area, an unknown category (422)."""
+
+    status = 422
+
+
+class Unavailable(ServiceError):
+    """A service the request needs is down, such as the database (503)."""
+
+    status = 503
+
+
+class ServerFault(ServiceError):
+    """The service is misconfigured (a map library missing, say): not the caller's fault (500)."""
+
+    status = 500

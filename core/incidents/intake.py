@@ -1,0 +1,282 @@
+"""A citizen's or a patroller's report becomes an incident: validated, located, routed, stored with its first
+event in one round trip, and safe to retry with the same Idempotency-Key."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from datetime import datetime, timedelta
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from sqlalchemy import Connection
+
+from core.access import Principal
+from core.errors import Forbidden, Invalid, Unprocessable
+from core.incidents.views import incident_view, shape
+from core.incidents.workflow import deadlines, route
+from core.vocabulary import CHANNELS
+from geo.coords import CoordinateError, to_wgs84
+from geo.settings import Settings
+from store import incidents as store
+from store.locate import locate_point
+
+# Channels a citizen's own token may report through; the others are staff channels.
+CITIZEN_CHANNELS = ("app", "wechat")
+ANONYMOUS_CHANNELS = ("patrol", "camera")
+CrsName = Literal["wgs84", "cgcs2000", "gcj02", "bd09"]
+
+
+class Reporter(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    name: str | None = Field(default=None, max_length=50)
+    phone: str | None = Field(default=None, pattern=r"^\+?[0-9-]{5,20}$")
+
+
+class IncidentIn(BaseModel):
+    """The body of POST /api/v1/incidents."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    lon: float
+    lat: float
+    crs: CrsName = "wgs84"
+    category: str = Field(min_length=1, max_length=32)
+    description: str = Field(default="", max_length=2000)
+    channel: Literal[CHANNELS] = "app"  # type: ignore[valid-type]
+    reporter: Reporter | None = None
+    photo_urls: list[str] = Field(default_factory=list, max_length=9)
+
+    @field_validator("lon", "lat")
+    @classmethod
+    def _finite(cls, v: float) -> float:
+        if not math.isfinite(v):
+            raise ValueError(f"{v} is not a finite number")
+        return v
+
+    @field_validator("photo_urls")
+    @classmethod
+    def _urls(cls, v: list[str]) -> list[str]:
+        bad = [u for u in v if not u.startswith(("http://", "https://")) or len(u) > 500]
+        if bad:
+            raise ValueError(f"photo URLs must be http(s) and at most 500 characters: {bad[0][:80]!r}")
+        return v
+
+
+def validation_detail(exc: ValidationError) -> str:
+    """Every problem pydantic found, each with the field it is about."""
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors())
+
+
+# ---- locating ---------------------------------------------------------------------------------
+
+
+def _degrees(metres: float, lat: float) -> tuple[float, float]:
+    dlat = metres / 110_000.0 * 1.05
+    return dlat / max(math.cos(math.radians(min(abs(lat), 89.0))), 1e-6), dlat
+
+
+def nearby_params(x: float, y: float, category: dict, now: datetime, settings: Settings, srid: int) -> dict:
+    """Parameters of the nearby checks: grids and segments within the boundary margin, recent duplicates."""
+    near, search, dup = settings.near_boundary_m, settings.segment_search_m, settings.duplicate_radius_m
+    (dlon, dlat), (dlon_s, dlat_s), (dlon_d, dlat_d) = (_degrees(m, y) for m in (near, search, dup))
+    return {
+        "x": x,
+        "y": y,
+        "srid": srid,
+        "near": near,
+        "search": search,
+        "dup": dup,
+        "dlon": dlon,
+        "dlat": dlat,
+        "dlon_s": dlon_s,
+        "dlat_s": dlat_s,
+        "dlon_d": dlon_d,
+        "dlat_d": dlat_d,
+        "category": category["code"],
+        "road": bool(category["road_related"]),
+        "since": now - timedelta(hours=settings.duplicate_window_h),
+        "now": now,
+    }
+
+
+def locate(conn: Connection, lon: float, lat: float, crs: str, settings: Settings, srid: int) -> dict:
+    """Where a reported point is (WGS-84 x, y) and who answers for it; 422 outside the service area."""
+    try:
+        x, y = to_wgs84(lon, lat, crs)
+    except CoordinateError as exc:
+        raise Invalid(str(exc)) from None
+    x, y = float(x), float(y)
+    located = locate_point(conn, x, y, srid=srid, search_m=settings.segment_search_m)
+    if not located["grid_id"]:
+        raise Unprocessable(
+            f"point {lon}, {lat} ({crs}) is outside the service area: it lies in no grid",
+            title="不在服务范围 Outside the service area",
+        )
+    located.update(x=x, y=y)
+    return located
+
+
+def chief_for(category: dict, located: dict) -> str | None:
+    """The street chief an incident counts for: the one it was routed to, else the segment's first."""
+    kind, who = route(category, located)
+    chiefs = located.get("street_chiefs") or []
+    if kind == "person" and any(c["id"] == who for c in chiefs):
+        return who
+    return chiefs[0]["id"] if chiefs else None
+
+
+# ---- the catalogue on the hot path ------------------------------------------------------------
+
+_CATEGORY_TTL_S = 10.0
+_categories: dict[str, tuple[float, dict | None]] = {}
+
+
+def forget_categories() -> None:
+    """Drop this process's catalogue cache (after an edit); other processes refresh within 10 s."""
+    _categories.clear()
+
+
+def _category(conn: Connection, code: str) -> dict:
+    # Every report reads its category; a short per-process cache saves a round trip on the hot path.
+    cached = _categories.get(code)
+    if cached is not None and time.monotonic() - cached[0] < _CATEGORY_TTL_S:
+        row = cached[1]
+    else:
+        row = store.active_category(conn, code)
+        _categories[code] = (time.monotonic(), row)
+    if row is None:
+        raise Unprocessable(
+            f"unknown incident category {code!r}; GET /api/v1/categories lists them",
+            title="未知类别 Unknown category",
+        )
+    return row
+
+
+# ---- intake -----------------------------------------------------------------------------------
+
+
+def _checked(p: Principal, body: object, idempotency_key: str | None) -> tuple[IncidentIn, Reporter]:
+    """The report as validated, and who reported it (a citizen's token names them)."""
+    try:
+        data = IncidentIn.model_validate(body)
+    except ValidationError as exc:
+        raise Invalid(validation_detail(exc)) from None
+    if idempotency_key is not None and not (0 < len(idempotency_key) <= 200):
+        raise Invalid("Idempotency-Key must be 1 to 200 characters")
+    if p.role == "citizen" and data.channel not in CITIZEN_CHANNELS:
+        raise Forbidden(f"citizens report through {' or '.join(CITIZEN_CHANNELS)}, not {data.channel}")
+    reporter = data.reporter or Reporter()
+    if p.role == "citizen":
+        reporter = Reporter(name=reporter.name or p.name, phone=reporter.phone or p.phone)
+    if data.channel not in ANONYMOUS_CHANNELS and not (reporter.name and reporter.phone):
+        raise Invalid(
+            f"reporter name and phone are required for channel {data.channel} "
+            f"(optional only for {', '.join(ANONYMOUS_CHANNELS)})",
+        )
+    return data, reporter
+
+
+def intake(
+    conn: Connection,
+    p: Principal,
+    body: object,
+    *,
+    idempotency_key: str | None,
+    now: datetime,
+    settings: Settings,
+    srid: int,
+) -> tuple[dict, bool]:
+    """Create an incident (or return the one an earlier request with the same key created)."""
+    data, reporter = _checked(p, body, idempotency_key)
+    request_hash = hashlib.sha256(data.model_dump_json().encode()).hexdigest()
+    scope = f"token:{p.token_id}"
+    if idempotency_key:
+        earlier = store.by_idempotency_key(conn, scope, idempotency_key)
+        if earlier is not None:
+            return _replay(conn, p, earlier, request_hash), False
+    category = _category(conn, data.category)
+    located = locate(conn, data.lon, data.lat, data.crs, settings, srid)
+    row = _new_row(data, reporter, category, located, now)
+    params = {
+        **{k: row[k] for k in ("description", "channel", "reporter_name", "reporter_phone", "tier")},
+        **{k: row[k] for k in ("assignee_kind", "assignee_id", "response_due", "completion_due")},
+        **{k: located[f"{k}_id"] for k in ("street", "community", "grid", "building", "segment")},
+        "token_id": p.token_id,
+        "photos": json.dumps(data.photo_urls),
+        "input": json.dumps(row["input_location"]),
+        "chief": row["chief_id"],
+        "worker": row["worker_id"],
+        "scope": scope if idempotency_key else None,
+        "key": idempotency_key,
+        "hash": request_hash,
+        "actor": p.actor,
+        "role": p.role,
+        "event": json.dumps({"assignee": {"kind": row["assignee_kind"], "id": row["assignee_id"]}}),
+        **nearby_params(located["x"], located["y"], category, now, settings, srid),
+    }
+    inserted = store.insert_incident(conn, params)
+    if inserted is None:  # a concurrent retry with the same key won the race
+        earlier = store.by_idempotency_key(conn, scope, idempotency_key or "")
+        return _replay(conn, p, earlier or {}, request_hash), False
+    row.update(
+        id=inserted["id"],
+        near_boundary=bool(inserted["boundary_candidates"]),
+        boundary_candidates=inserted["boundary_candidates"],
+        possible_duplicates=inserted["possible_duplicates"],
+    )
+    return shape(row, p), True
+
+
+def _new_row(data: IncidentIn, reporter: Reporter, category: dict, located: dict, now: datetime) -> dict:
+    """The new incident as the view would read it back: everything is at hand, saving a round trip."""
+    assignee_kind, assignee_id = route(category, located)
+    response_due, completion_due = deadlines(
+        now, category["response_limit_min"], category["completion_limit_h"]
+    )
+    workers = located.get("grid_workers") or []
+    people = {q["id"]: q for q in workers + (located.get("street_chiefs") or [])}
+    chief, worker = chief_for(category, located), workers[0]["id"] if workers else None
+    names = ("street", "community", "grid", "building", "segment")
+    return {
+        **{f"{k}_id": located[f"{k}_id"] for k in names},
+        **{f"{k}_name": located[f"{k}_name"] for k in names},
+        "road_name": located["road_name"],
+        "status": "reported",
+        "tier": category["tier"],
+        "category_code": category["code"],
+        "category_name_zh": category["name_zh"],
+        "category_name_en": category["name_en"],
+        "description": data.description,
+        "channel": data.channel,
+        "lon": located["x"],
+        "lat": located["y"],
+        "input_location": {"lon": data.lon, "lat": data.lat, "crs": data.crs},
+        "chief_id": chief,
+        "worker_id": worker,
+        "chief": people.get(chief),
+        "worker": people.get(worker),
+        "assignee_kind": assignee_kind,
+        "assignee_id": assignee_id,
+        "assignee_person": people.get(assignee_id) if assignee_kind == "person" else None,
+        "response_due": response_due,
+        "completion_due": completion_due,
+        "due_at": completion_due,
+        "reported_at": now,
+        **dict.fromkeys(("accepted_at", "resolved_at", "closed_at", "merged_into", "rating", "rated_at")),
+        "escalations": 0,
+        "reporter_name": reporter.name,
+        "reporter_phone": reporter.phone,
+        "photo_urls": data.photo_urls,
+        "summons": [],
+    }
+
+
+def _replay(conn: Connection, p: Principal, earlier: dict, request_hash: str) -> dict:
+    if earlier["request_hash"] != request_hash:
+        raise Unprocessable(
+            "this Idempotency-Key was already used for a different request body",
+            incident_id=earlier["id"],
+        )
+    return incident_view(conn, earlier["id"], p)

@@ -1,0 +1,300 @@
+"""An incident's life after intake: one step at a time (accept, dispatch, …, rate), each checked against
+the state machine and the caller's part in the case, each written with its event; and the clock's sweep
+that escalates what is overdue.
+
+Every function takes a connection inside the caller's transaction and ``now`` (the injectable clock);
+a refusal raises a ``core.errors`` error before anything is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import Connection
+
+from core.access import Principal, incident_roles
+from core.errors import Conflict, Forbidden, Invalid, NotFound, Unprocessable
+from core.incidents.intake import CrsName, chief_for, locate, nearby_params, validation_detail
+from core.incidents.views import fetch, incident_view
+from core.incidents.workflow import (
+    ACTIONS,
+    TransitionRefused,
+    check_transition,
+    level_assignee,
+    next_tier,
+    route,
+)
+from core.vocabulary import LEVEL_OF_TIER
+from geo.settings import Settings
+from store import incidents as store
+
+
+@dataclass(frozen=True)
+class StepContext:
+    principal: Principal | None
+    now: datetime
+    settings: Settings
+    srid: int
+
+
+class ActionIn(BaseModel):
+    """The body of POST /api/v1/incidents/{id}/{action}; which fields matter depends on the action."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    note: str | None = Field(default=None, max_length=2000)
+    assignee_id: str | None = Field(default=None, max_length=32)
+    departments: list[str] | None = Field(default=None, max_length=20)
+    department: str | None = Field(default=None, max_length=32)
+    rating: int | None = Field(default=None, ge=1, le=5)
+    into: int | None = None
+    lon: float | None = None
+    lat: float | None = None
+    crs: CrsName = "wgs84"
+
+
+# What a step changes on the incident, and what its event records beside the move.
+Step = tuple[dict, dict | None]
+
+
+def act(
+    conn: Connection,
+    p: Principal | None,
+    incident_id: int,
+    action: str,
+    body: object,
+    *,
+    now: datetime,
+    settings: Settings,
+    srid: int,
+) -> dict:
+    """Take one lifecycle step; ``p`` None is the system clock. Refusals change nothing."""
+    if action not in ACTIONS:
+        raise NotFound(f"unknown action {action!r}; actions: {', '.join(ACTIONS)}")
+    try:
+        data = ActionIn.model_validate(body or {})
+    except ValidationError as exc:
+        raise Invalid(validation_detail(exc)) from None
+    inc = fetch(conn, incident_id, p, lock=True)
+    try:
+        spec = check_transition(action, inc["status"])
+    except TransitionRefused as exc:
+        raise Conflict(str(exc), status_now=inc["status"]) from None
+    if not incident_roles(p, inc) & spec.by:
+        raise Forbidden(
+            f"{action} is for the {' or '.join(sorted(spec.by))} of this incident; "
+            f"you are {p.role if p else 'system'}",
+        )
+    changes, event = STEPS[action](conn, inc, data, StepContext(p, now, settings, srid))
+    target = spec.target or changes.pop("status", None) or inc["status"]
+    changes["status"] = target
+    store.record_step(
+        conn,
+        incident_id,
+        changes,
+        at=now,
+        actor=p.actor if p else "system",
+        role=p.role if p else "system",
+        action=action,
+        from_status=inc["status"],
+        note=data.note,
+        data=event,
+    )
+    return incident_view(conn, incident_id, p) if p is not None else {"id": incident_id, "status": target}
+
+
+def tick(conn: Connection, *, now: datetime, settings: Settings, srid: int, limit: int = 10_000) -> list[int]:
+    """Escalate every open incident past its deadline, one level; safe to run twice at once."""
+    ids = store.overdue_ids(conn, now, limit)
+    for incident_id in ids:
+        act(
+            conn,
+            None,
+            incident_id,
+            "escalate",
+            {"note": "deadline passed: escalated by the clock"},
+            now=now,
+            settings=settings,
+            srid=srid,
+        )
+    return ids
+
+
+# ---- the steps --------------------------------------------------------------------------------
+
+
+def _require_note(data: ActionIn, why: str) -> None:
+    if not data.note:
+        raise Invalid(f"a note is required: {why}")
+
+
+def _no_unreported_summons(conn: Connection, inc: dict) -> None:
+    waiting = store.waiting_summons(conn, inc["id"])
+    if waiting:
+        raise Conflict(f"summoned departments have not reported yet: {', '.join(waiting)}", waiting=waiting)
+
+
+def _previous(inc: dict) -> dict:
+    return {"kind": inc["assignee_kind"], "id": inc["assignee_id"]}
+
+
+def _step_accept(conn: Connection, inc: dict, data: ActionIn, ctx: StepContext) -> Step:
+    return {"accepted_at": inc["accepted_at"] or ctx.now}, None
+
+
+def _step_dispatch(conn: Connection, inc: dict, data: ActionIn, ctx: StepContext) -> Step:
+    if data.assignee_id is None:
+        if inc["assignee_kind"] != "person":
+            raise Invalid("dispatch needs assignee_id: the incident has no person assigned")
+        return {}, {"assignee": inc["assignee_id"]}
+    if not store.person_exists(conn, data.assignee_id):
+        raise Unprocessable(f"unknown person {data.assignee_id!r}")
+    return {"assignee_kind": "person", "assignee_id": data.assignee_id}, {
+        "assignee": data.assignee_id,
+        "previous": _previous(inc),
+    }
+
+
+def _step_nothing(conn: Connection, inc: dict, data: ActionIn, ctx: StepContext) -> Step:
+    """start and verify change the status alone."""
+    return {}, None
+
+
+def _step_return(conn: Connection, inc: dict, data: ActionIn, ctx: StepContext) -> Step:
+    _require_note(data, "say why the incident is returned")
+    tier = inc["tier"]
+    kind, who = ("street", inc["street_id"]) if tier in ("A", "B") else (LEVEL_OF_TIER[tier], None)
+    return {"assignee_kind": kind, "assignee_id": who}, {"previous": _previous(inc)}
+
+
+def _step_resolve(conn: Connection, inc: dict, data: ActionIn, ctx: StepContext) -> Step:
+    _no_unreported_summons(conn, inc)
+    return {"resolved_at": ctx.now}, None
+
+
+def _step_close(conn: Connection, inc: dict, data: ActionIn, ctx: StepContext) -> Step:
+    _no_unreported_summons(conn, inc)
+    return {"closed_at": ctx.now}, None
+
+
+def _step_escalate(conn: Connection, inc: dict, data: ActionIn, ctx: StepContext) -> Step:
+    try:
+        tier = next_tier(inc["tier"])
+    except TransitionRefused as exc:
+        raise Conflict(str(exc)) from None
+    kind, who = level_assignee(tier, {"street_id": inc["street_id"], "community_id": inc["community_id"]})
+    response_min, completion_h = ctx.settings.tier_limits[tier]
+    changes = {
+        "tier": tier,
+        "assignee_kind": kind,
+        "assignee_id": who,
+        "escalations": inc["escalations"] + 1,
+        "due_at": ctx.now + timedelta(hours=completion_h),
+    }
+    return changes, {
+        "from_tier": inc["tier"],
+        "to_tier": tier,
+        "overdue": inc["due_at"] < ctx.now,
+        "respond_within_min": response_min,
+    }
+
+
+def _step_merge(conn: Connection, inc: dict, data: ActionIn, ctx: StepContext) -> Step:
+    if data.into is None or data.into == inc["id"]:
+        raise Invalid("merge needs 'into': the id of another incident")
+    status = store.incident_status(conn, data.into)
+    if status is None:
+        raise Unprocessable(f"no incident {data.into} to merge into")
+    if status == "merged":
+        raise Conflict(f"incident {data.into} is itself merged; merge into the one it was merged into")
+    return {"merged_into": data.into}, {"into": data.into}
+
+
+def _step_move(conn: Connection, inc: dict, data: ActionIn, ctx: StepContext) -> Step:
+    if data.lon is None or data.lat is None:
+        raise Invalid("move needs lon and lat (and crs if not wgs84)")
+    category = store.any_category(conn, inc["category_code"])
+    located = locate(conn, data.lon, data.lat, data.crs, ctx.settings, ctx.srid)
+    x, y = located["x"], located["y"]
+    candidates, _ = store.nearby(conn, nearby_params(x, y, category, ctx.now, ctx.settings, ctx.srid))
+    same_tier = inc["tier"] == category["tier"]
+    kind, who = route(category, located) if same_tier else level_assignee(inc["tier"], located)
+    old_x, old_y = store.point_of(conn, inc["id"])
+    workers = located.get("grid_workers") or []
+    changes = {
+        **{f"{k}_id": located[f"{k}_id"] for k in ("street", "community", "grid", "building", "segment")},
+        "chief_id": chief_for(category, located),
+        "worker_id": workers[0]["id"] if workers else None,
+        "near_boundary": bool(candidates),
+        "assignee_kind": kind,
+        "assignee_id": who,
+    }
+    if (kind, who) != (inc["assignee_kind"], inc["assignee_id"]):
+        changes["status"] = "reported"  # a new assignee has to accept it themselves
+    store.move_point(conn, inc["id"], x, y, candidates)
+    return changes, {
+        "from": {"lon": old_x, "lat": old_y, "grid": inc["grid_id"]},
+        "to": {
+            "lon": x,
+            "lat": y,
+            "grid": located["grid_id"],
+            "input": {"lon": data.lon, "lat": data.lat, "crs": data.crs},
+        },
+        "assignee": {"kind": kind, "id": who},
+    }
+
+
+def _step_summon(conn: Connection, inc: dict, data: ActionIn, ctx: StepContext) -> Step:
+    if inc["tier"] == "A":
+        raise Conflict("A-tier matters stay in the grid: escalate to B before summoning departments")
+    codes = data.departments or store.any_category(conn, inc["category_code"])["departments"]
+    if not codes:
+        raise Invalid("summon needs departments (the category names none)")
+    known = store.report_limits(conn, codes)
+    unknown = sorted(set(codes) - set(known))
+    if unknown:
+        raise Unprocessable(f"unknown department(s): {', '.join(unknown)}")
+    store.add_summons(conn, inc["id"], {c: ctx.now + timedelta(minutes=known[c]) for c in codes}, ctx.now)
+    return {}, {"departments": list(codes)}
+
+
+def _step_report(conn: Connection, inc: dict, data: ActionIn, ctx: StepContext) -> Step:
+    # A department reports for itself; a dispatcher may record a report made by phone.
+    p = ctx.principal
+    assert p is not None  # the system never reports for a department
+    code = p.scope_id if p.role == "department" else data.department
+    if not code:
+        raise Invalid("report needs department: the code of the summoned department")
+    if not store.report_summons(conn, inc["id"], code, ctx.now, p.actor):
+        raise Conflict(f"department {code} has no open summons on incident {inc['id']}")
+    return {}, {"department": code}
+
+
+def _step_rate(conn: Connection, inc: dict, data: ActionIn, ctx: StepContext) -> Step:
+    if data.rating is None:
+        raise Invalid("rate needs rating: 1 to 5 (4 and 5 count as satisfied)")
+    if inc["rating"] is not None:
+        raise Conflict(f"incident {inc['id']} was already rated {inc['rating']}; a rating is given once")
+    days = ctx.settings.rating_window_days
+    if inc["resolved_at"] is not None and ctx.now > inc["resolved_at"] + timedelta(days=days):
+        raise Conflict(f"the rating window closed {days:g} days after resolution")
+    return {"rating": data.rating, "rated_at": ctx.now}, {"rating": data.rating}
+
+
+STEPS: dict[str, Callable[[Connection, dict, ActionIn, StepContext], Step]] = {
+    "accept": _step_accept,
+    "dispatch": _step_dispatch,
+    "start": _step_nothing,
+    "return": _step_return,
+    "resolve": _step_resolve,
+    "verify": _step_nothing,
+    "close": _step_close,
+    "escalate": _step_escalate,
+    "merge": _step_merge,
+    "move": _step_move,
+    "summon": _step_summon,
+    "report": _step_report,
+    "rate": _step_rate,
+}

@@ -1,0 +1,129 @@
+"""Incidents as people read them: one shape for the API, Open311 and the CLI, names beside ids,
+times in Beijing time with the offset, phones masked for all but admins."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Connection
+
+from core.access import Principal, phone_visible, visible_incidents
+from core.errors import NotFound
+from core.people import public_person
+from core.vocabulary import STATUS_LABELS, beijing_iso, mask_phone
+from store import incidents as store
+
+LIST_FILTERS = tuple(store.LIST_COLUMNS)
+
+
+def _level(row: dict, prefix: str) -> dict | None:
+    return {"id": row[f"{prefix}_id"], "name": row[f"{prefix}_name"]} if row[f"{prefix}_id"] else None
+
+
+def _times(row: dict, *names: str) -> dict[str, str | None]:
+    return {name: beijing_iso(row[name]) for name in names}
+
+
+def shape(row: dict, p: Principal | None) -> dict:
+    """An incident as the API shows it; the reporter's phone is masked for everyone but admins."""
+    assignee = {"kind": row["assignee_kind"], "id": row["assignee_id"]}
+    if row["assignee_person"]:
+        assignee["person"] = public_person(row["assignee_person"])
+    phone = row["reporter_phone"]
+    segment = row["segment_id"] and {
+        "id": row["segment_id"],
+        "name": row["segment_name"],
+        "road_name": row["road_name"],
+    }
+    return {
+        "id": row["id"],
+        "status": row["status"],
+        "status_label": STATUS_LABELS[row["status"]],
+        "tier": row["tier"],
+        "category": {
+            "code": row["category_code"],
+            "name_zh": row["category_name_zh"],
+            "name_en": row["category_name_en"],
+        },
+        "description": row["description"],
+        "channel": row["channel"],
+        "location": {
+            "lon": round(row["lon"], 8),
+            "lat": round(row["lat"], 8),
+            "input": row["input_location"],
+        },
+        "street": _level(row, "street"),
+        "community": _level(row, "community"),
+        "grid": _level(row, "grid"),
+        "building": _level(row, "building"),
+        "segment": segment or None,
+        "chief": public_person(row["chief"]) if row["chief"] else None,
+        "worker": public_person(row["worker"]) if row["worker"] else None,
+        "assignee": assignee,
+        "deadlines": _times(row, "response_due", "completion_due", "due_at"),
+        "times": _times(row, "reported_at", "accepted_at", "resolved_at", "closed_at"),
+        "escalations": row["escalations"],
+        "near_boundary": row["near_boundary"],
+        "boundary_candidates": row["boundary_candidates"] or {},
+        "possible_duplicates": row["possible_duplicates"] or [],
+        "merged_into": row["merged_into"],
+        "reporter": {"name": row["reporter_name"], "phone": phone if phone_visible(p) else mask_phone(phone)},
+        "photo_urls": row["photo_urls"] or [],
+        "rating": row["rating"],
+        "rated_at": beijing_iso(row["rated_at"]),
+        "summons": [_summons(s) for s in row["summons"] or []],
+    }
+
+
+def _summons(entry: dict) -> dict:
+    # The database renders these times itself (inside JSON), in its own zone: shown here in Beijing time.
+    return {
+        k: beijing_iso(datetime.fromisoformat(v)) if k.endswith("_at") and v else v for k, v in entry.items()
+    }
+
+
+def fetch(conn: Connection, incident_id: int, p: Principal | None, *, lock: bool = False) -> dict:
+    """The bare row, if the caller may see it (404 otherwise: existence is not leaked)."""
+    row = store.incident_row(conn, incident_id, visible_incidents(p), lock=lock)
+    if row is None:
+        raise NotFound(f"no incident {incident_id} that you can see")
+    return row
+
+
+def incident_view(conn: Connection, incident_id: int, p: Principal | None) -> dict:
+    """One incident, shaped, if the principal may see it (404 otherwise: existence is not leaked)."""
+    row = store.view_row(conn, incident_id, visible_incidents(p))
+    if row is None:
+        raise NotFound(f"no incident {incident_id} that you can see")
+    return shape(row, p)
+
+
+def list_incidents(
+    conn: Connection,
+    p: Principal | None,
+    *,
+    filters: dict[str, str],
+    since: datetime | None,
+    until: datetime | None,
+    limit: int,
+    offset: int,
+    statuses: tuple[str, ...] | None = None,
+) -> list[dict]:
+    """Incidents the principal may see, newest first, filtered by the named fields and report time."""
+    rows = store.view_rows(
+        conn,
+        visible_incidents(p),
+        filters=filters,
+        since=since,
+        until=until,
+        limit=limit,
+        offset=offset,
+        statuses=statuses,
+    )
+    return [shape(r, p) for r in rows]
+
+
+def incident_events(conn: Connection, incident_id: int, p: Principal) -> list[dict]:
+    """The incident's append-only story, oldest first."""
+    fetch(conn, incident_id, p)
+    return [{**r, "at": beijing_iso(r["at"])} for r in store.event_rows(conn, incident_id)]

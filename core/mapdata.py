@@ -1,0 +1,232 @@
+"""The data each map page needs, gathered and filtered by what the caller may see: frames and labels that
+the renderers in ``maps/`` turn into HTML. The API and the CLI ask here alike, so a page looks the same
+whichever way it was made."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+import geopandas as gpd
+import pandas as pd
+from sqlalchemy import Connection
+
+from core.access import Principal, coverage_view, street_in_area, visible_incidents
+from core.coverage import street_coverage, street_for
+from core.errors import Invalid, NotFound, ServiceError
+from core.grids import get_preview
+from core.patrols import plan, routes_geojson
+from core.periods import PATROL_DAYS, PATROL_MAX_DAYS, Period, period
+from core.scores import scores
+from core.tracks import tracks_between
+from core.vocabulary import ASSIGNEE_LABELS, CHANNELS, STATUSES, TIERS
+from store import maps as store
+from store.hierarchy import read_table
+
+MAP_KINDS = ("grids", "board", "heat", "resplit", "coverage")
+MEASURES = ("households", "incidents", "score")
+# What each map reads of the stored layers (the re-split map reads its preview instead).
+COLUMNS = {
+    "streets": ["id", "name"],
+    "communities": ["id", "name"],
+    "grids": ["id", "name", "community_id"],
+    "buildings": ["id", "grid_id", "households"],
+    "road_segments": ["id", "name", "from_desc", "to_desc"],
+    "people": ["id", "name", "role", "chief_kind", "phone", "grid_id", "segment_id", "duties"],
+}
+LAYERS_OF = {
+    "grids": ("streets", "communities", "grids", "buildings", "people"),
+    "board": ("streets", "grids", "road_segments", "people"),
+    "heat": ("grids",),
+    "resplit": (),
+    "coverage": (),
+}
+# Incident maps show where people reported what, the coverage map where staff walked: admins only.
+PRIVATE_KINDS = ("heat", "resplit", "coverage")
+
+
+def map_layers(conn: Connection, kind: str) -> dict[str, pd.DataFrame]:
+    """The stored layers map ``kind`` draws, only the columns it reads."""
+    if kind not in MAP_KINDS:
+        raise NotFound(f"未知地图 unknown map {kind!r}; maps: {', '.join(MAP_KINDS)}")
+    return {name: read_table(conn, name, COLUMNS[name]) for name in LAYERS_OF[kind]}
+
+
+@dataclass(frozen=True)
+class IncidentFilter:
+    period: Period
+    categories: tuple[str, ...] = ()
+    tiers: tuple[str, ...] = ()
+    channels: tuple[str, ...] = ()
+    statuses: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        parts = [self.period.describe()]
+        for label, values in (
+            ("类别 category", self.categories),
+            ("级别 tier", self.tiers),
+            ("渠道 channel", self.channels),
+            ("状态 status", self.statuses),
+        ):
+            if values:
+                parts.append(f"{label}: {', '.join(values)}")
+        return "; ".join(parts)
+
+
+def _listed(params: Mapping[str, str], name: str, allowed: tuple[str, ...]) -> tuple[str, ...]:
+    values = tuple(v.strip() for v in (params.get(name) or "").split(",") if v.strip())
+    bad = [v for v in values if v not in allowed]
+    if bad:
+        raise Invalid(f"{name} {bad[0]!r} is not one of {', '.join(allowed)}")
+    return values
+
+
+def incident_filter(conn: Connection, params: Mapping[str, str], now: datetime) -> IncidentFilter:
+    """Filters from query parameters (comma lists); the period defaults to the last 90 days."""
+    return IncidentFilter(
+        period(params.get("from"), params.get("to"), now=now),
+        _listed(params, "category", store.category_codes(conn)),
+        _listed(params, "tier", TIERS),
+        _listed(params, "channel", CHANNELS),
+        _listed(params, "status", STATUSES),
+    )
+
+
+def incident_points(conn: Connection, f: IncidentFilter, principal: Principal | None) -> pd.DataFrame:
+    """The filtered incidents a principal may see (all, for the CLI), one row each, WGS-84, with who holds
+    each (a person's name, else the level's label)."""
+    frame = store.incident_points(
+        conn,
+        visible_incidents(principal),
+        since=f.period.since,
+        until=f.period.until,
+        categories=f.categories,
+        tiers=f.tiers,
+        channels=f.channels,
+        statuses=f.statuses,
+    )
+    frame["assignee"] = frame["person"].fillna(frame["assignee_kind"].map(ASSIGNEE_LABELS))
+    return frame
+
+
+@dataclass(frozen=True)
+class Measure:
+    """What the grid map shades by, when not households: a value per grid and how to say it."""
+
+    key: str
+    title: str
+    label: str  # the card's label for the value
+    values: dict[str, float | None]
+    higher_is_worse: bool
+    period: str
+
+
+def grid_measure(
+    conn: Connection,
+    params: Mapping[str, str],
+    buildings: pd.DataFrame,
+    principal: Principal | None,
+    now: datetime,
+) -> Measure | None:
+    """What ``?measure=`` asks the grid map to shade by (households, the default, needs nothing)."""
+    key = params.get("measure") or "households"
+    if key not in MEASURES:
+        raise Invalid(f"measure {key!r} is not one of {', '.join(MEASURES)}")
+    if key == "households":
+        return None
+    f = incident_filter(conn, params, now)
+    if key == "incidents":
+        counts = incident_points(conn, f, principal).groupby("grid_id")["id"].count()
+        households = buildings.groupby("grid_id")["households"].sum()
+        values = {g: float(counts.get(g, 0)) * 1000.0 / hh for g, hh in households.items() if hh > 0}
+        title = "每千户事件数 Incidents per 1,000 households"
+        return Measure("incidents", title, "每千户事件 per 1,000 hh", values, True, f.describe())
+    scope = None if principal is None else principal.area
+    ranking = scores(conn, "grid", since=f.period.since, until=f.period.until, now=now, scope=scope)
+    title = "三率得分 Three-rate score (响应10% 办结40% 满意50%)"
+    return Measure("score", title, "得分 score", {r["id"]: r["score"] for r in ranking}, False, f.describe())
+
+
+@dataclass
+class CoveragePage:
+    """A street's patrols in a period: the report, the frames to draw, the planned route beside them."""
+
+    report: dict
+    frames: dict[str, gpd.GeoDataFrame]
+    route: dict | None
+
+
+def coverage_page(
+    conn: Connection, params: Mapping[str, str], principal: Principal | None, now: datetime, max_tracks: int
+) -> CoveragePage:
+    """The coverage page's data (default: the last 7 days); ``max_tracks`` most recent logs are drawn."""
+    asked = period(
+        params.get("from"), params.get("to"), now=now, default_days=PATROL_DAYS, max_days=PATROL_MAX_DAYS
+    )
+    street = street_for(conn, principal, params.get("street"))
+    outline = store.street_outline(conn, street)
+    if not street_in_area(principal, street) or outline.empty:
+        raise NotFound(f"no street {street!r} in your area")
+    area = outline.geometry.iloc[0]
+    logs = tracks_between(conn, asked.since, asked.until, area.wkt)
+    report = street_coverage(conn, street, asked.since, asked.until, tracks=logs)
+    if principal is not None:
+        report = coverage_view(report, principal)
+    frames = {
+        "street": outline,
+        **store.coverage_frames(
+            conn,
+            street,
+            [g["id"] for g in report["grids"]],
+            [s["id"] for s in report["segments"]],
+            [b["id"] for b in report["buildings_not_passed"]],
+        ),
+    }
+    logs = logs[-max_tracks:]  # only the most recent are drawn: smooth no more than those
+    names = store.people_names(conn, sorted({p for p, _, _ in logs}))
+    frames["tracks"] = gpd.GeoDataFrame(
+        {
+            "person": [p for p, _, _ in logs],
+            "role": [r for _, r, _ in logs],
+            "name": [names.get(p, p) for p, _, _ in logs],
+        },
+        geometry=[t.smoothed() for _, _, t in logs],
+        crs=4326,
+    )
+    try:
+        network, routes = plan(store.street_roads(conn, street), area)
+        route = routes_geojson(network, routes)
+    except ServiceError:
+        route = None  # a street whose roads give no route still shows what was walked
+    return CoveragePage(report, frames, route)
+
+
+@dataclass
+class ResplitPage:
+    """Grids as they were when a preview was made, the preview's grids, and the buildings it moves."""
+
+    before: gpd.GeoDataFrame
+    after: gpd.GeoDataFrame
+    moved: gpd.GeoDataFrame
+    summary: dict
+
+
+def resplit_page(conn: Connection, preview_id: str | None) -> ResplitPage:
+    if not preview_id:
+        raise Invalid("the re-split map needs preview=ID (from POST /api/v1/grids/resplit or draw)")
+    row = get_preview(conn, preview_id)
+    before = store.grids_at(conn, row["community_ids"], row["created_at"])
+    after = gpd.GeoDataFrame.from_features(row["grids"]["features"], crs=4326)
+    buildings = store.buildings_by_id(conn, list(row["assignments"]))
+    # A re-split lists the buildings it moves; a drawing from scratch renews every grid, so none are marked.
+    old_of = {
+        m["building"]: (m["from"], m["to"])
+        for report in row["report"]["communities"].values()
+        for m in report.get("moves", [])
+    }
+    moved = buildings[buildings["id"].isin(old_of)].assign(
+        from_grid=lambda f: f["id"].map(lambda b: old_of[b][0]),
+        to_grid=lambda f: f["id"].map(lambda b: old_of[b][1]),
+    )
+    return ResplitPage(before, after, moved, {**row["report"]["summary"], "preview_id": preview_id})
