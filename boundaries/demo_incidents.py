@@ -111,18 +111,11 @@ def make_history(
     rng = np.random.default_rng(seed)
     hierarchy = Hierarchy.from_layers(layers)
     metric = hierarchy.metric_epsg()
-    cats = pd.DataFrame(categories)
     times = _times(rng, n, end, days)
     n = len(times)
     tiers = rng.choice(list(TIER_SHARE), size=n, p=list(TIER_SHARE.values()))
     channels = rng.choice(list(CHANNEL_SHARE), size=n, p=list(CHANNEL_SHARE.values()))
-    months = times.month.to_numpy()
-    codes = np.empty(n, dtype=object)
-    for tier in TIER_SHARE:
-        pool = cats[cats["tier"] == tier]
-        for i in np.flatnonzero(tiers == tier):
-            ok = [c for c in pool["code"] if c not in SEASONAL or months[i] in SEASONAL[c]]
-            codes[i] = ok[int(rng.integers(len(ok)))]
+    codes = _category_codes(rng, pd.DataFrame(categories), tiers, times.month.to_numpy())
     by_code = {c["code"]: c for c in categories}
     road = np.array([by_code[c]["road_related"] for c in codes])
     xy = _points(rng, layers, metric, road)
@@ -130,48 +123,77 @@ def make_history(
     lon, lat = pts.x.to_numpy(), pts.y.to_numpy()
     located = Locator(hierarchy, settings.segment_search_m).locate_arrays(lon, lat)
     keep = (located["status"] == "ok").to_numpy()
-    people = layers["people"]
-    workers = people[people["role"] == "grid_worker"].groupby("grid_id")["id"].first().to_dict()
-    chiefs = {
-        seg: frame[["id", "chief_kind"]].to_dict("records")
-        for seg, frame in people[people["role"] == "street_chief"].groupby("segment_id")
-    }
+    workers, chiefs = _staff(layers["people"])
     incidents, events = [], []
     now = pd.Timestamp(end)
     rows = located.astype(object).where(located.notna(), None).to_dict("records")
     for i in np.flatnonzero(keep):
         row = rows[i]
         cat = by_code[codes[i]]
-        place = {
-            "street_id": row["street_id"],
-            "community_id": row["community_id"],
-            "grid_id": row["grid_id"],
-            "grid_workers": [{"id": workers[row["grid_id"]]}] if row["grid_id"] in workers else [],
-            "street_chiefs": chiefs.get(row["segment_id"], []),
-        }
+        place = _place(row, workers, chiefs)
         kind, who = route(cat, place)
         inc = _lifecycle(rng, len(incidents), cat, place, kind, who, times[i], now, settings)
-        channel = channels[i]
-        anonymous = channel in ("patrol", "camera")
-        inc.update(
-            category_code=cat["code"],
-            channel=channel,
-            lon=lon[i],
-            lat=lat[i],
-            street_id=row["street_id"],
-            community_id=row["community_id"],
-            grid_id=row["grid_id"],
-            building_id=row["building_id"],
-            segment_id=row["segment_id"],
-            chief_id=(place["street_chiefs"][0]["id"] if place["street_chiefs"] else None),
-            worker_id=place["grid_workers"][0]["id"] if place["grid_workers"] else None,
-            reporter_name=None if anonymous else person_name(rng),
-            reporter_phone=None if anonymous else phone_number(rng),
-            description=f"{cat['name_zh']}（示范数据 demo）",
-        )
+        inc.update(_report(rng, cat, row, place, channels[i], lon[i], lat[i]))
         events += inc.pop("events")
         incidents.append(inc)
     return pd.DataFrame(incidents), events
+
+
+def _category_codes(
+    rng: np.random.Generator, cats: pd.DataFrame, tiers: np.ndarray, months: np.ndarray
+) -> np.ndarray:
+    """A category for each report, of its tier, seasonal ones only in their months."""
+    codes = np.empty(len(tiers), dtype=object)
+    for tier in TIER_SHARE:
+        pool = cats[cats["tier"] == tier]
+        for i in np.flatnonzero(tiers == tier):
+            ok = [c for c in pool["code"] if c not in SEASONAL or months[i] in SEASONAL[c]]
+            codes[i] = ok[int(rng.integers(len(ok)))]
+    return codes
+
+
+def _staff(people: pd.DataFrame) -> tuple[dict, dict]:
+    """Each grid's first grid worker, and each road segment's street chiefs."""
+    workers = people[people["role"] == "grid_worker"].groupby("grid_id")["id"].first().to_dict()
+    chiefs = {
+        seg: frame[["id", "chief_kind"]].to_dict("records")
+        for seg, frame in people[people["role"] == "street_chief"].groupby("segment_id")
+    }
+    return workers, chiefs
+
+
+def _place(row: dict, workers: dict, chiefs: dict) -> dict:
+    """Where a located report lies and who looks after that place, as ``route`` reads it."""
+    return {
+        "street_id": row["street_id"],
+        "community_id": row["community_id"],
+        "grid_id": row["grid_id"],
+        "grid_workers": [{"id": workers[row["grid_id"]]}] if row["grid_id"] in workers else [],
+        "street_chiefs": chiefs.get(row["segment_id"], []),
+    }
+
+
+def _report(
+    rng: np.random.Generator, cat: dict, row: dict, place: dict, channel: str, lon: float, lat: float
+) -> dict:
+    """What the report itself says: category, channel, place and (unless a patrol or camera) reporter."""
+    anonymous = channel in ("patrol", "camera")
+    return dict(
+        category_code=cat["code"],
+        channel=channel,
+        lon=lon,
+        lat=lat,
+        street_id=row["street_id"],
+        community_id=row["community_id"],
+        grid_id=row["grid_id"],
+        building_id=row["building_id"],
+        segment_id=row["segment_id"],
+        chief_id=(place["street_chiefs"][0]["id"] if place["street_chiefs"] else None),
+        worker_id=place["grid_workers"][0]["id"] if place["grid_workers"] else None,
+        reporter_name=None if anonymous else person_name(rng),
+        reporter_phone=None if anonymous else phone_number(rng),
+        description=f"{cat['name_zh']}（示范数据 demo）",
+    )
 
 
 def _lifecycle(
@@ -187,86 +209,15 @@ def _lifecycle(
 ) -> dict:
     """Walk one incident from report to close (or to wherever it stands at ``now``)."""
     tier = cat["tier"]
-    response_due = t0 + pd.Timedelta(minutes=cat["response_limit_min"])
-    completion_due = t0 + pd.Timedelta(hours=cat["completion_limit_h"])
-    actor = who or f"{kind}-centre"
-    events = [(t0, "report", None, "reported", "citizen", None)]
-    inc = {
-        "tier": tier,
-        "status": "reported",
-        "assignee_kind": kind,
-        "assignee_id": who,
-        "reported_at": t0,
-        "response_due": response_due,
-        "completion_due": completion_due,
-        "due_at": completion_due,
-        "accepted_at": None,
-        "resolved_at": None,
-        "closed_at": None,
-        "rating": None,
-        "rated_at": None,
-        "escalations": 0,
-        "summons": [],
-    }
-    accept = _after(t0, minutes=rng.lognormal(np.log(ACCEPT_MIN[tier]), 0.6))
-    steps = [(accept, "accept", "accepted")]
-    if kind != "person":
-        steps.append((_after(accept, minutes=5), "dispatch", "dispatched"))
-    steps.append((_after(accept, minutes=15), "start", "in_progress"))
-    finish = _after(steps[-1][0], hours=rng.lognormal(np.log(FINISH_H[tier]), 0.7))
-    if finish > completion_due > steps[-1][0] and tier != "D" and rng.random() < 0.6:
-        # Missed by this level: the clock sends it up, and the next level finishes it.
-        up = next_tier(tier)
-        k2, w2 = level_assignee(up, place)
-        steps.append((completion_due, "escalate", "escalated"))
-        steps.append((_after(completion_due, minutes=30), "accept", "accepted"))
-        steps.append((_after(completion_due, minutes=40), "start", "in_progress"))
-        finish = _after(completion_due, hours=rng.lognormal(np.log(FINISH_H[up]), 0.5))
-        inc.update(
-            tier=up,
-            assignee_kind=k2,
-            assignee_id=w2,
-            escalations=1,
-            due_at=completion_due + pd.Timedelta(hours=settings.tier_limits[up][1]),
-        )
-    after = [
-        (finish, "resolve", "resolved"),
-        (_after(finish, hours=2), "verify", "verified"),
-        (_after(finish, hours=3), "close", "closed"),
-    ]
-    if rng.random() < 0.8:  # four in five reporters rate, within two days
-        satisfied = rng.random() < SATISFIED[cat["tier"]]
-        rating = int(rng.choice([4, 5], p=[0.2, 0.8]) if satisfied else rng.choice([1, 2, 3]))
-        after.append((_after(finish, hours=rng.uniform(1, 48)), "rate", None))
+    inc = _reported(cat, kind, who, t0)
+    steps, finish = _work_steps(rng, inc, cat, place, kind, t0, settings)
+    after, rating = _closing_steps(rng, finish, tier)
     steps += sorted(after, key=lambda s: s[0])
     role = "grid_worker" if LEVEL_OF_TIER[tier] == "grid" else "street_admin"
-    status = "reported"
-    for at, action, to in steps:
-        if at > now:
-            break
-        data = None
-        if action == "rate":
-            to, data = status, {"rating": rating}
-            inc.update(rating=rating, rated_at=at)
-        events.append((at, action, status, to, "citizen" if action == "rate" else role, data))
-        status = to
-        if action == "accept" and inc["accepted_at"] is None:
-            inc["accepted_at"] = at
-        elif action == "resolve":
-            inc["resolved_at"] = at
-        elif action == "close":
-            inc["closed_at"] = at
-    if cat["departments"] and cat["tier"] != "A" and inc["accepted_at"] is not None:
-        for d in cat["departments"]:
-            reported = _after(inc["accepted_at"], minutes=rng.uniform(10, 50))
-            inc["summons"].append(
-                {
-                    "department_code": d,
-                    "summoned_at": inc["accepted_at"],
-                    "reported_at": reported if reported <= now else None,
-                }
-            )
-    inc["status"] = status
+    events = [(t0, "report", None, "reported", "citizen", None)]
+    inc["status"] = _walk(inc, steps, events, now, role, rating)
+    _summon(rng, inc, cat, now)
+    actor = who or f"{kind}-centre"
     inc["events"] = [
         {
             "incident": index,
@@ -283,9 +234,130 @@ def _lifecycle(
     return inc
 
 
+def _reported(cat: dict, kind: str, who: str | None, t0: pd.Timestamp) -> dict:
+    """The incident the moment it is reported: its tier, assignee and deadlines, nothing done yet."""
+    completion_due = t0 + pd.Timedelta(hours=cat["completion_limit_h"])
+    return {
+        "tier": cat["tier"],
+        "status": "reported",
+        "assignee_kind": kind,
+        "assignee_id": who,
+        "reported_at": t0,
+        "response_due": t0 + pd.Timedelta(minutes=cat["response_limit_min"]),
+        "completion_due": completion_due,
+        "due_at": completion_due,
+        "accepted_at": None,
+        "resolved_at": None,
+        "closed_at": None,
+        "rating": None,
+        "rated_at": None,
+        "escalations": 0,
+        "summons": [],
+    }
+
+
+def _work_steps(
+    rng, inc: dict, cat: dict, place: dict, kind: str, t0: pd.Timestamp, settings: Settings
+) -> tuple[list[tuple], pd.Timestamp]:
+    """Accept, dispatch (unless a person has it), start; and when the work is finished, escalated first
+    if it misses its deadline."""
+    tier = cat["tier"]
+    completion_due = inc["completion_due"]
+    accept = _after(t0, minutes=rng.lognormal(np.log(ACCEPT_MIN[tier]), 0.6))
+    steps = [(accept, "accept", "accepted")]
+    if kind != "person":
+        steps.append((_after(accept, minutes=5), "dispatch", "dispatched"))
+    steps.append((_after(accept, minutes=15), "start", "in_progress"))
+    finish = _after(steps[-1][0], hours=rng.lognormal(np.log(FINISH_H[tier]), 0.7))
+    if finish > completion_due > steps[-1][0] and tier != "D" and rng.random() < 0.6:
+        finish = _escalate(rng, inc, place, steps, settings)
+    return steps, finish
+
+
+def _escalate(rng, inc: dict, place: dict, steps: list[tuple], settings: Settings) -> pd.Timestamp:
+    """Missed by this level: the clock sends it up, and the next level finishes it (returns when)."""
+    completion_due = inc["completion_due"]
+    up = next_tier(inc["tier"])
+    k2, w2 = level_assignee(up, place)
+    steps.append((completion_due, "escalate", "escalated"))
+    steps.append((_after(completion_due, minutes=30), "accept", "accepted"))
+    steps.append((_after(completion_due, minutes=40), "start", "in_progress"))
+    finish = _after(completion_due, hours=rng.lognormal(np.log(FINISH_H[up]), 0.5))
+    inc.update(
+        tier=up,
+        assignee_kind=k2,
+        assignee_id=w2,
+        escalations=1,
+        due_at=completion_due + pd.Timedelta(hours=settings.tier_limits[up][1]),
+    )
+    return finish
+
+
+def _closing_steps(rng, finish: pd.Timestamp, tier: str) -> tuple[list[tuple], int | None]:
+    """Resolve, verify, close, and (four in five reporters, within two days) a rating, with that rating."""
+    after = [
+        (finish, "resolve", "resolved"),
+        (_after(finish, hours=2), "verify", "verified"),
+        (_after(finish, hours=3), "close", "closed"),
+    ]
+    rating = None
+    if rng.random() < 0.8:
+        satisfied = rng.random() < SATISFIED[tier]
+        rating = int(rng.choice([4, 5], p=[0.2, 0.8]) if satisfied else rng.choice([1, 2, 3]))
+        after.append((_after(finish, hours=rng.uniform(1, 48)), "rate", None))
+    return after, rating
+
+
+def _walk(
+    inc: dict, steps: list[tuple], events: list[tuple], now: pd.Timestamp, role: str, rating: int | None
+) -> str:
+    """Take the steps due by ``now``, each an event and a time on ``inc``; returns the status reached."""
+    status = "reported"
+    for at, action, to in steps:
+        if at > now:
+            break
+        data = None
+        if action == "rate":
+            to, data = status, {"rating": rating}
+            inc.update(rating=rating, rated_at=at)
+        events.append((at, action, status, to, "citizen" if action == "rate" else role, data))
+        status = to
+        if action == "accept" and inc["accepted_at"] is None:
+            inc["accepted_at"] = at
+        elif action == "resolve":
+            inc["resolved_at"] = at
+        elif action == "close":
+            inc["closed_at"] = at
+    return status
+
+
+def _summon(rng, inc: dict, cat: dict, now: pd.Timestamp) -> None:
+    """Beyond A tier, an accepted matter summons its category's departments, who report within the hour."""
+    if cat["departments"] and cat["tier"] != "A" and inc["accepted_at"] is not None:
+        for d in cat["departments"]:
+            reported = _after(inc["accepted_at"], minutes=rng.uniform(10, 50))
+            inc["summons"].append(
+                {
+                    "department_code": d,
+                    "summoned_at": inc["accepted_at"],
+                    "reported_at": reported if reported <= now else None,
+                }
+            )
+
+
 def _after(t: pd.Timestamp, **delta: float) -> pd.Timestamp:
     """``t`` plus a duration, to the second (PostgreSQL keeps microseconds, numpy draws nanoseconds)."""
     return (t + pd.Timedelta(**{k: float(v) for k, v in delta.items()})).floor("s")
+
+
+# The incidents' columns load_history fills, and the types their arrays are cast to (text unless named).
+TIMES = "reported_at accepted_at resolved_at closed_at response_due completion_due due_at rated_at".split()
+COLUMNS = (
+    "id category_code description channel reporter_name reporter_phone street_id community_id grid_id"
+    " building_id segment_id chief_id worker_id tier status assignee_kind assignee_id reported_at accepted_at"
+    " resolved_at closed_at response_due completion_due due_at escalations rating rated_at"
+).split()
+TYPES = {"id": "bigint", "escalations": "int", "rating": "smallint", **dict.fromkeys(TIMES, "timestamptz")}
 
 
 def load_history(
@@ -302,69 +374,39 @@ def load_history(
         .all()
     )
     frame = incidents.assign(id=ids)
+    _insert_incidents(conn, frame)
+    _insert_events(conn, events, ids)
+    _insert_summons(conn, frame, ids, departments)
+    return len(frame)
 
-    def col(name: str) -> list:
-        return [
-            None
-            if (v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NaT)
-            else (v.to_pydatetime() if isinstance(v, pd.Timestamp) else v)
-            for v in frame[name]
-        ]
 
-    columns = [
-        "id",
-        "category_code",
-        "description",
-        "channel",
-        "reporter_name",
-        "reporter_phone",
-        "street_id",
-        "community_id",
-        "grid_id",
-        "building_id",
-        "segment_id",
-        "chief_id",
-        "worker_id",
-        "tier",
-        "status",
-        "assignee_kind",
-        "assignee_id",
-        "reported_at",
-        "accepted_at",
-        "resolved_at",
-        "closed_at",
-        "response_due",
-        "completion_due",
-        "due_at",
-        "escalations",
-        "rating",
-        "rated_at",
+def _column(frame: pd.DataFrame, name: str) -> list:
+    """A column as the database driver takes it: missing values as None, timestamps as datetimes."""
+    return [
+        None
+        if (v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NaT)
+        else (v.to_pydatetime() if isinstance(v, pd.Timestamp) else v)
+        for v in frame[name]
     ]
-    types = {"id": "bigint", "escalations": "int", "rating": "smallint"}
-    for c in (
-        "reported_at",
-        "accepted_at",
-        "resolved_at",
-        "closed_at",
-        "response_due",
-        "completion_due",
-        "due_at",
-        "rated_at",
-    ):
-        types[c] = "timestamptz"
-    params = {c: col(c) for c in columns}
+
+
+def _insert_incidents(conn: Connection, frame: pd.DataFrame) -> None:
+    params = {c: _column(frame, c) for c in COLUMNS}
     params["lon"], params["lat"] = frame["lon"].tolist(), frame["lat"].tolist()
-    unnest = ", ".join(f"CAST(:{c} AS {types.get(c, 'text')}[])" for c in columns)
+    unnest = ", ".join(f"CAST(:{c} AS {TYPES.get(c, 'text')}[])" for c in COLUMNS)
     conn.execute(
         text(f"""
-        INSERT INTO incidents ({", ".join(columns)}, input_location, geom)
-        SELECT {", ".join(f"u.{c}" for c in columns)},
+        INSERT INTO incidents ({", ".join(COLUMNS)}, input_location, geom)
+        SELECT {", ".join(f"u.{c}" for c in COLUMNS)},
                jsonb_build_object('lon', u.lon, 'lat', u.lat, 'crs', 'wgs84'),
                ST_SetSRID(ST_MakePoint(u.lon, u.lat), 4326)
-        FROM unnest({unnest}, CAST(:lon AS float8[]), CAST(:lat AS float8[])) AS u({", ".join(columns)}, lon, lat)
+        FROM unnest({unnest}, CAST(:lon AS float8[]), CAST(:lat AS float8[])) AS u({", ".join(COLUMNS)}, lon, lat)
     """),  # noqa: S608 (columns are ours)
         params,
     )  # noqa: S608 (column names are ours; values bound)
+
+
+def _insert_events(conn: Connection, events: list[dict], ids: list[int]) -> None:
     conn.execute(
         text("""
         INSERT INTO incident_events (incident_id, at, actor, role, action, from_status, to_status, data)
@@ -382,22 +424,27 @@ def load_history(
             "data": [json.dumps(e["data"]) if e["data"] else None for e in events],
         },
     )
+
+
+def _insert_summons(
+    conn: Connection, frame: pd.DataFrame, ids: list[int], departments: dict[str, int]
+) -> None:
+    """Each summons falls due after its department's report limit (``departments``: code to minutes)."""
     summons = [(ids[k], s) for k, row in enumerate(frame["summons"]) for s in row]
-    if summons:
-        conn.execute(
-            text("""
+    if not summons:
+        return
+    conn.execute(
+        text("""
             INSERT INTO summons (incident_id, department_code, summoned_at, due_at, reported_at, reported_by)
             SELECT i, d, s, s + make_interval(mins => m), r, d FROM unnest(CAST(:i AS bigint[]), CAST(:d AS text[]),
                 CAST(:s AS timestamptz[]), CAST(:m AS int[]), CAST(:r AS timestamptz[])) AS u(i, d, s, m, r)"""),
-            {
-                "i": [i for i, _ in summons],
-                "d": [s["department_code"] for _, s in summons],
-                "s": [s["summoned_at"].to_pydatetime() for _, s in summons],
-                "m": [departments[s["department_code"]] for _, s in summons],
-                "r": [
-                    s["reported_at"].to_pydatetime() if s["reported_at"] is not None else None
-                    for _, s in summons
-                ],
-            },
-        )
-    return len(frame)
+        {
+            "i": [i for i, _ in summons],
+            "d": [s["department_code"] for _, s in summons],
+            "s": [s["summoned_at"].to_pydatetime() for _, s in summons],
+            "m": [departments[s["department_code"]] for _, s in summons],
+            "r": [
+                s["reported_at"].to_pydatetime() if s["reported_at"] is not None else None for _, s in summons
+            ],
+        },
+    )
