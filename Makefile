@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PG_EXT := /usr/share/postgresql/15/extension
 PG_DEBS := postgresql-15-postgis-3 postgresql-15-pgrouting
 
-.PHONY: run test lint bench install pg-packages db demo assets browser
+.PHONY: run test test-pure lint bench install pg-packages db demo assets browser
 
 $(BIN)/wangge: setup.cfg pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ needed, found " + sys.version'
@@ -50,11 +50,20 @@ demo: db
 run: demo
 	$(BIN)/wangge serve
 
-test: db browser
-	$(BIN)/python -m pytest -q
+# The whole suite; a skipped db or browser test fails the run (nothing may stand in for a feature).
+test: lint db browser
+	$(BIN)/python -m pytest -q --fail-on-skip
 
+# The pure tests alone (no database, no browser): under a minute.
+test-pure: install
+	$(BIN)/python -m pytest -q -m "not db and not browser"
+
+# Import contracts (the layers), ruff (with complexity at 15), the format, and mypy on the inner layers.
 lint: install
+	$(BIN)/lint-imports
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy geo store core
 
 # ApacheBench drives the intake benchmark (Debian's apache2-utils).
 bench: db

@@ -139,7 +139,9 @@ def grid_measure(
     if key == "incidents":
         counts = incident_points(conn, f, principal).groupby("grid_id")["id"].count()
         households = buildings.groupby("grid_id")["households"].sum()
-        values = {g: float(counts.get(g, 0)) * 1000.0 / hh for g, hh in households.items() if hh > 0}
+        values: dict[str, float | None] = {
+            str(g): float(counts.get(g, 0)) * 1000.0 / hh for g, hh in households.items() if hh > 0
+        }
         title = "每千户事件数 Incidents per 1,000 households"
         return Measure("incidents", title, "每千户事件 per 1,000 hh", values, True, f.describe())
     scope = None if principal is None else principal.area

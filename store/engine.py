@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
+from typing import Any
 
 from psycopg.rows import dict_row
 from sqlalchemy import Connection, TextClause, create_engine, event
@@ -52,11 +53,11 @@ def get_engine(url: str | None = None, *, generic_plans: bool = False) -> Engine
     engine = create_engine(url or database_url(), future=True, connect_args=options)
 
     @event.listens_for(engine, "checkin")
-    def _stamp(_dbapi_conn, record) -> None:
+    def _stamp(_dbapi_conn: Any, record: Any) -> None:
         record.info["idle_since"] = time.monotonic()
 
     @event.listens_for(engine, "checkout")
-    def _ping_if_idle(dbapi_conn, record, _proxy) -> None:
+    def _ping_if_idle(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
         if time.monotonic() - record.info.get("idle_since", time.monotonic()) < IDLE_PING_S:
             return
         try:
@@ -84,7 +85,8 @@ def driver_rows(conn: Connection, stmt: TextClause, params: dict) -> list[dict]:
         cached = _driver_sql[id(stmt)] = (stmt, stmt.compile(dialect=conn.dialect).string)
     if not conn.in_transaction():
         conn.begin()  # as SQLAlchemy's own autobegin would: the caller's commit or rollback covers this
-    with conn.connection.driver_connection.cursor(row_factory=dict_row) as cur:
+    driver: Any = conn.connection.driver_connection  # psycopg's own connection
+    with driver.cursor(row_factory=dict_row) as cur:
         cur.execute(cached[1], params)
         return cur.fetchall() if cur.description else []
 

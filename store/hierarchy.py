@@ -7,6 +7,7 @@ our own models, never from a request.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
@@ -53,7 +54,8 @@ def read_table(
 ) -> pd.DataFrame:
     """A whole table as a (Geo)DataFrame in EPSG:4326; grids are current ones unless ``include_history``."""
     cols = _columns(table, columns)
-    where, params = [], {}
+    where: list[str] = []
+    params: dict[str, Any] = {}
     if table == "grids" and not include_history:
         where.append("valid_to IS NULL")
     if bbox is not None and table in SPATIAL:
@@ -137,3 +139,23 @@ def person_in_area(conn: Connection, person_id: str, area: tuple[str, str | None
         },
     ).first()
     return row is not None
+
+
+def street_ids(conn: Connection) -> list[str]:
+    return list(conn.execute(text("SELECT id FROM streets ORDER BY id")).scalars())
+
+
+def address_point(conn: Connection, address: str) -> tuple[float, float] | None:
+    """A point for an address: a building (by name, or compound + name), else a responsible segment (by its
+    name or its road's), lowest id first; None when nothing in the district matches."""
+    row = conn.execute(
+        text("""
+        SELECT ST_X(pt), ST_Y(pt) FROM (
+          SELECT ST_PointOnSurface(geom) AS pt, 0 AS pri, id FROM buildings
+           WHERE name = :a OR coalesce(compound, '') || name = :a
+          UNION ALL
+          SELECT ST_LineInterpolatePoint(geom, 0.5), 1, id FROM road_segments WHERE name = :a OR road_name = :a
+        ) m ORDER BY pri, id LIMIT 1"""),
+        {"a": address.strip()},
+    ).first()
+    return (row[0], row[1]) if row else None

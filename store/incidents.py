@@ -389,3 +389,8 @@ def overdue_ids(conn: Connection, now: datetime, limit: int) -> list[int]:
         {"now": now, "limit": limit},
     ).scalars()
     return list(ids)
+
+
+def any_incident(conn: Connection) -> bool:
+    """Whether the database holds any incident at all (the demo loads its year once)."""
+    return conn.execute(text("SELECT EXISTS (SELECT 1 FROM incidents)")).scalar_one()

@@ -30,6 +30,53 @@ DEMO_SEED = 7
 pytest_plugins = ("tests.workflow",)
 
 
+# ---- markers: db, browser, or plain -----------------------------------------------------------
+# A test that asks (directly or through another fixture) for the database is marked ``db``; one that asks
+# for a Chromium page, ``browser``. Tests that reach them another way carry the marker by hand. So
+# ``pytest -m "not db and not browser"`` runs the pure tests without a server, and ``--fail-on-skip``
+# (what ``make test`` and CI use) turns any skipped db or browser test into a failure.
+DB_FIXTURE = "admin_url"
+BROWSER_FIXTURE = "browser"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--fail-on-skip",
+        action="store_true",
+        help="fail the run if any db or browser test is skipped (CI: nothing may stand in for a feature)",
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if DB_FIXTURE in fixtures or BROWSER_FIXTURE in fixtures:
+            item.add_marker(pytest.mark.db)
+        if BROWSER_FIXTURE in fixtures or item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.browser)
+            item.add_marker(pytest.mark.db)  # every page is served from the database
+
+
+_skipped_needed: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped and ("db" in report.keywords or "browser" in report.keywords):
+        _skipped_needed.append(report.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if session.config.getoption("--fail-on-skip") and _skipped_needed:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(
+                f"--fail-on-skip: {len(_skipped_needed)} db/browser tests were skipped:", red=True
+            )
+            for nodeid in _skipped_needed:
+                reporter.write_line(f"  {nodeid}", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
 def _admin_url() -> str:
     if os.environ.get("DATABASE_URL"):
         return str(make_url(database_url()).set(database="postgres"))

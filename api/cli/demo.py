@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from api.cli.common import fail
+from core.vocabulary import beijing
 from store.engine import get_engine, session_scope
 
 
@@ -80,14 +81,12 @@ def demo_cmd(out_dir, seed, scale, load, n_incidents, track_days) -> None:
 
 def _demo_history(layers: dict, seed: int, n: int) -> None:
     """A year of incidents up to now, once: a database that has incidents keeps them."""
-
-    from sqlalchemy import text
-
     from boundaries.demo_incidents import load_history, make_history
     from core.catalogue import ensure_default_catalogue, list_categories, list_departments
+    from store.incidents import any_incident
 
     with get_engine().begin() as conn:
-        if conn.execute(text("SELECT count(*) FROM incidents")).scalar_one():
+        if any_incident(conn):
             click.echo("已有事件 / incidents already present: demo history skipped")
             return
         ensure_default_catalogue(conn)
@@ -101,7 +100,6 @@ def _demo_history(layers: dict, seed: int, n: int) -> None:
 
 def _demo_tracks(layers: dict, seed: int, days: int) -> None:
     """Patrol logs for the days up to today (Beijing midnight), once: a database with logs keeps them."""
-
     from sqlalchemy import text
 
     from boundaries.demo_tracks import load_tracks, make_tracks
@@ -110,7 +108,7 @@ def _demo_tracks(layers: dict, seed: int, days: int) -> None:
         if conn.execute(text("SELECT count(*) FROM patrol_tracks")).scalar_one():
             click.echo("已有巡查轨迹 / patrol logs already present: demo tracks skipped")
             return
-        beijing = datetime.now(UTC) + timedelta(hours=8)
-        end = datetime(beijing.year, beijing.month, beijing.day, tzinfo=UTC) + timedelta(days=1, hours=-8)
+        today = beijing(datetime.now(UTC)).replace(hour=0, minute=0, second=0, microsecond=0)
+        end = (today + timedelta(days=1)).astimezone(UTC)
         stored = load_tracks(conn, make_tracks(layers, end=end, days=days, seed=seed))
     click.echo(f"已载入巡查轨迹 / patrol logs loaded: {stored:,} over {days} days")

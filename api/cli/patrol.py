@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import click
+from sqlalchemy import Connection
 
 from api.cli.common import CRS_CHOICE, period_of, table
 from core.periods import PATROL_DAYS, PATROL_MAX_DAYS
@@ -82,26 +83,13 @@ def patrol_plan(
     budget_min,
     incidents_file,
 ) -> None:
-    import geopandas as gpd
-
-    from boundaries.osm import read_lines_or_osm
     from core.errors import ServiceError
-    from core.patrols import area_inputs, plan, recent_incidents, write_geojson, write_gpx
-    from geo.patrol import balance
+    from core.patrols import plan, write_geojson, write_gpx
 
     try:
-        incidents = gpd.read_file(incidents_file) if incidents_file else None
-        labels = None
-        if grid_id or street_id or chief_id:
-            with get_engine().connect() as conn:
-                roads, area, labels = area_inputs(conn, grid=grid_id, street=street_id, chief=chief_id)
-                if budget_min is not None and incidents is None:
-                    incidents = recent_incidents(conn, area)
-        elif roads_file:
-            roads = read_lines_or_osm(roads_file)
-            area = gpd.read_file(area_file).to_crs(4326).union_all() if area_file else None
-        else:
-            raise click.UsageError("say --roads FILE (and --area FILE), or --grid/--street/--chief ID")
+        roads, area, labels, incidents = _plan_inputs(
+            roads_file, area_file, grid_id, street_id, chief_id, incidents_file, budget_min
+        )
         network, routes = plan(
             roads,
             area,
@@ -118,6 +106,40 @@ def patrol_plan(
     write_geojson(network, routes, out)
     if gpx_file:
         write_gpx(network, routes, gpx_file)
+    _print_routes(routes)
+
+
+def _plan_inputs(
+    roads_file: Path | None,
+    area_file: Path | None,
+    grid_id: str | None,
+    street_id: str | None,
+    chief_id: str | None,
+    incidents_file: Path | None,
+    budget_min: float | None,
+) -> tuple:
+    """Roads, the area to walk, edge labels and weighting incidents: from the database or from files."""
+    import geopandas as gpd
+
+    from boundaries.osm import read_lines_or_osm
+    from core.patrols import area_inputs, recent_incidents
+
+    incidents = gpd.read_file(incidents_file) if incidents_file else None
+    if grid_id or street_id or chief_id:
+        with get_engine().connect() as conn:
+            roads, area, labels = area_inputs(conn, grid=grid_id, street=street_id, chief=chief_id)
+            if budget_min is not None and incidents is None:
+                incidents = recent_incidents(conn, area)
+        return roads, area, labels, incidents
+    if not roads_file:
+        raise click.UsageError("say --roads FILE (and --area FILE), or --grid/--street/--chief ID")
+    area = gpd.read_file(area_file).to_crs(4326).union_all() if area_file else None
+    return read_lines_or_osm(roads_file), area, None, incidents
+
+
+def _print_routes(routes: list) -> None:
+    from geo.patrol import balance
+
     for i, route in enumerate(routes, start=1):
         click.echo(
             f"路线 route {i}: {route.length_m:,.0f} m, {route.duration_min:.0f} min; roads to walk "
@@ -164,63 +186,61 @@ def patrol_plan(
 )
 @click.option("--json", "as_json", is_flag=True, help="JSON 输出 Print the whole report as JSON.")
 def patrol_coverage(tracks, person, crs, since, until, street_id, within_m, as_json) -> None:
-    from sqlalchemy import text
-
     from core.coverage import street_coverage
-    from core.errors import ServiceError
-    from core.tracks import import_track
-    from geo.tracks import TrackError, guess_format
+    from store.hierarchy import street_ids
 
     if tracks and not person:
         raise click.UsageError("say whose logs these are: --person ID")
     asked = period_of(since, until, default_days=PATROL_DAYS, max_days=PATROL_MAX_DAYS)
-    start, end = asked.since, asked.until
     with get_engine().begin() as conn:
         for path in tracks:
-            try:
-                stored = import_track(
-                    conn, person, path.read_bytes(), guess_format(path.name), crs, uploaded_by="cli"
-                )
-            except (ServiceError, TrackError) as exc:
-                raise click.ClickException(f"无法导入 cannot import {path}: {exc}") from None
-            c = stored["cleaning"]
-            click.echo(
-                f"已导入 stored {path.name} as log {stored['id']}: {c['kept']} of {c['points']} points kept "
-                f"({c['jumps']} jumps, {c['gaps']} gaps, {c['too_fast_cuts']} too fast), "
-                f"{c['length_m']:,.0f} m"
-            )
-        streets = (
-            [street_id]
-            if street_id
-            else conn.execute(text("SELECT id FROM streets ORDER BY id")).scalars().all()
-        )
-        reports = [street_coverage(conn, s, start, end, within_m=within_m) for s in streets]
+            _store_log(conn, path, person, crs)
+        streets = [street_id] if street_id else street_ids(conn)
+        reports = [street_coverage(conn, s, asked.since, asked.until, within_m=within_m) for s in streets]
     if as_json:
         click.echo(json.dumps(reports if len(reports) > 1 else reports[0], ensure_ascii=False, indent=1))
         return
     for r in reports:
-        roads = r["roads"]
-        click.echo(
-            f"街道 street {r['street_id']}  {start:%Y-%m-%d} – {end:%Y-%m-%d}: {r['tracks']} logs; "
-            f"roads walked {roads['walked_share']:.0%} of {roads['length_m']:,.0f} m; "
-            f"nobody walked {roads['unwalked_length_m']:,.0f} m; "
-            f"buildings not passed {len(r['buildings_not_passed'])}"
+        _print_coverage(r, asked.describe())
+
+
+def _store_log(conn: Connection, path: Path, person: str, crs: str) -> None:
+    from core.errors import ServiceError
+    from core.tracks import import_track
+    from geo.tracks import TrackError, guess_format
+
+    try:
+        stored = import_track(
+            conn, person, path.read_bytes(), guess_format(path.name), crs, uploaded_by="cli"
         )
-        table(
-            r["grids"],
-            [
-                "id",
-                "worker_id",
-                "road_length_m",
-                "walked_share",
-                "worker_share",
-                "buildings",
-                "buildings_passed",
-            ],
-        )
-        late = [w for w in r["workers"] if any(wk["complete"] and not wk["ok"] for wk in w["weeks"])]
-        click.echo(f"{r['rule']}: {len(late)} of {len(r['workers'])} workers fell short in a complete week")
-        for f in r["unwalked"]["features"]:
-            click.echo(
-                f"  无人巡查 not walked: {f['properties']['name']} {f['properties']['length_m']:.0f} m"
-            )
+    except (ServiceError, TrackError) as exc:
+        raise click.ClickException(f"无法导入 cannot import {path}: {exc}") from None
+    c = stored["cleaning"]
+    click.echo(
+        f"已导入 stored {path.name} as log {stored['id']}: {c['kept']} of {c['points']} points kept "
+        f"({c['jumps']} jumps, {c['gaps']} gaps, {c['too_fast_cuts']} too fast), {c['length_m']:,.0f} m"
+    )
+
+
+def _print_coverage(r: dict, period: str) -> None:
+    roads = r["roads"]
+    click.echo(
+        f"街道 street {r['street_id']}  {period}: {r['tracks']} logs; "
+        f"roads walked {roads['walked_share']:.0%} of {roads['length_m']:,.0f} m; "
+        f"nobody walked {roads['unwalked_length_m']:,.0f} m; "
+        f"buildings not passed {len(r['buildings_not_passed'])}"
+    )
+    columns = [
+        "id",
+        "worker_id",
+        "road_length_m",
+        "walked_share",
+        "worker_share",
+        "buildings",
+        "buildings_passed",
+    ]
+    table(r["grids"], columns)
+    late = [w for w in r["workers"] if any(wk["complete"] and not wk["ok"] for wk in w["weeks"])]
+    click.echo(f"{r['rule']}: {len(late)} of {len(r['workers'])} workers fell short in a complete week")
+    for f in r["unwalked"]["features"]:
+        click.echo(f"  无人巡查 not walked: {f['properties']['name']} {f['properties']['length_m']:.0f} m")

@@ -11,7 +11,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Blueprint, Response, current_app, json, request
-from sqlalchemy import text
 
 from api.http.context import connection, metric_srid, now, transaction
 from api.http.params import finite_number
@@ -22,6 +21,7 @@ from core.incidents.views import incident_view, list_incidents
 from core.periods import period
 from core.tokens import principal_for
 from core.vocabulary import FINISHED, STATUS_LABELS
+from store.hierarchy import address_point
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
 TIER_GROUPS = {
@@ -85,25 +85,12 @@ def service_definition(code: str, fmt: str):
 
 def _geocode(address: str) -> tuple[float, float]:
     """A building (by name, or compound + name) or a responsible segment (by name or road) in the district."""
-    row = (
-        connection()
-        .execute(
-            text("""
-        SELECT ST_X(pt), ST_Y(pt) FROM (
-          SELECT ST_PointOnSurface(geom) AS pt, 0 AS pri, id FROM buildings
-           WHERE name = :a OR coalesce(compound, '') || name = :a
-          UNION ALL
-          SELECT ST_LineInterpolatePoint(geom, 0.5), 1, id FROM road_segments WHERE name = :a OR road_name = :a
-        ) m ORDER BY pri, id LIMIT 1"""),
-            {"a": address.strip()},
-        )
-        .first()
-    )
-    if row is None:
+    point = address_point(connection(), address)
+    if point is None:
         raise Invalid(
             f"address_string {address!r} matches no building or road in the service area; send lat and long",
         )
-    return row[0], row[1]
+    return point
 
 
 @bp.post("/requests.<fmt>")

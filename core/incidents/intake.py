@@ -104,10 +104,10 @@ def nearby_params(x: float, y: float, category: dict, now: datetime, settings: S
 def locate(conn: Connection, lon: float, lat: float, crs: str, settings: Settings, srid: int) -> dict:
     """Where a reported point is (WGS-84 x, y) and who answers for it; 422 outside the service area."""
     try:
-        x, y = to_wgs84(lon, lat, crs)
+        xs, ys = to_wgs84(lon, lat, crs)
     except CoordinateError as exc:
         raise Invalid(str(exc)) from None
-    x, y = float(x), float(y)
+    x, y = float(xs), float(ys)
     located = locate_point(conn, x, y, srid=srid, search_m=settings.segment_search_m)
     if not located["grid_id"]:
         raise Unprocessable(

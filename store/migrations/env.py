@@ -9,12 +9,12 @@ config = context.config
 target_metadata = Base.metadata
 
 
-def include_object(obj, name, type_, reflected, compare_to):
+def include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
     # PostGIS and pgRouting own tables of their own (spatial_ref_sys, topology…): not ours to manage.
     return not (type_ == "table" and reflected and compare_to is None)
 
 
-engine = create_engine(config.get_main_option("sqlalchemy.url"), poolclass=pool.NullPool)
+engine = create_engine(config.get_main_option("sqlalchemy.url") or "", poolclass=pool.NullPool)
 with engine.connect() as connection:
     context.configure(connection=connection, target_metadata=target_metadata, include_object=include_object)
     with context.begin_transaction():

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from tests.workflow import World
 
 COMMUNITY = "211103001003"
@@ -156,6 +158,7 @@ def test_grid_versions_from_the_cli(world, cli):
     assert cli(url, "grids", "draw").exit_code == 2
 
 
+@pytest.mark.browser
 def test_resplit_preview_map_in_chromium(world):
     from tests.browser import chromium, live_server, visit
 

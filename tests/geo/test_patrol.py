@@ -12,9 +12,10 @@ import pytest
 import shapely
 from sqlalchemy import text
 
+from core.errors import Unprocessable
 from core.patrols import plan
 from geo.network import build_network
-from geo.patrol import PatrolError, both_sides, coverage_route, covered, directed_route, required_edges
+from geo.patrol import both_sides, coverage_route, covered, directed_route, required_edges
 
 E0, N0 = 600_000, 4_552_000
 
@@ -89,15 +90,16 @@ def test_pieces_apart_are_joined_and_reported():
 
 
 def test_bad_plans_get_clear_errors():
+    """The service refuses roads it cannot route with a 422 whose detail says why."""
     roads = lattice()
-    with pytest.raises(PatrolError, match="from the nearest road"):
+    with pytest.raises(Unprocessable, match="from the nearest road"):
         plan(roads, start=(122.5, 41.5))
     empty = gpd.GeoSeries([shapely.box(E0 + 5000, N0, E0 + 5100, N0 + 100)], crs=32651).to_crs(4326).iloc[0]
-    with pytest.raises(PatrolError, match="no roads in the area"):
+    with pytest.raises(Unprocessable, match="no roads in the area"):
         plan(roads, empty)
-    with pytest.raises(PatrolError, match="speed"):
+    with pytest.raises(Unprocessable, match="speed"):
         plan(roads, speed_kmh=0)
-    with pytest.raises(PatrolError, match="must be lines"):
+    with pytest.raises(Unprocessable, match="must be lines"):
         plan(gpd.GeoDataFrame({"name": ["x"]}, geometry=[shapely.Point(E0, N0)], crs=32651))
 
 

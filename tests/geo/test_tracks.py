@@ -14,7 +14,7 @@ from pyproj import Transformer
 from geo.coords import from_wgs84
 from geo.network import build_network
 from geo.tracks import Track, TrackError, clean, passed, read_points, together, walked
-from tests.test_patrol import E0, N0, lattice
+from tests.geo.test_patrol import E0, N0, lattice
 
 TO_WGS = Transformer.from_crs(32651, 4326, always_xy=True)
 T0 = 1_790_000_000.0  # some morning in 2026

@@ -294,6 +294,7 @@ def test_the_demo_week_reports_workers_chiefs_and_the_rule(tracks_engine):
     assert all(0 <= g["buildings_passed"] <= g["buildings"] for g in report["grids"])
 
 
+@pytest.mark.browser
 def test_the_coverage_map_in_chromium(tracks_engine):
     from api.http.app import create_app
 

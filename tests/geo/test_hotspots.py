@@ -14,7 +14,7 @@ from core.patrols import plan
 from geo.hotspots import edge_weights, hotspot_route
 from geo.network import build_network
 from geo.patrol import PatrolError, required_edges
-from tests.test_patrol import E0, N0, lattice
+from tests.geo.test_patrol import E0, N0, lattice
 
 
 def cluster(x: float, y: float, n: int = 40, spread: float = 15.0, seed: int = 1) -> np.ndarray:

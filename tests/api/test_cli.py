@@ -134,6 +134,7 @@ def test_demo_load_is_idempotent(cli, fresh_url, tmp_path):
     engine.dispose()
 
 
+@pytest.mark.db
 def test_the_database_in_use_is_running_and_has_the_extensions(cli):
     r = cli(None, "db", "status")
     assert r.exit_code == 0 and ("running" in r.output or "external" in r.output)
@@ -147,6 +148,7 @@ def test_the_database_in_use_is_running_and_has_the_extensions(cli):
     assert {"postgis", "pgrouting"} <= exts
 
 
+@pytest.mark.db
 def test_a_new_cluster_initialises_starts_and_stops(tmp_path, monkeypatch):
     """initdb on first use in a fresh var/ folder (as root: relocated for postgres when it cannot reach it)."""
     monkeypatch.setenv("WANGGE_VAR", str(tmp_path / "var"))

@@ -50,7 +50,7 @@ def base(app):
 
 
 @pytest.fixture(scope="module")
-def browser():
+def browser():  # tests using it are marked browser by conftest
     with chromium() as b:
         yield b
 

@@ -8,7 +8,7 @@ from tests.browser import chromium, live_server, visit
 
 
 @pytest.fixture(scope="module")
-def browser():
+def browser():  # tests using it are marked browser by conftest
     with chromium() as b:
         yield b
 
