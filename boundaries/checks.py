@@ -81,26 +81,11 @@ def _linear(geom):
 
 def _check_geometry(i: int, fid, geom, spec: LayerSpec, repair: bool, res: CheckResult):
     """Return the geometry to store, or None after recording why it cannot be."""
-    if geom is None or geom.is_empty:
-        res.problems.append(Problem(i, fid, "missing or empty geometry 缺少几何"))
+    problem = _coordinates_problem(i, fid, geom)
+    if problem is not None:
+        res.problems.append(problem)
         return None
-    coords = shapely.get_coordinates(geom)
-    if not np.isfinite(coords).all():
-        res.problems.append(Problem(i, fid, "NaN or infinite coordinate 坐标非数值", *_where(geom)))
-        return None
-    lon, lat = coords[:, 0], coords[:, 1]
-    if (np.abs(lon) > 180).any() or (np.abs(lat) > 90).any():
-        j = int(np.flatnonzero((np.abs(lon) > 180) | (np.abs(lat) > 90))[0])
-        res.problems.append(
-            Problem(
-                i,
-                fid,
-                f"coordinate ({lon[j]:.6g}, {lat[j]:.6g}) is outside lon −180..180 / lat −90..90 "
-                "坐标超出范围: is the file's CRS right?",
-            )
-        )
-        return None
-    shaped = polygonal(geom) if spec.geometry == "polygon" else _linear(geom)
+    shaped = _shaped(geom, spec)
     want = "Polygon or MultiPolygon" if spec.geometry == "polygon" else "a single connected LineString"
     if shaped is None:
         res.problems.append(
@@ -113,34 +98,64 @@ def _check_geometry(i: int, fid, geom, spec: LayerSpec, repair: bool, res: Check
         )
         return None
     if not shapely.is_valid(shaped):
-        reason = shapely.is_valid_reason(shaped)
-        if not repair:
-            res.problems.append(
-                Problem(i, fid, f"invalid geometry 几何无效: {reason} (try --repair)", *_where(shaped))
-            )
+        shaped = _repaired(i, fid, shaped, spec, repair, res)
+        if shaped is None:
             return None
-        fixed = shapely.make_valid(shaped)
-        fixed = polygonal(fixed) if spec.geometry == "polygon" else _linear(fixed)
-        if fixed is None or fixed.is_empty or not fixed.is_valid:
-            res.problems.append(
-                Problem(i, fid, f"invalid geometry that make_valid cannot fix: {reason}", *_where(shaped))
-            )
-            return None
-        before, after = _area_m2(shaped), _area_m2(fixed)
-        res.repairs.append(
-            Problem(
-                i,
-                fid,
-                f"repaired {reason}; parts {len(getattr(shaped, 'geoms', [1]))}"
-                f"→{len(getattr(fixed, 'geoms', [1]))}, area {before:.1f}→{after:.1f} m²",
-                *_where(fixed),
-            )
-        )
-        shaped = fixed
     if spec.geometry == "polygon" and shaped.area == 0:
         res.problems.append(Problem(i, fid, "polygon has no area 面积为零", *_where(shaped)))
         return None
     return shaped
+
+
+def _coordinates_problem(i: int, fid, geom) -> Problem | None:
+    """What is wrong with a geometry's coordinates (none, not numbers, off the globe), if anything."""
+    if geom is None or geom.is_empty:
+        return Problem(i, fid, "missing or empty geometry 缺少几何")
+    coords = shapely.get_coordinates(geom)
+    if not np.isfinite(coords).all():
+        return Problem(i, fid, "NaN or infinite coordinate 坐标非数值", *_where(geom))
+    lon, lat = coords[:, 0], coords[:, 1]
+    if (np.abs(lon) > 180).any() or (np.abs(lat) > 90).any():
+        j = int(np.flatnonzero((np.abs(lon) > 180) | (np.abs(lat) > 90))[0])
+        return Problem(
+            i,
+            fid,
+            f"coordinate ({lon[j]:.6g}, {lat[j]:.6g}) is outside lon −180..180 / lat −90..90 "
+            "坐标超出范围: is the file's CRS right?",
+        )
+    return None
+
+
+def _shaped(geom, spec: LayerSpec):
+    """The geometry as the layer stores it (polygonal, or one line), or None if it cannot be."""
+    return polygonal(geom) if spec.geometry == "polygon" else _linear(geom)
+
+
+def _repaired(i: int, fid, shaped, spec: LayerSpec, repair: bool, res: CheckResult):
+    """An invalid geometry made valid (recorded as a repair), or None after recording why it is not."""
+    reason = shapely.is_valid_reason(shaped)
+    if not repair:
+        res.problems.append(
+            Problem(i, fid, f"invalid geometry 几何无效: {reason} (try --repair)", *_where(shaped))
+        )
+        return None
+    fixed = _shaped(shapely.make_valid(shaped), spec)
+    if fixed is None or fixed.is_empty or not fixed.is_valid:
+        res.problems.append(
+            Problem(i, fid, f"invalid geometry that make_valid cannot fix: {reason}", *_where(shaped))
+        )
+        return None
+    before, after = _area_m2(shaped), _area_m2(fixed)
+    res.repairs.append(
+        Problem(
+            i,
+            fid,
+            f"repaired {reason}; parts {len(getattr(shaped, 'geoms', [1]))}"
+            f"→{len(getattr(fixed, 'geoms', [1]))}, area {before:.1f}→{after:.1f} m²",
+            *_where(fixed),
+        )
+    )
+    return fixed
 
 
 def check_features(
@@ -166,37 +181,11 @@ def check_features(
     for pos, (i, row) in enumerate(zip(frame.index, records, strict=True)):
         fid = row["id"]
         where = _where(geoms[pos]) if spec.geometry else (None, None)
-        if fid is None:
-            res.problems.append(Problem(int(i), None, "missing id 缺少编号", *where))
-        elif fid in dup.values:
-            res.problems.append(Problem(int(i), fid, "duplicate id in file 编号重复", *where))
-        elif fid in stored_ids:
-            res.problems.append(Problem(int(i), fid, "id already stored 编号已存在", *where))
+        _check_id(int(i), fid, where, dup, stored_ids, res)
         if not row["name"]:
             res.frame.at[i, "name"] = fid
-        for col, parent_layer in spec.parents.items():
-            value = row[col]
-            if value is None:
-                if col in spec.required_parents:
-                    res.problems.append(Problem(int(i), fid, f"missing parent {col} 缺少上级编号", *where))
-            elif value not in known_ids.get(parent_layer, set()):
-                res.problems.append(Problem(int(i), fid, f"unknown parent {col}={value} 上级不存在", *where))
-        for col in spec.int_columns:
-            value = row[col]
-            if pd.isna(value):
-                if col in spec.required_ints:
-                    res.problems.append(Problem(int(i), fid, f"missing {col} 缺少{col}", *where))
-            elif value < 0 or (col in ("floors", "units") and value <= 0):
-                res.problems.append(
-                    Problem(
-                        int(i),
-                        fid,
-                        f"{col} {value:g} must be {'positive' if col in ('floors', 'units') else 'zero or more'}",
-                        *where,
-                    )
-                )
-            elif not float(value).is_integer():
-                res.problems.append(Problem(int(i), fid, f"{col} {value:g} is not a whole number", *where))
+        _check_parents(int(i), row, where, spec, known_ids, res)
+        _check_ints(int(i), row, where, spec, res)
         if spec.name == "people":
             _check_person(int(i), row, res)
         if spec.geometry:
@@ -204,6 +193,51 @@ def check_features(
     if spec.geometry:
         res.frame = gpd.GeoDataFrame(res.frame.drop(columns="geometry"), geometry=out_geoms, crs=4326)
     return res
+
+
+def _check_id(i: int, fid, where: tuple, dup: pd.Series, stored_ids: set[str], res: CheckResult) -> None:
+    """An id must be given, once in the file, and not already stored."""
+    if fid is None:
+        res.problems.append(Problem(i, None, "missing id 缺少编号", *where))
+    elif fid in dup.values:
+        res.problems.append(Problem(i, fid, "duplicate id in file 编号重复", *where))
+    elif fid in stored_ids:
+        res.problems.append(Problem(i, fid, "id already stored 编号已存在", *where))
+
+
+def _check_parents(
+    i: int, row: dict, where: tuple, spec: LayerSpec, known_ids: dict[str, set[str]], res: CheckResult
+) -> None:
+    """Each parent column points at a known id of its layer (and the required ones are given)."""
+    fid = row["id"]
+    for col, parent_layer in spec.parents.items():
+        value = row[col]
+        if value is None:
+            if col in spec.required_parents:
+                res.problems.append(Problem(i, fid, f"missing parent {col} 缺少上级编号", *where))
+        elif value not in known_ids.get(parent_layer, set()):
+            res.problems.append(Problem(i, fid, f"unknown parent {col}={value} 上级不存在", *where))
+
+
+def _check_ints(i: int, row: dict, where: tuple, spec: LayerSpec, res: CheckResult) -> None:
+    """Counts are whole numbers, zero or more (floors and units: positive), and given where required."""
+    fid = row["id"]
+    for col in spec.int_columns:
+        value = row[col]
+        if pd.isna(value):
+            if col in spec.required_ints:
+                res.problems.append(Problem(i, fid, f"missing {col} 缺少{col}", *where))
+        elif value < 0 or (col in ("floors", "units") and value <= 0):
+            res.problems.append(
+                Problem(
+                    i,
+                    fid,
+                    f"{col} {value:g} must be {'positive' if col in ('floors', 'units') else 'zero or more'}",
+                    *where,
+                )
+            )
+        elif not float(value).is_integer():
+            res.problems.append(Problem(i, fid, f"{col} {value:g} is not a whole number", *where))
 
 
 def _check_person(i: int, row: dict, res: CheckResult) -> None:
