@@ -42,6 +42,8 @@ STREAMS = int(os.environ.get("BENCH_INTAKE_STREAMS", 8))
 WORKERS = int(os.environ.get("BENCH_INTAKE_WORKERS", 3))
 ROUNDS = int(os.environ.get("BENCH_INTAKE_ROUNDS", 3))
 CATEGORIES = ("A01", "A02", "A06", "A07", "A09", "A10", "B01", "B03")
+# One measured round: posts per second, each post's ms, streams that had non-2xx answers.
+Round = tuple[float, np.ndarray, int]
 
 
 def _database() -> str:
@@ -129,9 +131,7 @@ def _times(logs: list[Path]) -> np.ndarray:
     return np.array(times)
 
 
-def _round(
-    target: str, token: str, bodies: list[Path], folder: Path, n: int
-) -> tuple[float, np.ndarray, int]:
+def _round(target: str, token: str, bodies: list[Path], folder: Path, n: int) -> Round:
     """One measured round: every stream posts its share; returns posts/s, each post's ms, streams with errors."""
     logs = [folder / f"ab{i}.tsv" for i in range(len(bodies))]
     start = time.perf_counter()
@@ -153,39 +153,59 @@ def run() -> list[str]:
     url = _database()
     port = _free_port()
     with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        token, bodies = _bodies(url, folder)
-        env = {**os.environ, "DATABASE_URL": url}
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "-w",
-                str(WORKERS),
-                *os.environ.get("BENCH_GUNICORN_ARGS", "").split(),
-                "-b",
-                f"127.0.0.1:{port}",
-                "--log-level",
-                "warning",
-                "api.http.app:create_app()",
-            ],
-            env=env,
-        )
-        target = f"http://127.0.0.1:{port}/api/v1/incidents"
+        rounds = _measure(url, port, Path(tmp))
+    stored, durable = _stored(url)
+    return _report(rounds, stored, durable)
+
+
+def _gunicorn(url: str, port: int) -> subprocess.Popen:
+    """The app under gunicorn on loopback, serving the bench database."""
+    env = {**os.environ, "DATABASE_URL": url}
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-w",
+            str(WORKERS),
+            *os.environ.get("BENCH_GUNICORN_ARGS", "").split(),
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "api.http.app:create_app()",
+        ],
+        env=env,
+    )
+
+
+def _wait_until_up(port: int) -> None:
+    """Until the health check answers (ten seconds at most; the rounds then show what is wrong)."""
+    for _ in range(100):
         try:
-            for _ in range(100):
-                try:
-                    urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/health", timeout=1)
-                    break
-                except OSError:
-                    time.sleep(0.1)
-            for p in [_ab(target, token, b, 50, None) for b in bodies]:  # warm every worker's caches
-                p.wait()
-            rounds = [_round(target, token, bodies, folder, N_POSTS) for _ in range(ROUNDS)]
-        finally:
-            server.terminate()
-            server.wait()
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/health", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.1)
+
+
+def _measure(url: str, port: int, folder: Path) -> list[Round]:
+    """Serve the app, warm every worker's caches, then run the measured rounds."""
+    token, bodies = _bodies(url, folder)
+    server = _gunicorn(url, port)
+    target = f"http://127.0.0.1:{port}/api/v1/incidents"
+    try:
+        _wait_until_up(port)
+        for p in [_ab(target, token, b, 50, None) for b in bodies]:  # warm every worker's caches
+            p.wait()
+        return [_round(target, token, bodies, folder, N_POSTS) for _ in range(ROUNDS)]
+    finally:
+        server.terminate()
+        server.wait()
+
+
+def _stored(url: str) -> tuple[tuple[int, int], list[str]]:
+    """Incidents stored and those located; the server's fsync and synchronous_commit."""
     engine = create_engine(url)
     with engine.connect() as conn:
         stored = conn.execute(text("SELECT count(*), count(grid_id) FROM incidents")).one()
@@ -193,6 +213,11 @@ def run() -> list[str]:
             conn.execute(text(f"SHOW {name}")).scalar_one() for name in ("fsync", "synchronous_commit")
         ]
     engine.dispose()
+    return stored, durable
+
+
+def _report(rounds: list[Round], stored: tuple[int, int], durable: list[str]) -> list[str]:
+    """The section of bench/RESULTS.md: the median round whole, every round's rate and p99."""
     rps = [r[0] for r in rounds]
     p99s = [float(np.percentile(r[1], 99)) for r in rounds]
     middle = int(np.argsort(rps)[len(rps) // 2])  # the median round, reported whole

@@ -127,6 +127,30 @@ def run() -> list[str]:
         "| district | grids planned | total (s) | per grid, median (ms) | per grid, max (ms) | network build (s) |",
         "| --- | ---: | ---: | ---: | ---: | ---: |",
     ]
+    districts = (
+        ("demo (64 grids)", demo, 1),
+        (f"scaled ({len(large['grids']):,} grids)", large, max(1, 2048 // PGR_SAMPLE)),
+    )
+    results = _plan_districts(districts)
+    lines += [_planning_row(label, r) for label, r in results.items()]
+    lines += _baseline_table(results)
+    pieces = ", ".join(f"{r['pgr_pieces']} of the pgRouting sample in {k}" for k, r in results.items())
+    lines += [
+        "",
+        "Grids whose streets are in pieces: networkx's eulerize refuses them and pgRouting returns nothing "
+        f"({pieces}); "
+        "wangge joins the pieces (at most 3/2 of the optimum) and says so in the route.",
+        "",
+        "| patrollers sharing the demo street | longest ÷ (total ÷ k) |",
+        "| ---: | ---: |",
+    ]
+    lines += [f"| {k} | {b:.3f} |" for k, b in _splits(demo)]
+    return lines + [""]
+
+
+def _plan_districts(districts: tuple[tuple[str, dict, int], ...]) -> dict[str, dict]:
+    """Plan every grid of each district (label, layers, every how many grids pgRouting runs), showing each
+    district's row as it finishes; each district's results, by label."""
     results = {}
     with get_engine().connect() as conn:
         conn.execute(
@@ -135,21 +159,27 @@ def run() -> list[str]:
                 "reverse_cost float8)"
             )
         )
-        for label, layers, every in (
-            ("demo (64 grids)", demo, 1),
-            (f"scaled ({len(large['grids']):,} grids)", large, max(1, 2048 // PGR_SAMPLE)),
-        ):
+        for label, layers, every in districts:
             t = time.perf_counter()
             r = _district(layers, conn, every)
             r["total_s"] = time.perf_counter() - t
             results[label] = r
-            ms = np.array(r["ours_s"]) * 1000
-            lines.append(
-                f"| {label} | {r['grids']:,} (+{r['skipped']} with no road) | {r['total_s']:.1f} | "
-                f"{np.median(ms):.1f} | {ms.max():.1f} | {r['build_s']:.2f} |"
-            )
-            print(lines[-1], flush=True)
-    lines += [
+            print(_planning_row(label, r), flush=True)
+    return results
+
+
+def _planning_row(label: str, r: dict) -> str:
+    """A district's row of the planning table: grids planned, total time, time per grid, network build."""
+    ms = np.array(r["ours_s"]) * 1000
+    return (
+        f"| {label} | {r['grids']:,} (+{r['skipped']} with no road) | {r['total_s']:.1f} | "
+        f"{np.median(ms):.1f} | {ms.max():.1f} | {r['build_s']:.2f} |"
+    )
+
+
+def _baseline_table(results: dict[str, dict]) -> list[str]:
+    """Route computation alone beside each baseline, on the graphs both can solve."""
+    lines = [
         "",
         "Route computation alone, on the graphs both can solve:",
         "",
@@ -170,15 +200,4 @@ def run() -> list[str]:
                 f"{ratio.mean():.3f} | {int((a[:, 0] > a[:, 1] + 0.01).sum())} |"
             )
             print(lines[-1], flush=True)
-    pieces = ", ".join(f"{r['pgr_pieces']} of the pgRouting sample in {k}" for k, r in results.items())
-    lines += [
-        "",
-        "Grids whose streets are in pieces: networkx's eulerize refuses them and pgRouting returns nothing "
-        f"({pieces}); "
-        "wangge joins the pieces (at most 3/2 of the optimum) and says so in the route.",
-        "",
-        "| patrollers sharing the demo street | longest ÷ (total ÷ k) |",
-        "| ---: | ---: |",
-    ]
-    lines += [f"| {k} | {b:.3f} |" for k, b in _splits(demo)]
-    return lines + [""]
+    return lines
