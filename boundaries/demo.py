@@ -24,13 +24,14 @@ import pyogrio
 import shapely
 from pyproj import Transformer
 
-from boundaries.checks import polygonal
 from boundaries.demo_blocks import add_buildings, street_blocks
 from boundaries.demo_grids import add_communities, serpentine
 from boundaries.demo_lattice import lattice_buildings
 from boundaries.demo_people import person_name, phone_number
 from boundaries.demo_roads import STREET_H, STREET_W, add_roads, road_corridor, street_outline, street_roads
+from core.vocabulary import LAYERS
 from geo.coords import utm_epsg
+from geo.polygons import polygonal
 
 __all__ = ["LAYERS", "lattice_buildings", "make_district", "person_name", "phone_number", "write_district"]
 
@@ -38,7 +39,6 @@ CENTER_LON, CENTER_LAT = 122.07, 41.12
 DISTRICT_NAME = "兴隆台区"
 DISTRICT_CODE = "211103"
 STREET_GAP = 80.0
-LAYERS = ("streets", "communities", "grids", "buildings", "roads", "road_segments", "people")
 
 STREET_NAMES = [
     "振兴街道",

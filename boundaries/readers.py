@@ -10,7 +10,7 @@ import pandas as pd
 import pyogrio
 
 from boundaries.layers import LAYERS, LayerSpec
-from geo.coords import geometries_to_wgs84
+from geo.coords import LIKE_WGS84, geometries_to_wgs84
 
 
 class ReadError(ValueError):
@@ -79,7 +79,7 @@ def read_layer(
             )
         with np.errstate(all="ignore"):
             geo = geo.to_crs(4326)
-    if crs not in ("wgs84", "cgcs2000"):
+    if crs not in LIKE_WGS84:
         geo["geometry"] = geometries_to_wgs84(geo.geometry.values, crs)
     geo.attrs["source_crs"] = source_crs.to_string() if source_crs is not None else "EPSG:4326 (assumed)"
     return geo

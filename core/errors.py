@@ -24,9 +24,14 @@ TITLES = {
 
 
 class ServiceError(Exception):
-    """A refusal: nothing was changed, and ``detail`` says why."""
+    """A refusal: nothing was changed, and ``detail`` says why. Each kind below fixes its status."""
 
-    status: ClassVar[int] = 400
+    status: ClassVar[int] = 500
+
+    def __init_subclass__(cls, *, status: int | None = None, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if status is not None:  # a kind names its status; a narrower kind keeps its parent's
+            cls.status = status
 
     def __init__(self, detail: str, *, title: str | None = None, **extra: object) -> None:
         super().__init__(detail)
@@ -35,55 +40,37 @@ class ServiceError(Exception):
         self.extra = extra
 
 
-class Invalid(ServiceError):
-    """The request itself is wrong: a malformed value, a missing field, a bad combination (400)."""
-
-    status = 400
+class Invalid(ServiceError, status=400):
+    """The request itself is wrong: a malformed value, a missing field, a bad combination."""
 
 
-class Unauthenticated(ServiceError):
-    """No token, or one that is unknown or revoked (401)."""
-
-    status = 401
+class Unauthenticated(ServiceError, status=401):
+    """No token, or one that is unknown or revoked."""
 
 
-class Forbidden(ServiceError):
-    """The caller is known but their role or area does not allow this (403)."""
-
-    status = 403
+class Forbidden(ServiceError, status=403):
+    """The caller is known, but their role or area does not allow this."""
 
 
-class NotFound(ServiceError):
-    """No such thing, or none the caller may see: existence is not leaked (404)."""
-
-    status = 404
+class NotFound(ServiceError, status=404):
+    """No such thing, or none the caller may see: existence is not leaked."""
 
 
-class Conflict(ServiceError):
-    """The thing's state does not allow it now: already applied, already rated, stale (409)."""
-
-    status = 409
+class Conflict(ServiceError, status=409):
+    """The thing's state does not allow it now: already applied, already rated, stale."""
 
 
-class TooLarge(ServiceError):
-    """A payload or a request for more than the service takes at once (413)."""
-
-    status = 413
+class TooLarge(ServiceError, status=413):
+    """A payload, or a request for more than the service takes at once."""
 
 
-class Unprocessable(ServiceError):
-    """Well formed, but the district cannot take it: outside the service area, an unknown category (422)."""
-
-    status = 422
+class Unprocessable(ServiceError, status=422):
+    """Well formed, but the district cannot take it: outside the service area, an unknown category."""
 
 
-class Unavailable(ServiceError):
-    """A service the request needs is down, such as the database (503)."""
-
-    status = 503
+class ServerFault(ServiceError, status=500):
+    """The service is misconfigured (a map library missing, say): not the caller's fault."""
 
 
-class ServerFault(ServiceError):
-    """The service is misconfigured (a map library missing, say): not the caller's fault (500)."""
-
-    status = 500
+class Unavailable(ServiceError, status=503):
+    """A service the request needs is down, such as the database."""

@@ -169,7 +169,7 @@ def coverage_page(
     street = street_for(conn, principal, params.get("street"))
     outline = store.street_outline(conn, street)
     if not street_in_area(principal, street) or outline.empty:
-        raise NotFound(f"no street {street!r} in your area")
+        raise Invalid(f"no street {street!r} in your area")  # as any bad parameter of a page (400)
     area = outline.geometry.iloc[0]
     logs = tracks_between(conn, asked.since, asked.until, area.wkt)
     report = street_coverage(conn, street, asked.since, asked.until, tracks=logs)
@@ -217,7 +217,10 @@ class ResplitPage:
 def resplit_page(conn: Connection, preview_id: str | None) -> ResplitPage:
     if not preview_id:
         raise Invalid("the re-split map needs preview=ID (from POST /api/v1/grids/resplit or draw)")
-    row = get_preview(conn, preview_id)
+    try:
+        row = get_preview(conn, preview_id)
+    except NotFound as exc:  # a page's parameter naming nothing is a bad request for the page (400)
+        raise Invalid(exc.detail) from None
     before = store.grids_at(conn, row["community_ids"], row["created_at"])
     after = gpd.GeoDataFrame.from_features(row["grids"]["features"], crs=4326)
     buildings = store.buildings_by_id(conn, list(row["assignments"]))

@@ -119,9 +119,9 @@ STATUS_LABELS = {
 ASSIGNEE_LABELS = {
     "person": "个人 person",
     "community": "社区 community",
-    "street": "街道指挥中心 street centre",
-    "district": "区指挥中心 district centre",
-    "city": "市指挥中心 city centre",
+    "street": "街道指挥中心 street command centre",
+    "district": "区指挥中心 district command centre",
+    "city": "市指挥中心 city command centre",
 }
 
 

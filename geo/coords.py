@@ -18,6 +18,8 @@ from numpy.typing import ArrayLike, NDArray
 
 CoordSystem = Literal["wgs84", "cgcs2000", "gcj02", "bd09"]
 COORD_SYSTEMS: tuple[str, ...] = ("wgs84", "cgcs2000", "gcj02", "bd09")
+# Systems whose coordinates equal WGS-84 at this scale (CGCS2000 differs by centimetres): nothing to transform.
+LIKE_WGS84: tuple[str, ...] = ("wgs84", "cgcs2000")
 Transform = Callable[[ArrayLike, ArrayLike], tuple[NDArray, NDArray]]  # (lon, lat) to (lon, lat)
 
 _A = 6378245.0  # Krasovsky 1940 semi-major axis, as the GCJ-02 algorithm uses

@@ -20,7 +20,7 @@ from pyproj import Transformer
 from scipy.spatial import cKDTree
 
 from geo.network import RoadNetwork
-from geo.patrol import WALK_KMH, Edge, PatrolError, Route, edge_key, path_edges, steps
+from geo.patrol import WALK_KMH, Edge, PatrolError, Route, edge_key, path_edges
 from geo.sampling import sample_lines
 
 STEP_M = 10.0  # density is integrated along each edge at this spacing
@@ -123,23 +123,17 @@ def hotspot_route(
     edges = _expand(g, tour.visits)
     if not edges:
         raise PatrolError(f"a budget of {budget_min:g} minutes is too short to walk anywhere and back")
-    total = sum(g.edges[e]["length_m"] for e in edges)
-    mine = {e for e in walked if e in prize}
-    inside = sum(g.edges[e]["length_m"] for e in mine)
-    route = Route(
+    route = Route.walking(
+        network,
         edges,
-        mine,
-        total,
-        inside,
-        total - inside,
-        total / metres_per_min + len(dwell) * dwell_min,
-        False,
+        {e for e in walked if e in prize},
+        lambda metres: metres / metres_per_min + len(dwell) * dwell_min,
+        optimal=False,
         notes=[
             f"hot-spot route: greedy insertion within {budget_min:g} min (heuristic); "
             f"{len(dwell)} stops of {dwell_min:g} min"
         ],
     )
-    route.steps = steps(network, edges)
     return _plan(network, route, dwell, prize, walked, budget_min)
 
 

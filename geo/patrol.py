@@ -13,8 +13,10 @@ Pure: takes a ``RoadNetwork``, returns a ``Route``; no database.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import combinations
+from typing import Any
 
 import geopandas as gpd
 import networkx as nx
@@ -51,6 +53,26 @@ class Route:
         """The required edges (or arcs) among ``edges`` as walked."""
         walked = set(edges) if self.directed else {edge_key(*e) for e in edges}
         return walked & self.required
+
+    @classmethod
+    def walking(
+        cls,
+        network: RoadNetwork,
+        edges: list[Edge],
+        required: set[Edge],
+        minutes: Callable[[float], float],
+        **report: Any,
+    ) -> Route:
+        """The route walking ``edges`` over ``network``: its lengths measured once, here, and its turn-by-turn
+        steps; ``minutes`` turns the length walked (m) into the time it takes, stops included."""
+        g = network.graph
+        length = sum(g.edges[e]["length_m"] for e in edges)
+        required_length = sum(g.edges[e]["length_m"] for e in required)
+        route = cls(
+            edges, required, length, required_length, length - required_length, minutes(length), **report
+        )
+        route.steps = steps(network, edges)
+        return route
 
 
 def edge_key(u: int, v: int, k: int) -> Edge:
@@ -167,22 +189,15 @@ def _closed_route(
     directed: bool = False,
 ) -> Route:
     """The route walking ``edges`` at ``speed_kmh``, with its lengths and turn-by-turn steps."""
-    g = network.graph
-    length = sum(g.edges[e]["length_m"] for e in edges)
-    required_length = sum(g.edges[e]["length_m"] for e in required)
-    route = Route(
+    return Route.walking(
+        network,
         edges,
         required,
-        length,
-        required_length,
-        length - required_length,
-        length / 1000.0 / speed_kmh * 60.0,
-        optimal,
+        lambda metres: metres / 1000.0 / speed_kmh * 60.0,
+        optimal=optimal,
         notes=notes,
         directed=directed,
     )
-    route.steps = steps(network, edges)
-    return route
 
 
 def both_sides(required: set[Edge]) -> set[Edge]:
@@ -382,20 +397,15 @@ def split_route(network: RoadNetwork, route: Route, k: int, depot: int) -> list[
         # A road the tour walks twice belongs to the first patroller who walks it.
         walked = route.required_of(piece) - seen
         seen |= walked
-        length = sum(g.edges[e]["length_m"] for e in edges)
-        required_length = sum(g.edges[e]["length_m"] for e in walked)
-        sub = Route(
+        sub = Route.walking(
+            network,
             edges,
             walked,
-            length,
-            required_length,
-            length - required_length,
-            route.duration_min * length / route.length_m,
-            False,
+            lambda metres: route.duration_min * metres / route.length_m,
+            optimal=False,
             notes=[f"patroller {len(routes) + 1} of {k}"],
             directed=route.directed,
         )
-        sub.steps = steps(network, edges)
         routes.append(sub)
     return routes
 

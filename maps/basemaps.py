@@ -15,7 +15,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from geo.coords import from_wgs84
+from geo.coords import LIKE_WGS84, from_wgs84
 
 
 class BaseMapError(ValueError):
@@ -105,7 +105,7 @@ def new_map(base: BaseMap, bounds: tuple[float, float, float, float]) -> folium.
 
 def for_display(frame: gpd.GeoDataFrame, base: BaseMap) -> gpd.GeoDataFrame:
     """``frame`` with its geometries in the base map's coordinate system (a copy when converted)."""
-    if base.crs in ("wgs84", "cgcs2000") or len(frame) == 0:
+    if base.crs in LIKE_WGS84 or len(frame) == 0:
         return frame
     out = frame.copy()
     out["geometry"] = shapely.transform(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import Connection, text
@@ -218,24 +218,27 @@ def view_row(conn: Connection, incident_id: int, visible: Visible) -> dict | Non
     return dict(row) if row else None
 
 
-def view_rows(
-    conn: Connection,
-    visible: Visible,
-    *,
-    filters: dict[str, str],
-    since: datetime | None,
-    until: datetime | None,
-    limit: int,
-    offset: int,
-    statuses: tuple[str, ...] | None = None,
-) -> list[dict]:
-    """Visible rows, newest first, filtered by the named fields (``LIST_COLUMNS``) and report time."""
+@dataclass(frozen=True)
+class IncidentQuery:
+    """Which incidents a list asks for: fields (``LIST_COLUMNS``) equal to values, reported in
+    [since, until), in one of ``statuses``; newest first, a page of ``limit`` from ``offset``."""
+
+    filters: dict[str, str] = field(default_factory=dict)
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: int = 100
+    offset: int = 0
+    statuses: tuple[str, ...] | None = None
+
+
+def view_rows(conn: Connection, visible: Visible, query: IncidentQuery) -> list[dict]:
+    """Visible rows matching ``query``."""
     where, params = visibility_sql(visible)
     clauses = [where]
-    if statuses is not None:
+    if query.statuses is not None:
         clauses.append("i.status = ANY(:statuses)")
-        params["statuses"] = list(statuses)
-    for name, value in filters.items():
+        params["statuses"] = list(query.statuses)
+    for name, value in query.filters.items():
         if name == "grid":
             # Reported in this grid, or (after a re-split) lying inside it now: old incidents stay findable.
             clauses.append(
@@ -245,17 +248,17 @@ def view_rows(
         else:
             clauses.append(f"i.{LIST_COLUMNS[name]} = :f_{name}")
         params[f"f_{name}"] = value
-    if since is not None:
+    if query.since is not None:
         clauses.append("i.reported_at >= :since")
-        params["since"] = since
-    if until is not None:
+        params["since"] = query.since
+    if query.until is not None:
         clauses.append("i.reported_at < :until")
-        params["until"] = until
+        params["until"] = query.until
     sql = (
         _VIEW_SQL + " WHERE " + " AND ".join(clauses) + " ORDER BY i.reported_at DESC, i.id DESC "
         "LIMIT :limit OFFSET :offset"
     )
-    rows = conn.execute(text(sql), {**params, "limit": limit, "offset": offset}).mappings()
+    rows = conn.execute(text(sql), {**params, "limit": query.limit, "offset": query.offset}).mappings()
     return [dict(r) for r in rows]
 
 

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import uuid
 from datetime import UTC, datetime
 
@@ -243,8 +244,10 @@ def cli():
     runner = CliRunner()
 
     def run(url: str | None, *args: str):
+        """``run(url, "grids", "draw", …)``, or the whole command line in one string: ``run(url, "grids draw …")``."""
         env = {"DATABASE_URL": url} if url else {}
         get_engine.cache_clear()
-        return runner.invoke(main, list(args), env=env, catch_exceptions=False)
+        words = shlex.split(args[0]) if len(args) == 1 else list(args)
+        return runner.invoke(main, words, env=env, catch_exceptions=False)
 
     return run

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
@@ -61,32 +63,49 @@ def _grid_options(command):
     return command
 
 
-def _run_partition(
-    action: str,
-    buildings_file: Path,
-    roads_file: Path | None,
-    target: int,
-    tolerance: float,
-    out: Path,
-    assignments: Path | None,
-    compute,
-):
+@dataclass(frozen=True)
+class Shared:
+    """The options drawing and re-splitting share (see ``_grid_options``)."""
+
+    roads_file: Path | None
+    households_field: str
+    target: int
+    tolerance: float
+    out: Path | None
+    community: str | None
+    street: str | None
+    assignments: Path | None
+
+    @property
+    def on_database(self) -> bool:
+        return bool(self.community or self.street)
+
+    @property
+    def band(self) -> dict:
+        """What the partition functions take of these options."""
+        return {"households_field": self.households_field, "target": self.target, "tolerance": self.tolerance}
+
+
+def _run_partition(action: str, buildings_file: Path, run: Shared, compute: Callable) -> dict:
     """Read the files, run ``compute(buildings, roads)``, write grids and assignments; exit 2 on bad input."""
 
     from boundaries.load import write_frame
     from boundaries.osm import read_buildings_or_osm, read_lines_or_osm
     from geo.partition import PartitionError
 
-    if target <= 0 or not 0 < tolerance < 1:
-        fail(f"--target must be positive and --tolerance between 0 and 1 (got {target}, {tolerance})", 2)
+    if run.target <= 0 or not 0 < run.tolerance < 1:
+        fail(
+            f"--target must be positive and --tolerance between 0 and 1 (got {run.target}, {run.tolerance})",
+            2,
+        )
     try:
         buildings = read_buildings_or_osm(buildings_file)
-        roads = read_lines_or_osm(roads_file) if roads_file else None
+        roads = read_lines_or_osm(run.roads_file) if run.roads_file else None
         result = compute(buildings, roads)
     except (PartitionError, OSError, ValueError) as exc:
         fail(f"{action} failed: {exc}", 2)
-    write_frame(result.grids, out, "grids")
-    if assignments:
+    write_frame(result.grids, run.out, "grids")
+    if run.assignments:
         assigned = buildings.assign(grid_id=result.assignments.to_numpy())
         if result.units is not None and len(result.units):
             # A building split by units: which grid holds which units, e.g. "1-2:G23 3-5:G22".
@@ -94,7 +113,7 @@ def _run_partition(
                 run=[f"{r.unit_from}-{r.unit_to}:{r.grid_id}" for r in result.units.itertuples()]
             )
             assigned["unit_grids"] = buildings.index.map(runs.groupby("building")["run"].agg(" ".join))
-        write_frame(assigned, assignments, "buildings")
+        write_frame(assigned, run.assignments, "buildings")
     return result.report
 
 
@@ -111,47 +130,22 @@ def _run_partition(
 @click.option(
     "--units-field", help="单元数字段 Units per building: a building above the band is split by its units."
 )
-def grids_draw(
-    buildings_file,
-    boundary_file,
-    roads_file,
-    households_field,
-    target,
-    tolerance,
-    out,
-    assignments,
-    community,
-    street,
-    units_field,
-) -> None:
+def grids_draw(buildings_file, boundary_file, units_field, **shared) -> None:
     import geopandas as gpd
 
     from geo.partition import draw_grids
 
-    if community or street:
-        if units_field:
-            fail("--units-field works on files: in the database a building row belongs to one grid", 2)
-        _db_preview("draw", community, street, target, tolerance, out)
+    run = Shared(**shared)
+    if run.on_database and units_field:
+        fail("--units-field works on files: in the database a building row belongs to one grid", 2)
+    if _previewed("draw", run, {"--buildings": buildings_file, "--boundary": boundary_file}):
         return
-    if not (buildings_file and boundary_file and out):
-        fail("say --buildings, --boundary and --out (files), or --community/--street (database)", 2)
+    boundary = gpd.read_file(boundary_file)
     r = _run_partition(
         "划分 drawing",
         buildings_file,
-        roads_file,
-        target,
-        tolerance,
-        out,
-        assignments,
-        lambda b, roads: draw_grids(
-            b,
-            gpd.read_file(boundary_file),
-            roads,
-            households_field=households_field,
-            target=target,
-            tolerance=tolerance,
-            units_field=units_field,
-        ),
+        run,
+        lambda b, roads: draw_grids(b, boundary, roads, units_field=units_field, **run.band),
     )
     click.echo(
         f"已划分 {r['n_grids']} 个网格 / {r['n_grids']} grids: in band {r['in_band_share']:.0%}, "
@@ -167,29 +161,33 @@ def grids_draw(
         )
 
 
-def _db_preview(
-    kind: str, community: str | None, street: str | None, target: int, tolerance: float, out: Path | None
-) -> None:
+def _previewed(kind: str, run: Shared, files: dict[str, Path | None]) -> bool:
+    """On the database: make a preview and say so (True). On files: check they are all named (False)."""
+    if run.on_database:
+        _db_preview(kind, run)
+        return True
+    if not (all(files.values()) and run.out):
+        fail(f"say {', '.join(files)} and --out (files), or --community/--street (database)", 2)
+    return False
+
+
+def _db_preview(kind: str, run: Shared) -> None:
     """Compute a drawing or re-split on the database and store it as a preview (nothing changes yet)."""
     from core.errors import ServiceError
     from core.grids import make_preview, scope_communities
 
     try:
         with get_engine().begin() as conn:
-            communities = scope_communities(conn, community=community, street=street)
+            communities = scope_communities(conn, community=run.community, street=run.street)
+            actor = f"cli:{os.environ.get('USER', 'unknown')}"
             result = make_preview(
-                conn,
-                kind,
-                communities,
-                target=target,
-                tolerance=tolerance,
-                actor=f"cli:{os.environ.get('USER', 'unknown')}",
+                conn, kind, communities, target=run.target, tolerance=run.tolerance, actor=actor
             )
     except ServiceError as exc:
         fail(f"{kind} failed: {exc.detail}", 1 if exc.status == 404 else 2)
     s = result["report"]["summary"]
-    if out:
-        Path(out).write_text(json.dumps(result["grids"], ensure_ascii=False), encoding="utf-8")
+    if run.out:
+        Path(run.out).write_text(json.dumps(result["grids"], ensure_ascii=False), encoding="utf-8")
     click.echo(
         f"预览 preview {result['preview_id']}: {s['n_grids']} grids ({s['n_new']} new, "
         f"{s['n_unchanged']} unchanged), in band {s['in_band_share']:.0%}, buildings moved "
@@ -211,45 +209,18 @@ def _db_preview(
 @click.option(
     "--mapping", type=click.Path(path_type=Path), help="对应表 CSV old grid → new grid, households moved."
 )
-def grids_resplit(
-    buildings_file,
-    grids_file,
-    roads_file,
-    households_field,
-    target,
-    tolerance,
-    out,
-    assignments,
-    community,
-    street,
-    mapping,
-) -> None:
+def grids_resplit(buildings_file, grids_file, mapping, **shared) -> None:
     import geopandas as gpd
     import pandas as pd
 
     from geo.partition import resplit_grids
 
-    if community or street:
-        _db_preview("resplit", community, street, target, tolerance, out)
+    run = Shared(**shared)
+    if _previewed("resplit", run, {"--buildings": buildings_file, "--grids": grids_file}):
         return
-    if not (buildings_file and grids_file and out):
-        fail("say --buildings, --grids and --out (files), or --community/--street (database)", 2)
+    grids = gpd.read_file(grids_file)
     r = _run_partition(
-        "调整 re-split",
-        buildings_file,
-        roads_file,
-        target,
-        tolerance,
-        out,
-        assignments,
-        lambda b, roads: resplit_grids(
-            b,
-            gpd.read_file(grids_file),
-            roads,
-            households_field=households_field,
-            target=target,
-            tolerance=tolerance,
-        ),
+        "调整 re-split", buildings_file, run, lambda b, roads: resplit_grids(b, grids, roads, **run.band)
     )
     if mapping:
         pd.DataFrame(r["mapping"]).to_csv(mapping, index=False)

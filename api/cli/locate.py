@@ -35,7 +35,8 @@ from api.cli.layers import hierarchy_layers
 def locate_cmd(points, out, hierarchy, crs, lon_field, lat_field) -> None:
     from tqdm import tqdm
 
-    from core.locating import PointsError, locate_frame, read_points, write_points
+    from boundaries.points import PointsError, read_points, write_points
+    from core.locating import locate_frame
     from geo.locate import Hierarchy
     from geo.settings import get_settings
 

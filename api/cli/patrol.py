@@ -90,17 +90,13 @@ def patrol_plan(
         roads, area, labels, incidents = _plan_inputs(
             roads_file, area_file, grid_id, street_id, chief_id, incidents_file, budget_min
         )
-        network, routes = plan(
-            roads,
-            area,
-            _lonlat(start),
-            speed_kmh=speed_kmh,
-            patrollers=patrollers,
-            sides=both_sides,
-            budget_min=budget_min,
-            incidents=incidents,
-            labels=labels,
-        )
+        how = {
+            "speed_kmh": speed_kmh,
+            "patrollers": patrollers,
+            "sides": both_sides,
+            "budget_min": budget_min,
+        }
+        network, routes = plan(roads, area, _lonlat(start), incidents=incidents, labels=labels, **how)
     except (ServiceError, OSError, ValueError) as exc:
         raise click.ClickException(f"无法规划 cannot plan: {exc}") from None
     write_geojson(network, routes, out)

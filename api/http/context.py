@@ -47,6 +47,11 @@ def now() -> datetime:
     return clock()
 
 
+def workflow(conn: Connection) -> dict:
+    """What every workflow step takes from the request: the clock, the settings, the metric projection."""
+    return {"now": now(), "settings": current_app.config["SETTINGS"], "srid": metric_srid(conn)}
+
+
 def metric_srid(conn: Connection) -> int:
     """UTM zone of the service area, asked of PostGIS once per process (it rarely changes)."""
     cache = current_app.extensions.setdefault("wangge_metric_epsg", {})

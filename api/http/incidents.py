@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request
 
-from api.http.context import connection, metric_srid, now, principal, transaction
+from api.http.context import connection, now, principal, transaction, workflow
 from api.http.params import whole_number
 from core.access import require_admin, require_district
 from core.catalogue import (
@@ -18,7 +18,7 @@ from core.catalogue import (
 from core.errors import Invalid, TooLarge, Unprocessable
 from core.incidents.intake import forget_categories, intake
 from core.incidents.lifecycle import act
-from core.incidents.views import LIST_FILTERS, incident_events, incident_view, list_incidents
+from core.incidents.views import LIST_FILTERS, IncidentQuery, incident_events, incident_view, list_incidents
 from core.periods import parse_time, period
 from core.scores import UNITS, WEIGHTS, scores
 from core.vocabulary import beijing_iso
@@ -77,15 +77,8 @@ def report():
     conn = connection(hot=True).execution_options(isolation_level="AUTOCOMMIT")
     p = principal()
     body = _json_body()
-    incident, created = intake(
-        conn,
-        p,
-        body,
-        idempotency_key=request.headers.get("Idempotency-Key"),
-        now=now(),
-        settings=current_app.config["SETTINGS"],
-        srid=metric_srid(conn),
-    )
+    key = request.headers.get("Idempotency-Key")
+    incident, created = intake(conn, p, body, idempotency_key=key, **workflow(conn))
     response = jsonify(incident)
     response.status_code = 201 if created else 200
     response.headers["Location"] = f"/api/v1/incidents/{incident['id']}"
@@ -97,15 +90,8 @@ def incidents():
     p = principal()
     filters = {k: request.args[k] for k in LIST_FILTERS if request.args.get(k)}
     limit, offset = _page()
-    rows = list_incidents(
-        connection(),
-        p,
-        filters=filters,
-        since=parse_time("from", request.args.get("from")),
-        until=parse_time("to", request.args.get("to")),
-        limit=limit,
-        offset=offset,
-    )
+    since, until = parse_time("from", request.args.get("from")), parse_time("to", request.args.get("to"))
+    rows = list_incidents(connection(), p, IncidentQuery(filters, since, until, limit, offset))
     return jsonify({"incidents": rows, "limit": limit, "offset": offset})
 
 
@@ -127,16 +113,7 @@ def step(incident_id: int, action: str):
     p = principal()
     body = _json_body() if request.content_length else {}
     with transaction() as conn:
-        result = act(
-            conn,
-            p,
-            incident_id,
-            action,
-            body,
-            now=now(),
-            settings=current_app.config["SETTINGS"],
-            srid=metric_srid(conn),
-        )
+        result = act(conn, p, incident_id, action, body, **workflow(conn))
     return jsonify(result)
 
 

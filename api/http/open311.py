@@ -10,17 +10,17 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, Response, current_app, json, request
+from flask import Blueprint, Response, json, request
 
-from api.http.context import connection, metric_srid, now, transaction
+from api.http.context import connection, now, transaction, workflow
 from api.http.params import finite_number
 from core.catalogue import list_categories
 from core.errors import Forbidden, Invalid, NotFound, ServiceError
 from core.incidents.intake import intake
-from core.incidents.views import incident_view, list_incidents
+from core.incidents.views import IncidentQuery, incident_view, list_incidents
 from core.periods import period
 from core.tokens import principal_for
-from core.vocabulary import FINISHED, STATUS_LABELS
+from core.vocabulary import ASSIGNEE_LABELS, FINISHED, STATUS_LABELS
 from store.hierarchy import address_point
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
@@ -126,13 +126,7 @@ def create_request(fmt: str):
     }
     with transaction() as conn:
         incident, _ = intake(
-            conn,
-            p,
-            body,
-            idempotency_key=request.headers.get("Idempotency-Key"),
-            now=now(),
-            settings=current_app.config["SETTINGS"],
-            srid=metric_srid(conn),
+            conn, p, body, idempotency_key=request.headers.get("Idempotency-Key"), **workflow(conn)
         )
     notice = f"已受理，{incident['assignee'].get('person', {}).get('name') or '指挥中心'}负责 · assigned"
     return _json(
@@ -145,12 +139,7 @@ def _request(i: dict) -> dict:
     notes = STATUS_LABELS[i["status"]]
     if i["merged_into"]:
         notes += f"; duplicate of {i['merged_into']}"
-    assignee = i["assignee"].get("person", {}).get("name") or {
-        "street": "街道指挥中心 street command centre",
-        "community": "社区 community",
-        "district": "区指挥中心 district command centre",
-        "city": "市指挥中心 city command centre",
-    }.get(i["assignee"]["kind"])
+    assignee = i["assignee"].get("person", {}).get("name") or ASSIGNEE_LABELS.get(i["assignee"]["kind"])
     updated = max(t for t in i["times"].values() if t)
     return {
         "service_request_id": str(i["id"]),
@@ -193,16 +182,8 @@ def requests_list(fmt: str):
     ids = request.args.get("service_request_id")
     if ids:
         return _json([_one(i) for i in ids.split(",") if i.strip()])
-    rows = list_incidents(
-        connection(),
-        None,
-        filters=filters,
-        since=start,
-        until=end + timedelta(microseconds=1),
-        limit=MAX_RESULTS,
-        offset=0,
-        statuses=statuses,
-    )
+    query = IncidentQuery(filters, start, end + timedelta(microseconds=1), MAX_RESULTS, 0, statuses)
+    rows = list_incidents(connection(), None, query)
     return _json([_request(i) for i in rows])
 
 

@@ -18,7 +18,7 @@ from core.errors import Forbidden, Invalid, Unprocessable
 from core.incidents.views import incident_view, shape
 from core.incidents.workflow import deadlines, route
 from core.vocabulary import CHANNELS
-from geo.coords import CoordinateError, to_wgs84
+from geo.coords import CoordinateError, CoordSystem, to_wgs84
 from geo.settings import Settings
 from store import incidents as store
 from store.locate import locate_point
@@ -26,7 +26,6 @@ from store.locate import locate_point
 # Channels a citizen's own token may report through; the others are staff channels.
 CITIZEN_CHANNELS = ("app", "wechat")
 ANONYMOUS_CHANNELS = ("patrol", "camera")
-CrsName = Literal["wgs84", "cgcs2000", "gcj02", "bd09"]
 
 
 class Reporter(BaseModel):
@@ -41,7 +40,7 @@ class IncidentIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     lon: float
     lat: float
-    crs: CrsName = "wgs84"
+    crs: CoordSystem = "wgs84"
     category: str = Field(min_length=1, max_length=32)
     description: str = Field(default="", max_length=2000)
     channel: Literal[CHANNELS] = "app"  # type: ignore[valid-type]

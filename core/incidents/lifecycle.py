@@ -17,7 +17,7 @@ from sqlalchemy import Connection
 
 from core.access import Principal, incident_roles
 from core.errors import Conflict, Forbidden, Invalid, NotFound, Unprocessable
-from core.incidents.intake import CrsName, chief_for, locate, nearby_params, validation_detail
+from core.incidents.intake import chief_for, locate, nearby_params, validation_detail
 from core.incidents.views import fetch, incident_view
 from core.incidents.workflow import (
     ACTIONS,
@@ -28,6 +28,7 @@ from core.incidents.workflow import (
     route,
 )
 from core.vocabulary import LEVEL_OF_TIER
+from geo.coords import CoordSystem
 from geo.settings import Settings
 from store import incidents as store
 
@@ -52,7 +53,7 @@ class ActionIn(BaseModel):
     into: int | None = None
     lon: float | None = None
     lat: float | None = None
-    crs: CrsName = "wgs84"
+    crs: CoordSystem = "wgs84"
 
 
 # What a step changes on the incident, and what its event records beside the move.

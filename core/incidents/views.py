@@ -12,6 +12,7 @@ from core.errors import NotFound
 from core.people import public_person
 from core.vocabulary import STATUS_LABELS, beijing_iso, mask_phone
 from store import incidents as store
+from store.incidents import IncidentQuery
 
 LIST_FILTERS = tuple(store.LIST_COLUMNS)
 
@@ -98,29 +99,9 @@ def incident_view(conn: Connection, incident_id: int, p: Principal | None) -> di
     return shape(row, p)
 
 
-def list_incidents(
-    conn: Connection,
-    p: Principal | None,
-    *,
-    filters: dict[str, str],
-    since: datetime | None,
-    until: datetime | None,
-    limit: int,
-    offset: int,
-    statuses: tuple[str, ...] | None = None,
-) -> list[dict]:
-    """Incidents the principal may see, newest first, filtered by the named fields and report time."""
-    rows = store.view_rows(
-        conn,
-        visible_incidents(p),
-        filters=filters,
-        since=since,
-        until=until,
-        limit=limit,
-        offset=offset,
-        statuses=statuses,
-    )
-    return [shape(r, p) for r in rows]
+def list_incidents(conn: Connection, p: Principal | None, query: IncidentQuery) -> list[dict]:
+    """Incidents the principal may see, newest first, as ``query`` filters them."""
+    return [shape(r, p) for r in store.view_rows(conn, visible_incidents(p), query)]
 
 
 def incident_events(conn: Connection, incident_id: int, p: Principal) -> list[dict]:

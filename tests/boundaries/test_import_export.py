@@ -184,30 +184,24 @@ def test_field_mapping_and_reprojection_from_a_shapefile(street_db, cli, tmp_pat
     frame.to_file(path)
     r = cli(
         street_db,
-        "import",
-        "grids",
-        str(path),
-        "--id-field",
-        "CODE",
-        "--name-field",
-        "MC",
-        "--parent-field",
-        "SQ",
-        "--households-field",
-        "HU",
+        f"import grids {path} --id-field CODE --name-field MC --parent-field SQ --households-field HU",
     )
     assert r.exit_code == 0, r.output
     assert "32651" in r.output
-    engine = create_engine(street_db)
-    with engine.connect() as c:
-        row = c.execute(
-            text(
-                "SELECT name, households, ST_Area(ST_SymDifference(geom, "
-                "ST_MakeEnvelope(122.060, 41.110, 122.065, 41.125, 4326))) FROM grids"
-            )
-        ).one()
-    engine.dispose()
+    row = _one_row(
+        street_db,
+        "SELECT name, households, ST_Area(ST_SymDifference(geom, "
+        "ST_MakeEnvelope(122.060, 41.110, 122.065, 41.125, 4326))) FROM grids",
+    )
     assert row[0] == "一网格" and row[1] == 498 and row[2] < 1e-12
+
+
+def _one_row(url: str, sql: str) -> tuple:
+    engine = create_engine(url)
+    with engine.connect() as c:
+        row = c.execute(text(sql)).one()
+    engine.dispose()
+    return tuple(row)
 
 
 def test_gcj02_data_is_shifted_back_to_wgs84(street_db, cli, tmp_path):
@@ -217,15 +211,11 @@ def test_gcj02_data_is_shifted_back_to_wgs84(street_db, cli, tmp_path):
     path = write_geojson(tmp_path / "g.geojson", [{"id": "G1", "community_id": "211103001001"}], [drawn])
     r = cli(street_db, "import", "grids", str(path), "--crs", "gcj02")
     assert r.exit_code == 0, r.output
-    engine = create_engine(street_db)
-    with engine.connect() as c:
-        diff = c.execute(
-            text(
-                "SELECT ST_Area(ST_SymDifference(geom, ST_MakeEnvelope(122.060, 41.110, 122.065, "
-                "41.125, 4326)), true) FROM grids"
-            )
-        ).scalar_one()
-    engine.dispose()
+    (diff,) = _one_row(
+        street_db,
+        "SELECT ST_Area(ST_SymDifference(geom, ST_MakeEnvelope(122.060, 41.110, 122.065, "
+        "41.125, 4326)), true) FROM grids",
+    )
     assert diff < 10.0  # m²: vertices back within millimetres of the truth
 
 

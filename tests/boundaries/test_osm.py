@@ -95,37 +95,13 @@ def test_the_cli_reads_osm_extracts(cli, tmp_path, buildings):
         geometry=[shapely.box(*buildings.to_crs(UTM35).total_bounds).buffer(30)], crs=UTM35
     ).to_crs(4326).to_file(boundary)
     grids = tmp_path / "grids.geojson"
-    r = cli(
-        None,
-        "grids",
-        "draw",
-        "--buildings",
-        str(HELSINKI),
-        "--boundary",
-        str(boundary),
-        "--roads",
-        str(HELSINKI),
-        "--out",
-        str(grids),
-    )
+    r = cli(None, f"grids draw --buildings {HELSINKI} --boundary {boundary} --roads {HELSINKI} --out {grids}")
     assert r.exit_code == 0, r.output
     assert gpd.read_file(grids)["households"].sum() == buildings["households"].sum()
     out, area = tmp_path / "route.geojson", tmp_path / "area.geojson"
     # A block of about 300 × 300 m around the cathedral square, footways and all.
     gpd.GeoDataFrame(geometry=[shapely.box(24.9495, 60.1685, 24.9555, 60.1715)], crs=4326).to_file(area)
-    r = cli(
-        None,
-        "patrol",
-        "plan",
-        "--roads",
-        str(HELSINKI),
-        "--start",
-        "24.9520,60.1700",
-        "--area",
-        str(area),
-        "--out",
-        str(out),
-    )
+    r = cli(None, f"patrol plan --roads {HELSINKI} --start 24.9520,60.1700 --area {area} --out {out}")
     assert r.exit_code == 0, r.output
     props = json.loads(out.read_text(encoding="utf-8"))["features"][0]["properties"]
     assert props["required_length_m"] > 2000 and props["length_m"] >= props["required_length_m"]

@@ -215,14 +215,7 @@ def test_the_cli_stores_logs_and_reports(setting, cli, workflow_url, tmp_path):
     assert result.exit_code == 0, result.output
     assert f"{len(walk)} of {len(walk)} points kept" in result.output and setting["grid"] in result.output
     result = cli(
-        workflow_url,
-        "patrol",
-        "coverage",
-        "--from",
-        "2026-03-01T16:00+00:00",
-        "--to",
-        "2026-03-08T16:00+00:00",
-        "--json",
+        workflow_url, "patrol coverage --from 2026-03-01T16:00+00:00 --to 2026-03-08T16:00+00:00 --json"
     )
     report = json.loads(result.output)
     [grid] = [g for g in report["grids"] if g["id"] == setting["grid"]]

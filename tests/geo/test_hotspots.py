@@ -74,19 +74,7 @@ def test_budget_routes_through_the_cli_and_the_api(cli, tmp_path, world):
     gpd.GeoDataFrame(
         {"tier": ["A"] * len(xy)}, geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs=32651
     ).to_crs(4326).to_file(incidents)
-    r = cli(
-        None,
-        "patrol",
-        "plan",
-        "--roads",
-        str(roads),
-        "--budget",
-        "30",
-        "--incidents",
-        str(incidents),
-        "--out",
-        str(out),
-    )
+    r = cli(None, f"patrol plan --roads {roads} --budget 30 --incidents {incidents} --out {out}")
     assert r.exit_code == 0, r.output
     props = json.loads(out.read_text(encoding="utf-8"))["features"][0]["properties"]
     assert props["budget_min"] == 30 and len(props["dwell"]) == 1 and props["duration_min"] <= 30

@@ -97,15 +97,7 @@ def test_cli_draws_from_files(cli, tmp_path):
     args = write_inputs(tmp_path, buildings, roads, boundary)
     r = cli(
         None,
-        "grids",
-        "draw",
-        *args,
-        "--boundary",
-        str(tmp_path / "s.geojson"),
-        "--out",
-        str(tmp_path / "g.gpkg"),
-        "--assignments",
-        str(tmp_path / "a.gpkg"),
+        f"grids draw {' '.join(args)} --boundary {tmp_path / 's.geojson'} --out {tmp_path / 'g.gpkg'} --assignments {tmp_path / 'a.gpkg'}",
     )
     assert r.exit_code == 0, r.output
     grids = gpd.read_file(tmp_path / "g.gpkg")
@@ -115,16 +107,7 @@ def test_cli_draws_from_files(cli, tmp_path):
     assert grids["n_buildings"].sum() == len(assigned)
     r = cli(
         None,
-        "grids",
-        "draw",
-        "--buildings",
-        str(tmp_path / "b.geojson"),
-        "--boundary",
-        str(tmp_path / "s.geojson"),
-        "--out",
-        str(tmp_path / "x.gpkg"),
-        "--target",
-        "0",
+        f"grids draw --buildings {tmp_path / 'b.geojson'} --boundary {tmp_path / 's.geojson'} --out {tmp_path / 'x.gpkg'} --target 0",
     )
     assert r.exit_code == 2 and "--target must be positive" in r.output
 
@@ -194,15 +177,7 @@ def test_cli_resplit_from_files(cli, tmp_path):
     args = write_inputs(tmp_path, grown, roads)
     r = cli(
         None,
-        "grids",
-        "resplit",
-        *args,
-        "--grids",
-        str(tmp_path / "grids.gpkg"),
-        "--out",
-        str(tmp_path / "new.gpkg"),
-        "--mapping",
-        str(tmp_path / "map.csv"),
+        f"grids resplit {' '.join(args)} --grids {tmp_path / 'grids.gpkg'} --out {tmp_path / 'new.gpkg'} --mapping {tmp_path / 'map.csv'}",
     )
     assert r.exit_code == 0, r.output
     new = gpd.read_file(tmp_path / "new.gpkg")
@@ -265,17 +240,7 @@ def test_cli_splits_by_units_and_says_which_grid_holds_which(cli, tmp_path):
     args = write_inputs(tmp_path, buildings, roads, boundary)
     r = cli(
         None,
-        "grids",
-        "draw",
-        *args,
-        "--boundary",
-        str(tmp_path / "s.geojson"),
-        "--units-field",
-        "units",
-        "--out",
-        str(tmp_path / "g.gpkg"),
-        "--assignments",
-        str(tmp_path / "a.gpkg"),
+        f"grids draw {' '.join(args)} --boundary {tmp_path / 's.geojson'} --units-field units --out {tmp_path / 'g.gpkg'} --assignments {tmp_path / 'a.gpkg'}",
     )
     assert r.exit_code == 0, r.output
     assert "单元 units 1–" in r.output

@@ -109,19 +109,7 @@ def test_cli_plans_a_demo_grid_from_files_and_from_the_database(cli, demo_layers
     grid = demo_layers["grids"].iloc[[10]]
     grid.to_file(grids)
     out, gpx_out = tmp_path / "route.geojson", tmp_path / "route.gpx"
-    r = cli(
-        None,
-        "patrol",
-        "plan",
-        "--roads",
-        str(roads),
-        "--area",
-        str(grids),
-        "--out",
-        str(out),
-        "--gpx",
-        str(gpx_out),
-    )
+    r = cli(None, f"patrol plan --roads {roads} --area {grids} --out {out} --gpx {gpx_out}")
     assert r.exit_code == 0, r.output
     assert "出发 start" in r.output
     feature = json.loads(out.read_text(encoding="utf-8"))["features"][0]
@@ -157,19 +145,7 @@ def test_cli_plans_a_demo_grid_from_files_and_from_the_database(cli, demo_layers
 
 def test_a_street_shared_among_patrollers_is_balanced(cli, district_url, tmp_path):
     out, gpx_out = tmp_path / "street.geojson", tmp_path / "street.gpx"
-    r = cli(
-        district_url,
-        "patrol",
-        "plan",
-        "--street",
-        "211103001",
-        "--patrollers",
-        "3",
-        "--out",
-        str(out),
-        "--gpx",
-        str(gpx_out),
-    )
+    r = cli(district_url, f"patrol plan --street 211103001 --patrollers 3 --out {out} --gpx {gpx_out}")
     assert r.exit_code == 0, r.output
     collection = json.loads(out.read_text(encoding="utf-8"))
     assert len(collection["features"]) == 3 and collection["properties"]["balance"] < 1.15
