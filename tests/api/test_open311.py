@@ -16,73 +16,89 @@ def test_an_open311_client_works_unchanged(world):
     )[0][0]
     with live_server(world.app) as base:
         client = GeoReportV2(f"{base}/open311/v2", api_key=citizen)
-        services = client.services()
-        codes = {s["service_code"] for s in services}
-        assert {"A01", "B01", "C01", "D01"} <= codes
-        assert all(
-            set(s) >= {"service_code", "service_name", "metadata", "type", "keywords", "group"}
-            for s in services
-        )
-        assert client.service_definition("A01") == {"service_code": "A01", "attributes": []}
-
-        created = client.create_request(
-            "A01",
-            lat=place.lat,
-            long=place.lon,
-            description="垃圾堆放",
-            first_name="三",
-            last_name="张",
-            phone="13812345678",
-            media_url="https://example.org/p.jpg",
-        )
-        rid = created["service_request_id"]
-        assert "service_notice" in created and "account_id" in created
-        by_address = client.create_request("A02", address_string=building, description="楼道堆物")
-        one = client.request(rid)
-        assert one["status"] == "open" and one["service_code"] == "A01" and one["description"] == "垃圾堆放"
-        assert one["lat"] == pytest.approx(place.lat) and one["long"] == pytest.approx(place.lon)
-        assert one["media_url"] == "https://example.org/p.jpg" and one["requested_datetime"].startswith(
-            "2026-03-02"
-        )
-        assert "phone" not in one and "13812345678" not in str(one)
-        assert client.request(by_address["service_request_id"])["address_id"] is not None
-
+        _check_services(client)
+        rid, other = _create_and_read_back(client, place, building)
         # Close the first through the workflow: Open311 reads it as closed.
         for action in ("accept", "start", "resolve", "verify", "close"):
             world.step(world.street, int(rid), action)
-        listed = client.requests(start_date="2026-03-01T00:00:00Z", end_date="2026-03-03T00:00:00Z")
-        assert {r["service_request_id"] for r in listed} == {rid, by_address["service_request_id"]}
-        assert [
-            r["service_request_id"] for r in client.requests(status="closed", start_date="2026-03-01")
-        ] == [rid]
-        assert [r["service_code"] for r in client.requests(status="open", start_date="2026-03-01")] == ["A02"]
-        assert [
-            r["service_request_id"] for r in client.requests(service_code="A02", start_date="2026-03-01")
-        ] == [by_address["service_request_id"]]
-        assert [r["service_request_id"] for r in client.requests(service_request_id=rid)] == [rid]
-
-        for call, status, words in (
-            (
-                lambda: client.create_request("Z99", lat=place.lat, long=place.lon),
-                400,
-                "unknown incident category",
-            ),
-            (lambda: client.create_request("A01", lat=39.9, long=116.4), 400, "outside the service area"),
-            (lambda: client.create_request("A01", address_string="火星路"), 400, "matches no building"),
-            (lambda: client.create_request("A01"), 400, "location is required"),
-            (
-                lambda: GeoReportV2(f"{base}/open311/v2", api_key="nope").create_request(
-                    "A01", lat=place.lat, long=place.lon
-                ),
-                403,
-                "api_key",
-            ),
-            (lambda: client.request("999999"), 404, "not found"),
-            (lambda: client.service_definition("Z99"), 404, "not found"),
-            (lambda: client.requests(status="pending"), 400, "status"),
-        ):
-            with pytest.raises(Open311Error) as caught:
-                call()
-            assert caught.value.status == status
-            assert caught.value.errors[0]["code"] == status and words in caught.value.errors[0]["description"]
+        _check_listings(client, rid, other)
+        _check_refusals(client, base, place)
     assert world.sql("SELECT count(*) FROM incidents")[0][0] == 2
+
+
+def _check_services(client: GeoReportV2) -> None:
+    """Every tier's categories are services, each with the fields the spec lists and no attributes."""
+    services = client.services()
+    codes = {s["service_code"] for s in services}
+    assert {"A01", "B01", "C01", "D01"} <= codes
+    assert all(
+        set(s) >= {"service_code", "service_name", "metadata", "type", "keywords", "group"} for s in services
+    )
+    assert client.service_definition("A01") == {"service_code": "A01", "attributes": []}
+
+
+def _create_and_read_back(client: GeoReportV2, place, building: str) -> tuple[str, str]:
+    """One request at a point, one at a building's name; each reads back (the phone kept private).
+    Returns their ids."""
+    created = client.create_request(
+        "A01",
+        lat=place.lat,
+        long=place.lon,
+        description="垃圾堆放",
+        first_name="三",
+        last_name="张",
+        phone="13812345678",
+        media_url="https://example.org/p.jpg",
+    )
+    rid = created["service_request_id"]
+    assert "service_notice" in created and "account_id" in created
+    by_address = client.create_request("A02", address_string=building, description="楼道堆物")
+    one = client.request(rid)
+    assert one["status"] == "open" and one["service_code"] == "A01" and one["description"] == "垃圾堆放"
+    assert one["lat"] == pytest.approx(place.lat) and one["long"] == pytest.approx(place.lon)
+    assert one["media_url"] == "https://example.org/p.jpg" and one["requested_datetime"].startswith(
+        "2026-03-02"
+    )
+    assert "phone" not in one and "13812345678" not in str(one)
+    assert client.request(by_address["service_request_id"])["address_id"] is not None
+    return rid, by_address["service_request_id"]
+
+
+def _check_listings(client: GeoReportV2, rid: str, other: str) -> None:
+    """Listing by period, status, service code and id (``rid`` closed, ``other`` open)."""
+    listed = client.requests(start_date="2026-03-01T00:00:00Z", end_date="2026-03-03T00:00:00Z")
+    assert {r["service_request_id"] for r in listed} == {rid, other}
+    closed = client.requests(status="closed", start_date="2026-03-01")
+    assert [r["service_request_id"] for r in closed] == [rid]
+    assert [r["service_code"] for r in client.requests(status="open", start_date="2026-03-01")] == ["A02"]
+    of_a02 = client.requests(service_code="A02", start_date="2026-03-01")
+    assert [r["service_request_id"] for r in of_a02] == [other]
+    assert [r["service_request_id"] for r in client.requests(service_request_id=rid)] == [rid]
+
+
+def _check_refusals(client: GeoReportV2, base: str, place) -> None:
+    """Each bad request is refused with its status and Open311's error list, saying what is wrong."""
+    for call, status, words in (
+        (
+            lambda: client.create_request("Z99", lat=place.lat, long=place.lon),
+            400,
+            "unknown incident category",
+        ),
+        (lambda: client.create_request("A01", lat=39.9, long=116.4), 400, "outside the service area"),
+        (lambda: client.create_request("A01", address_string="火星路"), 400, "matches no building"),
+        (lambda: client.create_request("A01"), 400, "location is required"),
+        (
+            lambda: GeoReportV2(f"{base}/open311/v2", api_key="nope").create_request(
+                "A01", lat=place.lat, long=place.lon
+            ),
+            403,
+            "api_key",
+        ),
+        (lambda: client.request("999999"), 404, "not found"),
+        (lambda: client.service_definition("Z99"), 404, "not found"),
+        (lambda: client.requests(status="pending"), 400, "status"),
+    ):
+        with pytest.raises(Open311Error) as caught:
+            call()
+        assert caught.value.status == status
+        assert caught.value.errors[0]["code"] == status and words in caught.value.errors[0]["description"]
