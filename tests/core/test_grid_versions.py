@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.workflow import World
+from tests.workflow import Place, World
 
 COMMUNITY = "211103001003"
 
@@ -35,7 +35,18 @@ def test_resplit_preview_apply_history(world):
     place = next(p for p in world.places if p.community_id == COMMUNITY)
     incident = world.report(citizen, place).get_json()
     before = _current(world)
+    preview = _preview_changes_nothing(world, before)
+    result = _apply_tiles_the_community(world, preview, before)
+    _check_nothing_is_lost(world, result)
+    _check_the_incident_follows_its_place(world, incident, place)
+    _check_history_both_ways(world, result["retired"][0])
+    again = world.post(f"/api/v1/grids/previews/{preview['preview_id']}/apply", world.street)
+    assert again.status_code == 409 and "already applied" in again.get_json()["detail"]
+    assert world.get("/api/v1/grids/NOPE/history", world.district).status_code == 404
 
+
+def _preview_changes_nothing(world: World, before: list[str]) -> dict:
+    """A street admin's re-split preview: its report, stored and readable, and the current grids untouched."""
     r = world.post("/api/v1/grids/resplit", world.street, {"community": COMMUNITY})
     assert r.status_code == 201, r.get_json()
     preview = r.get_json()
@@ -43,7 +54,11 @@ def test_resplit_preview_apply_history(world):
     assert summary["n_grids"] == len(preview["grids"]["features"]) and summary["households"] > 0
     assert _current(world) == before  # a preview changes nothing
     assert world.get(f"/api/v1/grids/previews/{preview['preview_id']}", world.street).status_code == 200
+    return preview
 
+
+def _apply_tiles_the_community(world: World, preview: dict, before: list[str]) -> dict:
+    """Applying the preview: grids created, kept and retired as it says, new ids, an exact tiling."""
     applied = world.post(f"/api/v1/grids/previews/{preview['preview_id']}/apply", world.street)
     assert applied.status_code == 200, applied.get_json()
     result = applied.get_json()
@@ -52,7 +67,11 @@ def test_resplit_preview_apply_history(world):
     assert set(result["retired"]) == set(before) - set(result["unchanged"])
     assert all(re.fullmatch(COMMUNITY + r"\d{2}", g) and g not in before for g in result["created"])
     assert _tiling_gap_m2(world) < 1.0  # the new grids tile the community exactly
-    # Nothing is lost: retired grids stay, closed; every building and worker points at a current grid.
+    return result
+
+
+def _check_nothing_is_lost(world: World, result: dict) -> None:
+    """Retired grids stay, closed; every building and worker points at a current grid."""
     assert world.sql(
         "SELECT count(*) FROM grids WHERE id = ANY(:r) AND valid_to IS NOT NULL", r=result["retired"]
     )[0][0] == len(result["retired"])
@@ -69,7 +88,10 @@ def test_resplit_preview_apply_history(world):
                         WHERE p.role = 'grid_worker' AND g.valid_to IS NOT NULL""")[0][0]
         == 0
     )
-    # The incident keeps the grid it was reported in, and is found under the grid that now holds it.
+
+
+def _check_the_incident_follows_its_place(world: World, incident: dict, place: Place) -> None:
+    """The incident keeps the grid it was reported in, and is found under the grid that now holds it."""
     assert (
         world.get(f"/api/v1/incidents/{incident['id']}", world.district).get_json()["grid"]["id"]
         == incident["grid"]["id"]
@@ -82,8 +104,10 @@ def test_resplit_preview_apply_history(world):
     )[0][0]
     listed = world.get(f"/api/v1/incidents?grid={holder}", world.district).get_json()["incidents"]
     assert incident["id"] in [i["id"] for i in listed]
-    # History: old grid → new grids with the share of households; and back.
-    old = result["retired"][0]
+
+
+def _check_history_both_ways(world: World, old: str) -> None:
+    """History: a retired grid → the new grids with their share of its households; and back."""
     history = world.get(f"/api/v1/grids/{old}/history", world.district).get_json()
     assert history["current"] is False and history["became"]
     assert abs(sum(b["share"] for b in history["became"]) - 1.0) < 1e-3
@@ -91,9 +115,6 @@ def test_resplit_preview_apply_history(world):
     assert old in [
         c["grid"] for c in world.get(f"/api/v1/grids/{heir}/history", world.district).get_json()["came_from"]
     ]
-    again = world.post(f"/api/v1/grids/previews/{preview['preview_id']}/apply", world.street)
-    assert again.status_code == 409 and "already applied" in again.get_json()["detail"]
-    assert world.get("/api/v1/grids/NOPE/history", world.district).status_code == 404
 
 
 def test_a_stale_or_broken_preview_changes_nothing(world):
