@@ -6,6 +6,7 @@ import pytest
 
 from tests.browser import live_server
 from tests.open311_client import GeoReportV2, Open311Error
+from tests.workflow import Place
 
 
 def test_an_open311_client_works_unchanged(world):
@@ -37,7 +38,7 @@ def _check_services(client: GeoReportV2) -> None:
     assert client.service_definition("A01") == {"service_code": "A01", "attributes": []}
 
 
-def _create_and_read_back(client: GeoReportV2, place, building: str) -> tuple[str, str]:
+def _create_and_read_back(client: GeoReportV2, place: Place, building: str) -> tuple[str, str]:
     """One request at a point, one at a building's name; each reads back (the phone kept private).
     Returns their ids."""
     created = client.create_request(
@@ -76,7 +77,7 @@ def _check_listings(client: GeoReportV2, rid: str, other: str) -> None:
     assert [r["service_request_id"] for r in client.requests(service_request_id=rid)] == [rid]
 
 
-def _check_refusals(client: GeoReportV2, base: str, place) -> None:
+def _check_refusals(client: GeoReportV2, base: str, place: Place) -> None:
     """Each bad request is refused with its status and Open311's error list, saying what is wrong."""
     for call, status, words in (
         (
