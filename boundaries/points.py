@@ -1,0 +1,62 @@
+"""Points files for bulk locating: CSV by its longitude and latitude columns, GeoJSON, GeoPackage or
+GeoParquet by their point geometry; the located rows written back in the input's format."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+
+from core.errors import Invalid
+
+
+class PointsError(Invalid):
+    """The points file cannot be read as points, or the output written in the format asked."""
+
+
+def read_points(path: Path, lon_field: str, lat_field: str) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """The file's rows and their coordinates; CSV by columns, GeoJSON/GeoParquet by point geometry."""
+    suffix = path.suffix.lower()
+    if not path.exists():
+        raise PointsError(f"file not found: {path}")
+    if suffix == ".csv":
+        frame = pd.read_csv(path)
+        missing = [c for c in (lon_field, lat_field) if c not in frame.columns]
+        if missing:
+            raise PointsError(
+                f"{path} has no column {', '.join(missing)} (columns: {', '.join(frame.columns)}); "
+                "use --lon-field/--lat-field"
+            )
+        lon = pd.to_numeric(frame[lon_field], errors="coerce").to_numpy(dtype=float)
+        lat = pd.to_numeric(frame[lat_field], errors="coerce").to_numpy(dtype=float)
+        return frame, lon, lat
+    if suffix == ".parquet":
+        frame = gpd.read_parquet(path)
+    elif suffix in (".geojson", ".json", ".gpkg"):
+        frame = pyogrio.read_dataframe(path)
+    else:
+        raise PointsError(f"unknown points format {suffix!r}: use .csv, .geojson or .parquet")
+    types = set(frame.geometry.geom_type.dropna())
+    if not types <= {"Point"}:
+        raise PointsError(f"{path} must hold points; it has {', '.join(sorted(types))}")
+    if frame.crs is not None and not frame.crs.is_geographic:
+        frame = frame.to_crs(4326)
+    return frame, frame.geometry.x.to_numpy(), frame.geometry.y.to_numpy()
+
+
+def write_points(frame: pd.DataFrame, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        pd.DataFrame(frame).to_csv(path, index=False)
+    elif suffix == ".parquet":
+        frame.to_parquet(path)
+    elif suffix in (".geojson", ".json", ".gpkg"):
+        if path.exists():
+            path.unlink()
+        pyogrio.write_dataframe(frame, path)
+    else:
+        raise PointsError(f"unknown output format {suffix!r}: use .csv, .geojson or .parquet")
