@@ -7,18 +7,22 @@ a body from the API), so a typo in a department code is an error, not a silent g
 from __future__ import annotations
 
 import json
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
+
+from core.errors import Invalid
+from store import catalogue as stored
 
 DEFAULT_FILE = Path(__file__).with_name("data") / "catalogue.json"
 CODE = r"^[A-Za-z0-9_-]{1,32}$"
 
 
-class CatalogueError(ValueError):
-    """The catalogue is not valid; the message lists every problem."""
+class CatalogueError(Invalid):
+    """The catalogue is not valid; the detail lists every problem."""
 
 
 class DepartmentSpec(BaseModel):
@@ -61,7 +65,7 @@ def _messages(exc: ValidationError) -> str:
     return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
 
 
-def parse_catalogue(data: object, known_departments: set[str] = frozenset()) -> Catalogue:
+def parse_catalogue(data: object, known_departments: AbstractSet[str] = frozenset()) -> Catalogue:
     """Validate a catalogue document; department codes must be defined in it or already known."""
     try:
         catalogue = Catalogue.model_validate(data)
@@ -90,46 +94,27 @@ def read_catalogue_file(path: Path | str = DEFAULT_FILE) -> Catalogue:
 
 
 def known_departments(conn: Connection) -> set[str]:
-    return set(conn.execute(text("SELECT code FROM departments")).scalars())
+    return stored.department_codes(conn)
 
 
 def save_catalogue(conn: Connection, catalogue: Catalogue) -> dict[str, int]:
     """Insert or update every entry (categories are never deleted: old incidents point at them)."""
     for d in catalogue.departments:
-        conn.execute(
-            text("""
-            INSERT INTO departments (code, name_zh, name_en, report_limit_min)
-            VALUES (:code, :name_zh, :name_en, :report_limit_min)
-            ON CONFLICT (code) DO UPDATE SET name_zh = excluded.name_zh, name_en = excluded.name_en,
-                report_limit_min = excluded.report_limit_min"""),
-            d.model_dump(),
-        )
+        stored.upsert_department(conn, d.model_dump())
     for c in catalogue.categories:
-        conn.execute(
-            text("""
-            INSERT INTO categories (code, name_zh, name_en, tier, road_related, departments,
-                                    response_limit_min, completion_limit_h, active)
-            VALUES (:code, :name_zh, :name_en, :tier, :road_related, :departments,
-                    :response_limit_min, :completion_limit_h, :active)
-            ON CONFLICT (code) DO UPDATE SET name_zh = excluded.name_zh, name_en = excluded.name_en,
-                tier = excluded.tier, road_related = excluded.road_related, departments = excluded.departments,
-                response_limit_min = excluded.response_limit_min,
-                completion_limit_h = excluded.completion_limit_h, active = excluded.active"""),
-            c.model_dump(),
-        )
+        stored.upsert_category(conn, c.model_dump())
     return {"departments": len(catalogue.departments), "categories": len(catalogue.categories)}
 
 
 def ensure_default_catalogue(conn: Connection) -> None:
     """Load the shipped catalogue into an empty database (an edited catalogue is left alone)."""
-    if conn.execute(text("SELECT count(*) FROM categories")).scalar_one() == 0:
+    if stored.category_count(conn) == 0:
         save_catalogue(conn, read_catalogue_file())
 
 
 def list_categories(conn: Connection, *, include_inactive: bool = False) -> list[dict]:
-    sql = text("SELECT * FROM categories WHERE active OR :all ORDER BY code")
-    return [dict(r) for r in conn.execute(sql, {"all": include_inactive}).mappings()]
+    return stored.categories(conn, include_inactive=include_inactive)
 
 
 def list_departments(conn: Connection) -> list[dict]:
-    return [dict(r) for r in conn.execute(text("SELECT * FROM departments ORDER BY code")).mappings()]
+    return stored.departments(conn)
