@@ -18,30 +18,47 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
+
+from core.errors import Invalid
+from store import scores as stored
 
 WEIGHTS = {"response_rate": 0.1, "completion_rate": 0.4, "satisfaction_rate": 0.5}
-UNITS = {
-    "grid": ("i.grid_id", "SELECT id, name FROM grids"),
-    "community": ("i.community_id", "SELECT id, name FROM communities"),
-    "street": ("i.street_id", "SELECT id, name FROM streets"),
-    "worker": ("i.worker_id", "SELECT id, name FROM people"),
-    "chief": ("CASE WHEN c.road_related THEN i.chief_id END", "SELECT id, name FROM people"),
-}
+# What can be ranked: grid, community, street, worker, chief.
+UNITS: tuple[str, ...] = stored.UNIT_KINDS
+# The counts each ranking row carries, in the order they are shown.
+COUNTS = ("incidents", "responded", "response_n", "completed", "completion_n", "satisfied", "rated")
 
 
 def score(
     response_rate: float | None, completion_rate: float | None, satisfaction_rate: float | None
 ) -> float | None:
     """0.1·R + 0.4·C + 0.5·S; undefined when any rate is."""
-    rates = (response_rate, completion_rate, satisfaction_rate)
-    if any(r is None for r in rates):
+    if response_rate is None or completion_rate is None or satisfaction_rate is None:
         return None
+    rates = (response_rate, completion_rate, satisfaction_rate)
     return sum(w * r for w, r in zip(WEIGHTS.values(), rates, strict=True))
 
 
 def _rate(num: int, den: int) -> float | None:
     return num / den if den else None
+
+
+def _ranked_row(unit: str, counts: dict) -> dict:
+    """One unit's counts, its three rates and its score."""
+    rates = {
+        "response_rate": _rate(counts["responded"], counts["response_n"]),
+        "completion_rate": _rate(counts["completed"], counts["completion_n"]),
+        "satisfaction_rate": _rate(counts["satisfied"], counts["rated"]),
+    }
+    return {
+        "unit": unit,
+        "id": counts["unit_id"],
+        "name": counts["name"],
+        **{k: counts[k] for k in COUNTS},
+        **rates,
+        "score": score(*rates.values()),
+    }
 
 
 def scores(
@@ -51,60 +68,16 @@ def scores(
     since: datetime,
     until: datetime,
     now: datetime,
-    scope: tuple[str, str] | None = None,
+    scope: tuple[str, str | None] | None = None,
 ) -> list[dict]:
-    """A ranking of every unit of a kind with incidents in the period, best score first.
+    """A ranking of every unit of a kind with incidents in the period, best score first (unscored last).
 
-    ``scope`` = (column, id) limits the incidents (a street admin sees their street).
+    ``scope`` = (street|community|grid, id) limits the incidents (a street admin sees their street).
     """
     if unit not in UNITS:
-        raise ValueError(f"unit {unit!r} is not one of {', '.join(UNITS)}")
-    key, names = UNITS[unit]
-    where = ""
-    params = {"since": since, "until": until, "now": now}
-    if scope is not None:
-        column = {"street": "i.street_id", "community": "i.community_id", "grid": "i.grid_id"}[scope[0]]
-        where = f" AND {column} = :scope"
-        params["scope"] = scope[1]
-    # key, names and column come from the fixed tables above; values are bound.
-    sql = text(f"""
-        WITH u AS (
-          SELECT {key} AS unit_id,
-            count(*) FILTER (WHERE i.accepted_at IS NOT NULL OR i.response_due <= :now) AS response_n,
-            count(*) FILTER (WHERE i.accepted_at <= i.response_due) AS responded,
-            count(*) FILTER (WHERE i.resolved_at IS NOT NULL OR i.completion_due <= :now) AS completion_n,
-            count(*) FILTER (WHERE i.resolved_at <= i.completion_due) AS completed,
-            count(*) FILTER (WHERE i.rating IS NOT NULL) AS rated,
-            count(*) FILTER (WHERE i.rating >= 4) AS satisfied,
-            count(*) AS incidents
-          FROM incidents i JOIN categories c ON c.code = i.category_code
-          WHERE i.status <> 'merged' AND i.reported_at >= :since AND i.reported_at < :until{where}
-          GROUP BY 1)
-        SELECT u.*, n.name FROM u LEFT JOIN ({names}) n ON n.id = u.unit_id
-        WHERE u.unit_id IS NOT NULL""")  # noqa: S608
-    out = []
-    for r in conn.execute(sql, params).mappings():
-        rates = {
-            "response_rate": _rate(r["responded"], r["response_n"]),
-            "completion_rate": _rate(r["completed"], r["completion_n"]),
-            "satisfaction_rate": _rate(r["satisfied"], r["rated"]),
-        }
-        out.append(
-            {
-                "unit": unit,
-                "id": r["unit_id"],
-                "name": r["name"],
-                "incidents": r["incidents"],
-                "responded": r["responded"],
-                "response_n": r["response_n"],
-                "completed": r["completed"],
-                "completion_n": r["completion_n"],
-                "satisfied": r["satisfied"],
-                "rated": r["rated"],
-                **rates,
-                "score": score(*rates.values()),
-            }
-        )
+        raise Invalid(f"unit {unit!r} is not one of {', '.join(UNITS)}")
+    counts = stored.unit_counts(conn, unit, since=since, until=until, now=now, scope=scope)
+    out = [_ranked_row(unit, c) for c in counts]
     out.sort(key=lambda row: (row["score"] is None, -(row["score"] or 0.0), row["id"]))
     for rank, row in enumerate(out, start=1):
         row["rank"] = rank
