@@ -1,38 +1,43 @@
-"""Patrol logs in the database: a GPS file in, cleaned and stored against a person; tracks out by period."""
+"""Patrol logs: a GPS file in, cleaned and stored against a person; tracks out by period.
+
+The statements are ``store.tracks``'s; times are stored in UTC and shown in Beijing time with the offset.
+"""
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, datetime
+from datetime import datetime
 
 import shapely
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
-from geo.coords import COORD_SYSTEMS
+from core.errors import NotFound, Unprocessable
+from core.vocabulary import COORD_SYSTEMS, beijing_iso
 from geo.tracks import Track, TrackError, clean, read_points
+from store import tracks as stored
 
 SERVICE_AREA_MARGIN_M = 200.0
 MAX_TRACK_POINTS = 200_000
 
 
-def _stamp(seconds: float) -> datetime:
-    return datetime.fromtimestamp(seconds, tz=UTC)
-
-
 def import_track(
     conn: Connection, person_id: str, data: bytes, fmt: str, crs: str = "wgs84", *, uploaded_by: str
 ) -> dict:
-    """Read, clean and store one log; refuse an unknown person or a track that never enters the service area."""
+    """Read, clean and store one log; refuse an unknown person (404) or a file that cannot be a track here:
+    an unknown coordinate system, too many points, a track that never enters the service area (422)."""
     if crs not in COORD_SYSTEMS:
-        raise TrackError(f"crs must be one of {', '.join(COORD_SYSTEMS)}, got {crs!r}")
-    if conn.execute(text("SELECT 1 FROM people WHERE id = :p"), {"p": person_id}).first() is None:
-        raise TrackError(f"no person {person_id!r}")
-    points = read_points(data, fmt)
-    if len(points) > MAX_TRACK_POINTS:
-        raise TrackError(
-            f"a track may hold at most {MAX_TRACK_POINTS:,} points, this one has {len(points):,}"
-        )
-    return store_track(conn, person_id, clean(points, crs), fmt, crs, uploaded_by=uploaded_by)
+        raise Unprocessable(f"crs must be one of {', '.join(COORD_SYSTEMS)}, got {crs!r}")
+    if not stored.person_exists(conn, person_id):
+        raise NotFound(f"no person {person_id!r}")
+    try:
+        points = read_points(data, fmt)
+        if len(points) > MAX_TRACK_POINTS:
+            raise Unprocessable(
+                f"a track may hold at most {MAX_TRACK_POINTS:,} points, this one has {len(points):,}"
+            )
+        track = clean(points, crs)
+    except TrackError as exc:
+        raise Unprocessable(str(exc)) from None
+    return store_track(conn, person_id, track, fmt, crs, uploaded_by=uploaded_by)
 
 
 def store_track(
@@ -40,39 +45,17 @@ def store_track(
 ) -> dict:
     """Store a cleaned log, unless it never comes near the service area (a wrong crs, most likely)."""
     wkt = track.geometry().wkt
-    inside = conn.execute(
-        text(
-            "SELECT EXISTS (SELECT 1 FROM streets WHERE ST_DWithin(geom::geography, "
-            "ST_GeomFromText(:g, 4326)::geography, :m))"
-        ),
-        {"g": wkt, "m": SERVICE_AREA_MARGIN_M},
-    ).scalar_one()
-    if not inside:
-        raise TrackError("the track never comes within the service area: check its coordinate system (crs)")
-    row = conn.execute(
-        text(
-            "INSERT INTO patrol_tracks (person_id, started_at, ended_at, source_format, source_crs, geom, times, "
-            "report, uploaded_by) VALUES (:p, :s, :e, :f, :c, ST_GeomFromText(:g, 4326), :t, CAST(:r AS jsonb), :u) "
-            "RETURNING id, uploaded_at"
-        ),
-        {
-            "p": person_id,
-            "s": _stamp(track.started_at),
-            "e": _stamp(track.ended_at),
-            "f": fmt,
-            "c": crs,
-            "g": wkt,
-            "t": track.times(),
-            "r": json.dumps(track.report),
-            "u": uploaded_by,
-        },
-    ).one()
+    if not stored.near_service_area(conn, wkt, SERVICE_AREA_MARGIN_M):
+        raise Unprocessable(
+            "the track never comes within the service area: check its coordinate system (crs)"
+        )
+    row = stored.insert_track(conn, person_id, track, wkt=wkt, fmt=fmt, crs=crs, uploaded_by=uploaded_by)
     return {
         "id": row.id,
         "person_id": person_id,
-        "started_at": _stamp(track.started_at).isoformat(),
-        "ended_at": _stamp(track.ended_at).isoformat(),
-        "uploaded_at": row.uploaded_at.isoformat(),
+        "started_at": beijing_iso(stored.utc(track.started_at)),
+        "ended_at": beijing_iso(stored.utc(track.ended_at)),
+        "uploaded_at": beijing_iso(row.uploaded_at),
         "cleaning": track.report,
     }
 
@@ -81,17 +64,8 @@ def tracks_between(
     conn: Connection, start: datetime, end: datetime, area_wkt: str
 ) -> list[tuple[str, str, Track]]:
     """(person id, role, track clipped to [start, end)) for every log that touches the area in the period."""
-    rows = conn.execute(
-        text(
-            "SELECT t.person_id, p.role, ST_AsBinary(t.geom) AS geom, t.times FROM patrol_tracks t "
-            "JOIN people p ON p.id = t.person_id "
-            "WHERE t.started_at < :e AND t.ended_at >= :s AND ST_Intersects(t.geom, ST_GeomFromText(:a, 4326)) "
-            "ORDER BY t.started_at, t.id"
-        ),
-        {"s": start, "e": end, "a": area_wkt},
-    )
     out = []
-    for r in rows:
+    for r in stored.tracks_touching(conn, start, end, area_wkt):
         track = Track.stored(shapely.from_wkb(r.geom), r.times).clipped(start.timestamp(), end.timestamp())
         if track is not None:
             out.append((r.person_id, r.role, track))
