@@ -4,6 +4,7 @@ as GeoJSON and GPX (what patrol phones load)."""
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 
 import geopandas as gpd
@@ -11,8 +12,10 @@ import gpxpy.gpx
 import networkx as nx
 import numpy as np
 import shapely
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
+from core.errors import Invalid, NotFound, Unprocessable
+from core.periods import INCIDENT_DAYS
 from geo.heat import tier_weights
 from geo.hotspots import hotspot_route
 from geo.network import NetworkError, RoadNetwork, build_network, label_edges
@@ -28,6 +31,7 @@ from geo.patrol import (
     route_line,
     split_route,
 )
+from store import patrols as stored
 
 MAX_START_M = 200.0
 
@@ -54,7 +58,7 @@ def _start(network: RoadNetwork, required: set, start: tuple[float, float] | Non
 
 def plan(
     roads: gpd.GeoDataFrame,
-    area=None,
+    area: shapely.Geometry | None = None,
     start: tuple[float, float] | None = None,
     *,
     speed_kmh: float = 4.0,
@@ -66,13 +70,30 @@ def plan(
 ) -> tuple[RoadNetwork, list[Route]]:
     """Full-coverage routes over the roads (those of ``area`` when given, WGS-84), shared by ``patrollers``;
     ``sides``: walk each street along both sides (shops on both sides of a main road); ``budget_min``: a
-    hot-spot route in that time instead, weighted by ``incidents`` (points, with ``tier`` when known)."""
+    hot-spot route in that time instead, weighted by ``incidents`` (points, with ``tier`` when known).
+
+    Raises ``Unprocessable`` for a count out of range or when these roads cannot give a route, ``Invalid``
+    for a hot-spot route asked of several patrollers or both sides."""
     if patrollers < 1 or patrollers > 50:
-        raise PatrolError(f"patrollers must be 1 to 50, got {patrollers}")
+        raise Unprocessable(f"patrollers must be 1 to 50, got {patrollers}")
     try:
-        network = build_network(roads)
-    except NetworkError as exc:
-        raise PatrolError(str(exc)) from None
+        return _plan(roads, area, start, speed_kmh, patrollers, sides, budget_min, incidents, labels)
+    except (PatrolError, NetworkError) as exc:
+        raise Unprocessable(str(exc)) from None
+
+
+def _plan(
+    roads: gpd.GeoDataFrame,
+    area: shapely.Geometry | None,
+    start: tuple[float, float] | None,
+    speed_kmh: float,
+    patrollers: int,
+    sides: bool,
+    budget_min: float | None,
+    incidents: gpd.GeoDataFrame | None,
+    labels: dict | None,
+) -> tuple[RoadNetwork, list[Route]]:
+    network = build_network(roads)
     if labels:
         label_edges(network, **labels)
     required = required_edges(network, area)
@@ -121,7 +142,7 @@ def _routes(
 ) -> list[Route]:
     if budget_min is not None:
         if patrollers != 1 or sides:
-            raise PatrolError("a hot-spot route (budget) is for one patroller on one side of the street")
+            raise Invalid("a hot-spot route (budget) is for one patroller on one side of the street")
         points, weights = _incident_points(incidents, network.epsg)
         return [
             hotspot_route(
@@ -143,70 +164,33 @@ def _incident_points(incidents: gpd.GeoDataFrame | None, epsg: int) -> tuple[np.
     return shapely.get_coordinates(metric.geometry.values), weights
 
 
-def recent_incidents(conn: Connection, area, days: int = 90, until=None) -> gpd.GeoDataFrame:
+def recent_incidents(
+    conn: Connection, area: shapely.Geometry, days: int = INCIDENT_DAYS, until: datetime | None = None
+) -> gpd.GeoDataFrame:
     """Incidents of the last ``days`` near the area (within 300 m), with their tier: what a hot-spot patrol
     weighs."""
-    return gpd.read_postgis(
-        text(
-            "SELECT tier, geom FROM incidents WHERE reported_at >= COALESCE(CAST(:u AS timestamptz), now()) - "
-            "make_interval(days => :d) AND reported_at <= COALESCE(CAST(:u AS timestamptz), now()) "
-            "AND ST_DWithin(geom::geography, ST_GeomFromText(:a, 4326)::geography, 300)"
-        ),
-        conn,
-        geom_col="geom",
-        params={"d": days, "a": area.wkt, "u": until},
-    )
+    return stored.incidents_near(conn, area.wkt, days, until)
 
 
-def _street_roads(conn: Connection, street_id: str) -> gpd.GeoDataFrame:
-    return gpd.read_postgis(
-        text("SELECT name, geom FROM roads WHERE street_id = :s"),
-        conn,
-        geom_col="geom",
-        params={"s": street_id},
-    )
+# What a refusal calls each kind of area to walk (only a current grid is walked).
+_AREA_NAMES = {"grid": "current grid", "street": "street", "chief": "street chief"}
 
 
 def area_inputs(
     conn: Connection, *, grid: str | None = None, street: str | None = None, chief: str | None = None
-) -> tuple[gpd.GeoDataFrame, object, dict]:
+) -> tuple[gpd.GeoDataFrame, shapely.Geometry, dict[str, gpd.GeoDataFrame]]:
     """The street's roads, what to walk (a grid's outline, a street's, or a chief's responsible segment), and
     the street's grids, communities and segments to label the network's edges with."""
-    if sum(bool(x) for x in (grid, street, chief)) != 1:
-        raise PatrolError("say exactly one of grid, street or chief")
-    if grid:
-        sql, key, what = (
-            "SELECT ST_AsBinary(g.geom), c.street_id FROM grids g JOIN communities c "
-            "ON c.id = g.community_id WHERE g.id = :k AND g.valid_to IS NULL",
-            grid,
-            "current grid",
-        )
-    elif street:
-        sql, key, what = "SELECT ST_AsBinary(geom), id FROM streets WHERE id = :k", street, "street"
-    else:
-        sql, key, what = (
-            "SELECT ST_AsBinary(s.geom), s.street_id FROM people p JOIN road_segments s "
-            "ON s.id = p.segment_id WHERE p.id = :k AND p.role = 'street_chief'",
-            chief,
-            "street chief",
-        )
-    row = conn.execute(text(sql), {"k": key}).first()
+    asked = [(kind, key) for kind, key in (("grid", grid), ("street", street), ("chief", chief)) if key]
+    if len(asked) != 1:
+        raise Unprocessable("say exactly one of grid, street or chief")
+    kind, key = asked[0]
+    row = stored.area_row(conn, kind, key)
     if row is None:
-        raise PatrolError(f"no {what} {key!r}")
-    street_id = row[1]
-    labels = {
-        name: gpd.read_postgis(text(sql), conn, geom_col="geom", params={"s": street_id})
-        for name, sql in (
-            (
-                "grids",
-                "SELECT g.id, g.geom FROM grids g JOIN communities c ON c.id = g.community_id "
-                "WHERE c.street_id = :s AND g.valid_to IS NULL",
-            ),
-            ("communities", "SELECT id, geom FROM communities WHERE street_id = :s"),
-            ("segments", "SELECT id, geom FROM road_segments WHERE street_id = :s"),
-        )
-    }
-    return _street_roads(conn, street_id), shapely.from_wkb(row[0]), labels
+        raise NotFound(f"no {_AREA_NAMES[kind]} {key!r}")
+    outline, street_id = row
+    labels = stored.label_frames(conn, street_id)
+    return stored.street_roads(conn, street_id), shapely.from_wkb(outline), labels
 
 
 def routes_geojson(network: RoadNetwork, routes: list[Route]) -> dict:
