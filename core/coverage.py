@@ -1,36 +1,32 @@
 """Patrol coverage for a period: which roads, segments and buildings the stored tracks passed, per grid,
 worker and chief, the roads nobody walked, and the rule that a street official walks with each grid
-worker at least twice a week (seed 004)."""
+worker at least twice a week (seed 004). What a caller may see of the report is ``core.access``'s."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import shapely
 from pyproj import Transformer
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
-from api.http.problems import ApiProblem
-from core.tokens import Principal
+from core.access import Principal
+from core.errors import Invalid
 from core.tracks import tracks_between
+from core.vocabulary import BEIJING
 from geo.heat import key_label, time_keys
-from geo.network import build_network
+from geo.network import RoadNetwork, build_network
 from geo.patrol import required_edges
-from geo.tracks import Track, passed, together, walked
+from geo.tracks import Track, Walked, passed, together, walked
+from store import coverage as stored
+from store.patrols import street_roads
 
 UNWALKED_BELOW = 0.1  # an edge less than a tenth walked counts as not walked at all
 JOINT_WALKS_PER_WEEK = 2
-BEIJING = timedelta(hours=8)
-
-
-class CoverageError(ApiProblem):
-    """A coverage question that cannot be answered as asked (no street, not allowed)."""
-
-
-def _frame(conn: Connection, sql: str, params: dict) -> gpd.GeoDataFrame:
-    return gpd.read_postgis(text(sql), conn, geom_col="geom", params=params)
 
 
 def _metric_tracks(tracks: list[tuple[str, str, Track]], epsg: int) -> np.ndarray:
@@ -58,7 +54,8 @@ def _weeks(start: datetime, end: datetime) -> list[tuple[int, bool]]:
     last = int(time_keys([end - timedelta(seconds=1)], "week")[0])
     out = []
     for week in range(first, last + 1, 7):
-        monday = datetime.fromtimestamp(week * 86400, tz=start.tzinfo) - BEIJING
+        # The key counts Beijing days since 1970-01-01: that day's midnight on Beijing's clock.
+        monday = datetime.fromtimestamp(week * 86400, tz=UTC).replace(tzinfo=BEIJING)
         out.append((week, monday >= start and monday + timedelta(days=7) <= end))
     return out
 
@@ -79,6 +76,174 @@ def _joint_days(worker: list[Track], officials: list[Track]) -> dict[int, set[in
     return out
 
 
+@dataclass(frozen=True)
+class _Walks:
+    """A street's road network and the period's tracks over it, in the network's metric CRS."""
+
+    network: RoadNetwork
+    edges: list[Any]  # (u, v, key, data) of every edge
+    lines: np.ndarray  # each edge's metric line
+    lengths: np.ndarray  # each edge's length, metres
+    metric: np.ndarray  # each track as one metric MultiLineString
+    owners: list[str]  # whose each track is
+    junctions: np.ndarray  # where three or more roads meet (a bend in one road is not one)
+    within_m: float
+    tracks_of: dict[str, list[Track]]
+    on_edges: Walked
+
+    @property
+    def epsg(self) -> int:
+        return self.network.epsg
+
+    def walked(self, lines: np.ndarray) -> Walked:
+        """How much of each metric line the tracks walked (crossing at a junction is not walking)."""
+        return walked(lines, self.metric, self.owners, within_m=self.within_m, junctions=self.junctions)
+
+
+def _walks(roads: gpd.GeoDataFrame, tracks: list[tuple[str, str, Track]], within_m: float) -> _Walks:
+    """The street's network, its tracks made metric, and how much of each edge they walked."""
+    network = build_network(roads)
+    graph = network.graph
+    edges = list(graph.edges(keys=True, data=True))
+    lines = np.array([d["geometry"] for *_, d in edges], dtype=object)
+    metric = _metric_tracks(tracks, network.epsg)
+    owners = [p for p, _, _ in tracks]
+    junctions = np.array([graph.nodes[n]["xy"] for n in graph.nodes if graph.degree(n) >= 3]).reshape(-1, 2)
+    tracks_of: dict[str, list[Track]] = {}
+    for person, _, track in tracks:
+        tracks_of.setdefault(person, []).append(track)
+    return _Walks(
+        network=network,
+        edges=edges,
+        lines=lines,
+        lengths=np.array([d["length_m"] for *_, d in edges]),
+        metric=metric,
+        owners=owners,
+        junctions=junctions,
+        within_m=within_m,
+        tracks_of=tracks_of,
+        on_edges=walked(lines, metric, owners, within_m=within_m, junctions=junctions),
+    )
+
+
+def _segments_and_chiefs(
+    segments: gpd.GeoDataFrame, people: list[dict], w: _Walks
+) -> tuple[list[dict], list[dict]]:
+    """Each responsible segment's walked share and its chiefs; each chief's share of their own segment."""
+    seg_lines = segments.to_crs(w.epsg).geometry.to_numpy()
+    on_segments = w.walked(seg_lines)
+    chiefs = [p for p in people if p["role"] == "street_chief"]
+    seg_row = {sid: i for i, sid in enumerate(segments["id"])}
+    zero = np.zeros(len(segments))
+    seg_out = [
+        {
+            "id": row["id"],
+            "name": row["name"],
+            "length_m": round(seg_lines[i].length, 1),
+            "walked_share": round(float(on_segments.share[i]), 3),
+            "chiefs": [c["id"] for c in chiefs if c["segment_id"] == row["id"]],
+        }
+        for i, row in segments.iterrows()
+    ]
+    chief_out = [
+        {
+            "id": c["id"],
+            "name": c["name"],
+            "kind": c["chief_kind"],
+            "segment_id": c["segment_id"],
+            "tracks": len(w.tracks_of.get(c["id"], [])),
+            "own_share": round(float(on_segments.by_owner.get(c["id"], zero)[seg_row[c["segment_id"]]]), 3),
+        }
+        for c in chiefs
+        if c["segment_id"] in seg_row
+    ]
+    return seg_out, chief_out
+
+
+def _worker_row(
+    worker: dict, grid: dict, w: _Walks, officials: list[Track], weeks: list[tuple[int, bool]]
+) -> dict:
+    """A grid worker's logs, share of their grid's roads, and the weeks an official walked with them."""
+    joint = _joint_days(w.tracks_of.get(worker["id"], []), officials)
+    return {
+        "id": worker["id"],
+        "name": worker["name"],
+        "grid_id": grid["id"],
+        "tracks": len(w.tracks_of.get(worker["id"], [])),
+        "own_share": grid["worker_share"],
+        "weeks": [
+            {
+                "week": key_label(week),
+                "joint_days": len(joint.get(week, ())),
+                "complete": complete,
+                "ok": len(joint.get(week, ())) >= JOINT_WALKS_PER_WEEK,
+            }
+            for week, complete in weeks
+        ],
+    }
+
+
+def _grids_and_workers(
+    grids: gpd.GeoDataFrame,
+    buildings: gpd.GeoDataFrame,
+    was_passed: np.ndarray,
+    people: list[dict],
+    w: _Walks,
+    weeks: list[tuple[int, bool]],
+) -> tuple[list[dict], list[dict], dict[int, list[str]]]:
+    """Each grid's roads walked (by anyone, by its worker) and buildings passed; each worker's row; and
+    which grids each edge serves."""
+    index = {(min(u, v), max(u, v), k): i for i, (u, v, k, _) in enumerate(w.edges)}
+    workers = {p["grid_id"]: p for p in people if p["role"] == "grid_worker"}
+    officials = [t for p in people if p["role"] == "official" for t in w.tracks_of.get(p["id"], [])]
+    zero = np.zeros(len(w.edges))
+    grid_out, worker_out = [], []
+    grids_of_edge: dict[int, list[str]] = {}
+    for _, g in grids.iterrows():
+        which = [index[e] for e in required_edges(w.network, g.geom, margin_m=w.within_m)]
+        for i in which:
+            grids_of_edge.setdefault(i, []).append(g["id"])
+        mine = buildings["grid_id"] == g["id"]
+        worker = workers.get(g["id"])
+        own = w.on_edges.by_owner.get(worker["id"], zero) if worker else zero
+        grid_out.append(
+            {
+                "id": g["id"],
+                "community_id": g["community_id"],
+                "worker_id": worker and worker["id"],
+                "road_length_m": round(float(w.lengths[which].sum()), 1),
+                "walked_share": _share(w.lengths, w.on_edges.share, which),
+                "worker_share": _share(w.lengths, own, which),
+                "buildings": int(mine.sum()),
+                "buildings_passed": int(was_passed[mine.to_numpy()].sum()),
+            }
+        )
+        if worker:
+            worker_out.append(_worker_row(worker, grid_out[-1], w, officials, weeks))
+    return grid_out, worker_out, grids_of_edge
+
+
+def _unwalked(w: _Walks, grids_of_edge: dict[int, list[str]]) -> list[dict]:
+    """The edges (nearly) nobody walked, as WGS-84 GeoJSON features with the grids they serve."""
+    to_wgs = Transformer.from_crs(w.epsg, 4326, always_xy=True)
+    lines, share = w.lines, w.on_edges.share
+    return [
+        {
+            "type": "Feature",
+            "properties": {
+                "name": w.edges[i][3]["name"],
+                "length_m": round(w.lengths[i], 1),
+                "walked_share": round(float(share[i]), 3),
+                "grids": grids_of_edge.get(int(i), []),
+            },
+            "geometry": shapely.geometry.mapping(
+                shapely.transform(lines[i], lambda xy: np.column_stack(to_wgs.transform(*xy.T)))
+            ),
+        }
+        for i in np.flatnonzero(share < UNWALKED_BELOW)
+    ]
+
+
 def street_coverage(
     conn: Connection,
     street_id: str,
@@ -91,149 +256,19 @@ def street_coverage(
 ) -> dict:
     """Everything the command centre asks of one street's patrols in [start, end) (``tracks``: the logs of
     that period on the street, when the caller has already read them)."""
-    area = conn.execute(
-        text("SELECT ST_AsText(geom) FROM streets WHERE id = :s"), {"s": street_id}
-    ).scalar_one()
-    roads = _frame(conn, "SELECT name, geom FROM roads WHERE street_id = :s", {"s": street_id})
-    network = build_network(roads)
-    epsg = network.epsg
-    edges = list(network.graph.edges(keys=True, data=True))
-    edge_lines = np.array([d["geometry"] for *_, d in edges], dtype=object)
-    edge_len = np.array([d["length_m"] for *_, d in edges])
+    area = stored.street_area(conn, street_id)
+    roads = street_roads(conn, street_id)
     if tracks is None:
         tracks = tracks_between(conn, start, end, area)
-    owners = [p for p, _, _ in tracks]
-    metric = _metric_tracks(tracks, epsg)
-    # Junctions: where three or more roads meet (a bend in one road is not one).
-    junctions = np.array(
-        [network.graph.nodes[n]["xy"] for n in network.graph.nodes if network.graph.degree(n) >= 3]
-    ).reshape(-1, 2)
-    on_edges = walked(edge_lines, metric, owners, within_m=within_m, junctions=junctions)
-    zero = np.zeros(len(edges))
-
-    people = (
-        conn.execute(
-            text(
-                "SELECT id, name, role, chief_kind, grid_id, segment_id FROM people "
-                "WHERE street_id = :s OR grid_id IN (SELECT g.id FROM grids g JOIN communities c "
-                "ON c.id = g.community_id WHERE c.street_id = :s) ORDER BY id"
-            ),
-            {"s": street_id},
-        )
-        .mappings()
-        .all()
+    w = _walks(roads, tracks, within_m)
+    people = stored.street_people(conn, street_id)
+    seg_out, chief_out = _segments_and_chiefs(stored.street_layer(conn, street_id, "segments"), people, w)
+    buildings = stored.street_layer(conn, street_id, "buildings")
+    was_passed = passed(buildings.to_crs(w.epsg).geometry.to_numpy(), w.metric, within_m=passed_m)
+    grid_out, worker_out, grids_of_edge = _grids_and_workers(
+        stored.street_layer(conn, street_id, "grids"), buildings, was_passed, people, w, _weeks(start, end)
     )
-    tracks_of: dict[str, list[Track]] = {}
-    for person, _, track in tracks:
-        tracks_of.setdefault(person, []).append(track)
-
-    segments = _frame(
-        conn, "SELECT id, name, geom FROM road_segments WHERE street_id = :s ORDER BY id", {"s": street_id}
-    )
-    seg_lines = segments.to_crs(epsg).geometry.to_numpy()
-    on_segments = walked(seg_lines, metric, owners, within_m=within_m, junctions=junctions)
-    chiefs = [p for p in people if p["role"] == "street_chief"]
-    seg_row = {sid: i for i, sid in enumerate(segments["id"])}
-    seg_out = []
-    for i, row in segments.iterrows():
-        seg_out.append(
-            {
-                "id": row["id"],
-                "name": row["name"],
-                "length_m": round(seg_lines[i].length, 1),
-                "walked_share": round(float(on_segments.share[i]), 3),
-                "chiefs": [c["id"] for c in chiefs if c["segment_id"] == row["id"]],
-            }
-        )
-    chief_out = [
-        {
-            "id": c["id"],
-            "name": c["name"],
-            "kind": c["chief_kind"],
-            "segment_id": c["segment_id"],
-            "tracks": len(tracks_of.get(c["id"], [])),
-            "own_share": round(float(on_segments.by_owner.get(c["id"], zero)[seg_row[c["segment_id"]]]), 3),
-        }
-        for c in chiefs
-        if c["segment_id"] in seg_row
-    ]
-
-    grids = _frame(
-        conn,
-        "SELECT g.id, g.community_id, g.geom FROM grids g JOIN communities c ON c.id = g.community_id "
-        "WHERE c.street_id = :s AND g.valid_to IS NULL ORDER BY g.id",
-        {"s": street_id},
-    )
-    buildings = _frame(
-        conn,
-        "SELECT b.id, b.grid_id, b.geom FROM buildings b JOIN grids g ON g.id = b.grid_id "
-        "JOIN communities c ON c.id = g.community_id WHERE c.street_id = :s ORDER BY b.id",
-        {"s": street_id},
-    )
-    was_passed = passed(buildings.to_crs(epsg).geometry.to_numpy(), metric, within_m=passed_m)
-    index = {(min(u, v), max(u, v), k): i for i, (u, v, k, _) in enumerate(edges)}
-    workers = {p["grid_id"]: p for p in people if p["role"] == "grid_worker"}
-    officials = [t for p in people if p["role"] == "official" for t in tracks_of.get(p["id"], [])]
-    weeks = _weeks(start, end)
-    grid_out, worker_out = [], []
-    grids_of_edge: dict[int, list[str]] = {}
-    for _, g in grids.iterrows():
-        which = [index[e] for e in required_edges(network, g.geom, margin_m=within_m)]
-        for i in which:
-            grids_of_edge.setdefault(i, []).append(g["id"])
-        mine = buildings["grid_id"] == g["id"]
-        worker = workers.get(g["id"])
-        own = on_edges.by_owner.get(worker["id"], zero) if worker else zero
-        grid_out.append(
-            {
-                "id": g["id"],
-                "community_id": g["community_id"],
-                "worker_id": worker and worker["id"],
-                "road_length_m": round(float(edge_len[which].sum()), 1),
-                "walked_share": _share(edge_len, on_edges.share, which),
-                "worker_share": _share(edge_len, own, which),
-                "buildings": int(mine.sum()),
-                "buildings_passed": int(was_passed[mine.to_numpy()].sum()),
-            }
-        )
-        if worker:
-            joint = _joint_days(tracks_of.get(worker["id"], []), officials)
-            worker_out.append(
-                {
-                    "id": worker["id"],
-                    "name": worker["name"],
-                    "grid_id": g["id"],
-                    "tracks": len(tracks_of.get(worker["id"], [])),
-                    "own_share": grid_out[-1]["worker_share"],
-                    "weeks": [
-                        {
-                            "week": key_label(w),
-                            "joint_days": len(joint.get(w, ())),
-                            "complete": complete,
-                            "ok": len(joint.get(w, ())) >= JOINT_WALKS_PER_WEEK,
-                        }
-                        for w, complete in weeks
-                    ],
-                }
-            )
-
-    to_wgs = Transformer.from_crs(epsg, 4326, always_xy=True)
-    unwalked = [
-        {
-            "type": "Feature",
-            "properties": {
-                "name": edges[i][3]["name"],
-                "length_m": round(edge_len[i], 1),
-                "walked_share": round(float(on_edges.share[i]), 3),
-                "grids": grids_of_edge.get(i, []),
-            },
-            "geometry": shapely.geometry.mapping(
-                shapely.transform(edge_lines[i], lambda xy: np.column_stack(to_wgs.transform(*xy.T)))
-            ),
-        }
-        for i in np.flatnonzero(on_edges.share < UNWALKED_BELOW)
-    ]
-    total = float(edge_len.sum())
+    unwalked = _unwalked(w, grids_of_edge)
     return {
         "street_id": street_id,
         "from": start.isoformat(),
@@ -242,8 +277,8 @@ def street_coverage(
         "passed_m": passed_m,
         "tracks": len(tracks),
         "roads": {
-            "length_m": round(total, 1),
-            "walked_share": _share(edge_len, on_edges.share, list(range(len(edges)))),
+            "length_m": round(float(w.lengths.sum()), 1),
+            "walked_share": _share(w.lengths, w.on_edges.share, list(range(len(w.edges)))),
             "unwalked_length_m": round(float(sum(f["properties"]["length_m"] for f in unwalked)), 1),
         },
         "segments": seg_out,
@@ -261,41 +296,9 @@ def street_for(conn: Connection, who: Principal | None, street: str | None) -> s
     """The street to report on: the one asked for, else the caller's own (a district with one street: that one)."""
     if street:
         return street
-    own = {
-        "street_admin": "SELECT :k",
-        "community_admin": "SELECT street_id FROM communities WHERE id = :k",
-        "grid_worker": "SELECT c.street_id FROM grids g JOIN communities c ON c.id = g.community_id WHERE g.id = :k",
-        "street_chief": "SELECT street_id FROM road_segments WHERE id = :k",
-    }.get(who.role if who else "")
-    if own:
-        return conn.execute(text(own), {"k": who.scope_id}).scalar_one()
-    streets = conn.execute(text("SELECT id FROM streets ORDER BY id LIMIT 2")).scalars().all()
+    if who is not None and who.role in stored.SCOPED_ROLES:
+        return stored.street_of_scope(conn, who.role, who.scope_id)
+    streets = stored.first_streets(conn, 2)
     if len(streets) != 1:
-        raise CoverageError(400, "say which street: ?street=ID")
+        raise Invalid("say which street: ?street=ID")
     return streets[0]
-
-
-def visible(report: dict, who: Principal) -> dict:
-    """What the caller may see: admins their area; a grid worker their grid; a chief their segment."""
-    if who.role in ("district_admin", "street_admin"):
-        return report
-    if who.role == "community_admin":
-        keep = {g["id"] for g in report["grids"] if g["community_id"] == who.scope_id}
-    elif who.role == "grid_worker":
-        keep = {who.scope_id}
-    elif who.role == "street_chief":
-        keep = set()
-    else:
-        raise CoverageError(403, "patrol coverage is for admins, grid workers and street chiefs")
-    out = dict(report)
-    out["grids"] = [g for g in report["grids"] if g["id"] in keep]
-    out["workers"] = [w for w in report["workers"] if w["grid_id"] in keep]
-    out["buildings_not_passed"] = [b for b in report["buildings_not_passed"] if b["grid_id"] in keep]
-    out["unwalked"] = {
-        "type": "FeatureCollection",
-        "features": [f for f in report["unwalked"]["features"] if keep & set(f["properties"]["grids"])],
-    }
-    mine = who.scope_id if who.role == "street_chief" else None
-    out["segments"] = [s for s in report["segments"] if who.role == "community_admin" or s["id"] == mine]
-    out["chiefs"] = [c for c in report["chiefs"] if who.role == "community_admin" or c["id"] == who.person_id]
-    return out
