@@ -5,28 +5,25 @@ fingerprint of what it was computed from; applying it checks that nothing change
 closes the retired grids (``valid_to``), inserts the new ones, re-points buildings, grid
 workers and their tokens, and records old → new lineage with the households that moved.
 Incidents keep the grid they were reported in, and are found under the new grid by place.
-Grid versions are stamped with the database's clock, so their order never depends on a server's.
+The statements are ``store.grids``'s; grid versions are stamped with the database's clock.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import uuid
+from dataclasses import dataclass, field
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
 import shapely
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
-from api.http.problems import ApiProblem
-from boundaries.checks import polygonal
-from geo.partition import PartitionError, draw_grids, fit_around, resplit_grids
+from core.errors import Conflict, Invalid, NotFound, Unprocessable
+from geo.partition import Partition, PartitionError, draw_grids, fit_around, resplit_grids
+from geo.polygons import polygonal
+from store import grids as stored
 from store.hierarchy import metric_epsg
-
-
-class GridError(ApiProblem):
-    """A refusal with its HTTP status (400 bad request, 404 unknown, 409 stale or applied, 422 cannot draw)."""
 
 
 def scope_communities(
@@ -34,75 +31,29 @@ def scope_communities(
 ) -> list[str]:
     """The communities a drawing covers: one, or every community of a street (grids never cross communities)."""
     if bool(community) == bool(street):
-        raise GridError(400, "say exactly one of community or street")
+        raise Invalid("say exactly one of community or street")
     if community:
-        found = (
-            conn.execute(text("SELECT id FROM communities WHERE id = :i"), {"i": community}).scalars().all()
-        )
+        found = stored.community_ids(conn, community)
         if not found:
-            raise GridError(404, f"no community {community!r}")
-        return list(found)
-    found = conn.execute(
-        text("SELECT id FROM communities WHERE street_id = :s ORDER BY id"), {"s": street}
-    ).scalars()
-    ids = list(found)
+            raise NotFound(f"no community {community!r}")
+        return found
+    ids = stored.street_communities(conn, street or "")
     if not ids:
-        raise GridError(404, f"no street {street!r} with communities")
+        raise NotFound(f"no street {street!r} with communities")
     return ids
 
 
-def _fingerprint(conn: Connection, communities: list[str]) -> str:
-    """What a preview was computed from: current grids and their buildings' households."""
-    rows = conn.execute(
-        text("""
-        SELECT g.id, g.valid_from, b.id, b.households, md5(ST_AsBinary(b.geom))
-        FROM grids g JOIN buildings b ON b.grid_id = g.id
-        WHERE g.community_id = ANY(:c) AND g.valid_to IS NULL ORDER BY g.id, b.id"""),
-        {"c": communities},
-    ).all()
-    return hashlib.sha256(repr(rows).encode()).hexdigest()
+# ---- a preview --------------------------------------------------------------------------------
 
 
-def _read(
-    conn: Connection, community: str
-) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame, object]:
-    grids = gpd.read_postgis(
-        text("SELECT id, geom FROM grids WHERE community_id = :c AND valid_to IS NULL ORDER BY id"),
-        conn,
-        geom_col="geom",
-        params={"c": community},
-    )
-    buildings = gpd.read_postgis(
-        text("""
-        SELECT b.id, b.households, b.grid_id, b.geom FROM buildings b JOIN grids g ON g.id = b.grid_id
-        WHERE g.community_id = :c AND g.valid_to IS NULL ORDER BY b.id"""),
-        conn,
-        geom_col="geom",
-        params={"c": community},
-    ).set_index("id")
-    roads = gpd.read_postgis(
-        text("""
-        SELECT r.geom FROM roads r, communities c WHERE c.id = :c AND ST_Intersects(r.geom, c.geom)"""),
-        conn,
-        geom_col="geom",
-        params={"c": community},
-    )
-    boundary = gpd.read_postgis(
-        text("SELECT geom FROM communities WHERE id = :c"), conn, geom_col="geom", params={"c": community}
-    )
-    return grids, buildings, roads, boundary
+@dataclass
+class _Drawn:
+    """One community's part of a preview."""
 
-
-def _codes(conn: Connection, community: str, n: int) -> list[str]:
-    """The next free codes under a community: its id plus a number never used before (history included)."""
-    used = (
-        conn.execute(text("SELECT id FROM grids WHERE community_id = :c"), {"c": community}).scalars().all()
-    )
-    numbers = [
-        int(g[len(community) :]) for g in used if g.startswith(community) and g[len(community) :].isdigit()
-    ]
-    start = max(numbers, default=0) + 1
-    return [f"{community}{k:02d}" for k in range(start, start + n)]
+    features: list[dict]
+    assignments: dict[str, str]
+    report: dict
+    lineage: list[dict] = field(default_factory=list)
 
 
 def make_preview(
@@ -110,100 +61,28 @@ def make_preview(
 ) -> dict:
     """Draw (from scratch) or re-split (only what is out of band) each community; store and return a preview."""
     if kind not in ("draw", "resplit"):
-        raise GridError(400, f"kind {kind!r} is not draw or resplit")
+        raise Invalid(f"kind {kind!r} is not draw or resplit")
     if target <= 0 or not 0 < tolerance < 1:
-        raise GridError(
-            400, f"target must be positive and tolerance between 0 and 1 (got {target}, {tolerance})"
-        )
-    features, assignments, reports, mapping = [], {}, {}, []
-    names = dict(
-        conn.execute(text("SELECT id, name FROM communities WHERE id = ANY(:c)"), {"c": communities}).all()
-    )
-    for community in communities:
-        grids, buildings, roads, boundary = _read(conn, community)
-        if buildings.empty:
-            raise GridError(422, f"community {community} has no buildings to draw grids around")
-        try:
-            if kind == "draw":
-                result = draw_grids(buildings, boundary, roads, target=target, tolerance=tolerance)
-            else:
-                result = resplit_grids(
-                    buildings,
-                    grids,
-                    roads,
-                    boundary=boundary,
-                    target=target,
-                    tolerance=tolerance,
-                    current=buildings["grid_id"],
-                )
-        except PartitionError as exc:
-            raise GridError(422, f"community {community}: {exc}") from None
-        kept = set(result.report.get("unchanged", [])) if kind == "resplit" else set()
-        fresh = [g for g in result.grids["id"] if g not in kept]
-        rename = dict(zip(fresh, _codes(conn, community, len(fresh)), strict=True)) | {g: g for g in kept}
-        out = _fitted(
-            result.grids.assign(id=result.grids["id"].map(rename)), grids, boundary, kept, metric_epsg(conn)
-        )
-        for row in out.itertuples():
-            number = int(row.id[len(community) :])
-            features.append(
-                {
-                    "type": "Feature",
-                    "id": row.id,
-                    "geometry": shapely.geometry.mapping(row.geometry),
-                    "properties": {
-                        "id": row.id,
-                        "name": f"{names[community]}第{number}网格",
-                        "community_id": community,
-                        "households": int(row.households),
-                        "n_buildings": int(row.n_buildings),
-                        "polsby_popper": float(row.polsby_popper),
-                        "in_band": bool(row.in_band),
-                        "status": "unchanged" if row.id in kept else "new",
-                    },
-                }
-            )
-        new_of = result.assignments.map(rename)
-        assignments.update({str(b): g for b, g in new_of.items()})
-        moved = pd.DataFrame(
-            {"old": buildings["grid_id"], "new": new_of, "households": buildings["households"]}
-        )
-        moved = moved[~moved["old"].isin(kept)]
-        lineage = moved.groupby(["old", "new"])["households"].sum().reset_index()
-        lineage["share"] = lineage["households"] / lineage.groupby("old")["households"].transform("sum").clip(
-            lower=1
-        )
-        mapping += lineage.to_dict("records")
-        report = {k: v for k, v in result.report.items() if k not in ("mapping",)}
-        if kind == "resplit":
-            report["moves"] = [
-                {**m, "from": m["from"], "to": rename.get(m["to"], m["to"])} for m in report["moves"]
-            ]
-            report["unchanged"] = sorted(kept)
-        reports[community] = report
+        raise Invalid(f"target must be positive and tolerance between 0 and 1 (got {target}, {tolerance})")
+    names = stored.community_names(conn, communities)
+    drawn = [_draw_community(conn, kind, c, names, target=target, tolerance=tolerance) for c in communities]
+    features = [f for d in drawn for f in d.features]
+    reports = {c: d.report for c, d in zip(communities, drawn, strict=True)}
     summary = _summary(features, reports)
     preview_id = uuid.uuid4().hex[:12]
     collection = {"type": "FeatureCollection", "features": features}
-    conn.execute(
-        text("""
-        INSERT INTO grid_previews (id, kind, community_ids, status, created_at, created_by, base_fingerprint, target,
-                                   tolerance, report, grids, assignments)
-        VALUES (:id, :kind, :c, 'preview', now(), :actor, :fp, :target, :tol, CAST(:report AS jsonb),
-                CAST(:grids AS jsonb), CAST(:assign AS jsonb))"""),
-        {
-            "id": preview_id,
-            "kind": kind,
-            "c": communities,
-            "actor": actor,
-            "fp": _fingerprint(conn, communities),
-            "target": target,
-            "tol": tolerance,
-            "report": json.dumps(
-                {"summary": summary, "communities": reports, "lineage": mapping}, default=_plain
-            ),
-            "grids": json.dumps(collection),
-            "assign": json.dumps(assignments),
-        },
+    stored.insert_preview(
+        conn,
+        preview_id=preview_id,
+        kind=kind,
+        communities=communities,
+        actor=actor,
+        base_fingerprint=stored.fingerprint(conn, communities),
+        target=target,
+        tolerance=tolerance,
+        report={"summary": summary, "communities": reports, "lineage": [r for d in drawn for r in d.lineage]},
+        grids=collection,
+        assignments={b: g for d in drawn for b, g in d.assignments.items()},
     )
     return {
         "preview_id": preview_id,
@@ -215,11 +94,105 @@ def make_preview(
     }
 
 
+def _draw_community(
+    conn: Connection, kind: str, community: str, names: dict[str, str], *, target: int, tolerance: float
+) -> _Drawn:
+    """Partition one community, give new grids free codes, fit them around the kept ones."""
+    grids, buildings, roads, boundary = stored.community_frames(conn, community)
+    if buildings.empty:
+        raise Unprocessable(f"community {community} has no buildings to draw grids around")
+    result = _partition(
+        kind, community, grids, buildings, roads, boundary, target=target, tolerance=tolerance
+    )
+    kept = set(result.report.get("unchanged", [])) if kind == "resplit" else set()
+    fresh = [g for g in result.grids["id"] if g not in kept]
+    rename = dict(zip(fresh, stored.free_codes(conn, community, len(fresh)), strict=True)) | {
+        g: g for g in kept
+    }
+    out = _fitted(
+        result.grids.assign(id=result.grids["id"].map(rename)), grids, boundary, kept, metric_epsg(conn)
+    )
+    new_of = result.assignments.map(rename)
+    return _Drawn(
+        features=[_feature(row, community, names[community], kept) for row in out.itertuples()],
+        assignments={str(b): g for b, g in new_of.items()},
+        report=_report(result.report, kind, kept, rename),
+        lineage=_lineage(buildings, new_of, kept),
+    )
+
+
+def _partition(
+    kind: str,
+    community: str,
+    grids: gpd.GeoDataFrame,
+    buildings: gpd.GeoDataFrame,
+    roads: gpd.GeoDataFrame,
+    boundary: gpd.GeoDataFrame,
+    *,
+    target: int,
+    tolerance: float,
+) -> Partition:
+    try:
+        if kind == "draw":
+            return draw_grids(buildings, boundary, roads, target=target, tolerance=tolerance)
+        return resplit_grids(
+            buildings,
+            grids,
+            roads,
+            boundary=boundary,
+            target=target,
+            tolerance=tolerance,
+            current=buildings["grid_id"],
+        )
+    except PartitionError as exc:
+        raise Unprocessable(f"community {community}: {exc}") from None
+
+
+def _feature(row: Any, community: str, name: str, kept: set[str]) -> dict:
+    """A drawn grid as the preview's GeoJSON feature (named after its community and number)."""
+    number = int(row.id[len(community) :])
+    return {
+        "type": "Feature",
+        "id": row.id,
+        "geometry": shapely.geometry.mapping(row.geometry),
+        "properties": {
+            "id": row.id,
+            "name": f"{name}第{number}网格",
+            "community_id": community,
+            "households": int(row.households),
+            "n_buildings": int(row.n_buildings),
+            "polsby_popper": float(row.polsby_popper),
+            "in_band": bool(row.in_band),
+            "status": "unchanged" if row.id in kept else "new",
+        },
+    }
+
+
+def _lineage(buildings: gpd.GeoDataFrame, new_of: pd.Series, kept: set[str]) -> list[dict]:
+    """old → new links with the households that moved and their share of the old grid's."""
+    moved = pd.DataFrame({"old": buildings["grid_id"], "new": new_of, "households": buildings["households"]})
+    moved = moved[~moved["old"].isin(kept)]
+    lineage = moved.groupby(["old", "new"])["households"].sum().reset_index()
+    lineage["share"] = lineage["households"] / lineage.groupby("old")["households"].transform("sum").clip(
+        lower=1
+    )
+    return lineage.to_dict("records")
+
+
+def _report(report: dict, kind: str, kept: set[str], rename: dict[str, str]) -> dict:
+    """The partition's report under the new codes (a re-split's moves and unchanged grids too)."""
+    out = {k: v for k, v in report.items() if k not in ("mapping",)}
+    if kind == "resplit":
+        out["moves"] = [{**m, "from": m["from"], "to": rename.get(m["to"], m["to"])} for m in out["moves"]]
+        out["unchanged"] = sorted(kept)
+    return out
+
+
 def _fitted(
-    new: gpd.GeoDataFrame, stored: gpd.GeoDataFrame, boundary: gpd.GeoDataFrame, kept: set[str], epsg: int
+    new: gpd.GeoDataFrame, current: gpd.GeoDataFrame, boundary: gpd.GeoDataFrame, kept: set[str], epsg: int
 ) -> gpd.GeoDataFrame:
     """Kept grids keep their stored shapes; changed ones fill the rest of the community exactly."""
-    new_m, stored_m = new.to_crs(epsg), stored.set_index("id").to_crs(epsg)
+    new_m, stored_m = new.to_crs(epsg), current.set_index("id").to_crs(epsg)
     changed = ~new_m["id"].isin(kept)
     kept_shapes = [stored_m.geometry[g] for g in new_m.loc[~changed, "id"]]
     fitted = fit_around(kept_shapes, list(new_m.geometry[changed]), boundary.to_crs(epsg).geometry.iloc[0])
@@ -232,12 +205,6 @@ def _fitted(
     # Reprojection can leave a ring touching itself; mend only those.
     out["geometry"] = [g if g.is_valid else polygonal(shapely.make_valid(g)) for g in out.geometry]
     return out
-
-
-def _plain(value):
-    if hasattr(value, "item"):
-        return value.item()
-    raise TypeError(type(value))
 
 
 def _summary(features: list[dict], reports: dict) -> dict:
@@ -255,91 +222,27 @@ def _summary(features: list[dict], reports: dict) -> dict:
 
 
 def get_preview(conn: Connection, preview_id: str) -> dict:
-    row = (
-        conn.execute(text("SELECT * FROM grid_previews WHERE id = :i"), {"i": preview_id}).mappings().first()
-    )
+    row = stored.preview(conn, preview_id)
     if row is None:
-        raise GridError(404, f"no grid preview {preview_id!r}")
-    return dict(row)
+        raise NotFound(f"no grid preview {preview_id!r}")
+    return row
+
+
+# ---- applying it ------------------------------------------------------------------------------
 
 
 def apply_preview(conn: Connection, preview_id: str, *, actor: str) -> dict:
     """Make a preview the current grids, in the caller's transaction (all of it, or nothing)."""
-    row = (
-        conn.execute(text("SELECT * FROM grid_previews WHERE id = :i FOR UPDATE"), {"i": preview_id})
-        .mappings()
-        .first()
-    )
-    if row is None:
-        raise GridError(404, f"no grid preview {preview_id!r}")
-    if row["status"] != "preview":
-        raise GridError(409, f"preview {preview_id} was already {row['status']}")
-    if _fingerprint(conn, row["community_ids"]) != row["base_fingerprint"]:
-        raise GridError(
-            409, f"grids or buildings changed since preview {preview_id} was made: make a new preview"
-        )
+    row = _applicable(conn, preview_id)
     features = row["grids"]["features"]
     kept = [f["id"] for f in features if f["properties"]["status"] == "unchanged"]
     new = [f for f in features if f["properties"]["status"] == "new"]
-    retired = (
-        conn.execute(
-            text("""
-        UPDATE grids SET valid_to = now()
-        WHERE community_id = ANY(:c) AND valid_to IS NULL AND NOT (id = ANY(:kept)) RETURNING id"""),
-            {"c": row["community_ids"], "kept": kept},
-        )
-        .scalars()
-        .all()
-    )
-    conn.execute(
-        text("""
-        INSERT INTO grids (id, name, community_id, households, valid_from, geom)
-        SELECT f->>'id', f->'properties'->>'name', f->'properties'->>'community_id',
-               (f->'properties'->>'households')::int, now(),
-               ST_Multi(ST_SetSRID(ST_GeomFromGeoJSON(f->>'geometry'), 4326))
-        FROM jsonb_array_elements(CAST(:features AS jsonb)) f"""),
-        {"features": json.dumps(new)},
-    )
-    conn.execute(
-        text("""
-        UPDATE grids g SET households = (f->'properties'->>'households')::int
-        FROM jsonb_array_elements(CAST(:features AS jsonb)) f
-        WHERE g.id = f->>'id'"""),
-        {"features": json.dumps([f for f in features if f["id"] in kept])},
-    )
-    moved = conn.execute(
-        text("""
-        UPDATE buildings b SET grid_id = a.value #>> '{}'
-        FROM jsonb_each(CAST(:a AS jsonb)) a WHERE b.id = a.key AND b.grid_id <> a.value #>> '{}'"""),
-        {"a": json.dumps(row["assignments"])},
-    ).rowcount
-    lineage = pd.DataFrame(row["report"]["lineage"])
-    workers = 0
-    if not lineage.empty:
-        conn.execute(
-            text("""
-            INSERT INTO grid_lineage (preview_id, old_grid_id, new_grid_id, households, share, changed_at)
-            SELECT :p, l->>'old', l->>'new', (l->>'households')::int, (l->>'share')::float8, now()
-            FROM jsonb_array_elements(CAST(:l AS jsonb)) l"""),
-            {"p": preview_id, "l": json.dumps(lineage.to_dict("records"), default=_plain)},
-        )
-        # A retired grid's worker follows the largest share of its households; so do their tokens.
-        heirs = lineage.sort_values(
-            ["old", "households", "new"], ascending=[True, False, True]
-        ).drop_duplicates("old")
-        for old, heir in zip(heirs["old"], heirs["new"], strict=True):
-            workers += conn.execute(
-                text("UPDATE people SET grid_id = :n WHERE role = 'grid_worker' AND grid_id = :o"),
-                {"n": heir, "o": old},
-            ).rowcount
-            conn.execute(
-                text("UPDATE api_tokens SET scope_id = :n WHERE role = 'grid_worker' AND scope_id = :o"),
-                {"n": heir, "o": old},
-            )
-    conn.execute(
-        text("UPDATE grid_previews SET status = 'applied', applied_at = now() WHERE id = :i"),
-        {"i": preview_id},
-    )
+    retired = stored.retire_grids(conn, row["community_ids"], kept)
+    stored.insert_grids(conn, new)
+    stored.update_households(conn, [f for f in features if f["id"] in kept])
+    moved = stored.repoint_buildings(conn, row["assignments"])
+    workers = _record_lineage(conn, preview_id, pd.DataFrame(row["report"]["lineage"]))
+    stored.mark_applied(conn, preview_id)
     return {
         "preview_id": preview_id,
         "status": "applied",
@@ -352,38 +255,52 @@ def apply_preview(conn: Connection, preview_id: str, *, actor: str) -> dict:
     }
 
 
+def _applicable(conn: Connection, preview_id: str) -> dict:
+    """The preview, locked, if it is still a preview and nothing it was computed from has changed."""
+    row = stored.preview(conn, preview_id, lock=True)
+    if row is None:
+        raise NotFound(f"no grid preview {preview_id!r}")
+    if row["status"] != "preview":
+        raise Conflict(f"preview {preview_id} was already {row['status']}")
+    if stored.fingerprint(conn, row["community_ids"]) != row["base_fingerprint"]:
+        raise Conflict(f"grids or buildings changed since preview {preview_id} was made: make a new preview")
+    return row
+
+
+def _record_lineage(conn: Connection, preview_id: str, lineage: pd.DataFrame) -> int:
+    """Store old → new links; a retired grid's worker (and their tokens) follows the largest share of its
+    households. Returns how many workers moved."""
+    if lineage.empty:
+        return 0
+    stored.insert_lineage(conn, preview_id, lineage.to_dict("records"))
+    heirs = lineage.sort_values(["old", "households", "new"], ascending=[True, False, True]).drop_duplicates(
+        "old"
+    )
+    return sum(
+        stored.repoint_worker(conn, old, heir) for old, heir in zip(heirs["old"], heirs["new"], strict=True)
+    )
+
+
+# ---- history ----------------------------------------------------------------------------------
+
+
 def grid_history(conn: Connection, grid_id: str) -> dict:
     """A grid's version (valid_from, valid_to), the grids it came from and the grids it became."""
-    grid = (
-        conn.execute(
-            text("SELECT id, name, community_id, households, valid_from, valid_to FROM grids WHERE id = :g"),
-            {"g": grid_id},
-        )
-        .mappings()
-        .first()
-    )
+    grid = stored.grid_version(conn, grid_id)
     if grid is None:
-        raise GridError(404, f"no grid {grid_id!r}")
+        raise NotFound(f"no grid {grid_id!r}")
 
-    def links(column: str, other: str) -> list[dict]:
-        rows = conn.execute(
-            text(f"""
-            SELECT l.{other} AS grid, g.name, l.households, l.share, l.changed_at, l.preview_id
-            FROM grid_lineage l JOIN grids g ON g.id = l.{other}
-            WHERE l.{column} = :g ORDER BY l.changed_at, l.{other}"""),  # noqa: S608
-            {"g": grid_id},
-        ).mappings()
+    def links(direction: str) -> list[dict]:
         return [
-            {**dict(r), "changed_at": r["changed_at"].isoformat(), "share": round(r["share"], 4)}
-            for r in rows
+            {**r, "changed_at": r["changed_at"].isoformat(), "share": round(r["share"], 4)}
+            for r in stored.lineage_links(conn, grid_id, direction)
         ]
 
-    out = {
-        **dict(grid),
+    return {
+        **grid,
         "valid_from": grid["valid_from"].isoformat(),
         "valid_to": grid["valid_to"].isoformat() if grid["valid_to"] else None,
         "current": grid["valid_to"] is None,
-        "came_from": links("new_grid_id", "old_grid_id"),
-        "became": links("old_grid_id", "new_grid_id"),
+        "came_from": links("came_from"),
+        "became": links("became"),
     }
-    return out
