@@ -17,7 +17,7 @@ from sqlalchemy import Connection
 from core.access import Principal
 from core.errors import Invalid
 from core.tracks import tracks_between
-from core.vocabulary import BEIJING
+from core.vocabulary import BEIJING, beijing_iso
 from geo.heat import key_label, time_keys
 from geo.network import RoadNetwork, build_network
 from geo.patrol import required_edges
@@ -271,8 +271,8 @@ def street_coverage(
     unwalked = _unwalked(w, grids_of_edge)
     return {
         "street_id": street_id,
-        "from": start.isoformat(),
-        "to": end.isoformat(),
+        "from": beijing_iso(start),
+        "to": beijing_iso(end),
         "within_m": within_m,
         "passed_m": passed_m,
         "tracks": len(tracks),

@@ -20,6 +20,7 @@ import shapely
 from sqlalchemy import Connection
 
 from core.errors import Conflict, Invalid, NotFound, Unprocessable
+from core.vocabulary import beijing_iso
 from geo.partition import Partition, PartitionError, draw_grids, fit_around, resplit_grids
 from geo.polygons import polygonal
 from store import grids as stored
@@ -292,14 +293,14 @@ def grid_history(conn: Connection, grid_id: str) -> dict:
 
     def links(direction: str) -> list[dict]:
         return [
-            {**r, "changed_at": r["changed_at"].isoformat(), "share": round(r["share"], 4)}
+            {**r, "changed_at": beijing_iso(r["changed_at"]), "share": round(r["share"], 4)}
             for r in stored.lineage_links(conn, grid_id, direction)
         ]
 
     return {
         **grid,
-        "valid_from": grid["valid_from"].isoformat(),
-        "valid_to": grid["valid_to"].isoformat() if grid["valid_to"] else None,
+        "valid_from": beijing_iso(grid["valid_from"]),
+        "valid_to": beijing_iso(grid["valid_to"]),
         "current": grid["valid_to"] is None,
         "came_from": links("came_from"),
         "became": links("became"),

@@ -46,6 +46,11 @@ LAYERS_OF = {
 PRIVATE_KINDS = ("heat", "resplit", "coverage")
 
 
+def is_private(kind: str, params: Mapping[str, str]) -> bool:
+    """Incident and patrol maps, and grids shaded by incidents or score, are for admins only."""
+    return kind in PRIVATE_KINDS or (params.get("measure") or "households") != "households"
+
+
 def map_layers(conn: Connection, kind: str) -> dict[str, pd.DataFrame]:
     """The stored layers map ``kind`` draws, only the columns it reads."""
     if kind not in MAP_KINDS:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from core.errors import Invalid
-from core.vocabulary import BEIJING, beijing_text
+from core.vocabulary import BEIJING, beijing_iso, beijing_text
 
 # Incident views (lists over Open311, scores, heat, grid measures, hot-spot patrols): the last 90 days.
 INCIDENT_DAYS = 90
@@ -60,7 +60,7 @@ def period(
     until = _moment("to", raw_to) or now
     since = _moment("from", raw_from) or until - timedelta(days=default_days)
     if until <= since:
-        raise Invalid(f"to ({until.isoformat()}) must be after from ({since.isoformat()})")
+        raise Invalid(f"to ({beijing_iso(until)}) must be after from ({beijing_iso(since)}), not before it")
     if max_days is not None and until - since > timedelta(days=max_days):
         raise Invalid(f"a period may be at most {max_days:g} days; this one is {(until - since).days} days")
     return Period(since, until)

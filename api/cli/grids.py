@@ -6,11 +6,13 @@ import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import click
 
 from api.cli.common import fail
+from core.vocabulary import beijing_text
 from store.engine import get_engine
 
 
@@ -263,12 +265,17 @@ def grids_history(grid_id) -> None:
     except ServiceError as exc:
         fail(exc.detail, 1)
     click.echo(
-        f"{h['id']} {h['name']} ({h['households']} 户 households): {h['valid_from'][:16]} – "
-        f"{(h['valid_to'] or '至今 now')[:16]}"
+        f"{h['id']} {h['name']} ({h['households']} 户 households): {_when(h['valid_from'])} – "
+        f"{_when(h['valid_to']) or '至今 now'}"
     )
     for label, links in (("来自 came from", h["came_from"]), ("变为 became", h["became"])):
         for link in links:
             click.echo(
                 f"  {label} {link['grid']} {link['name']}: {link['households']} 户 households "
-                f"({link['share']:.0%}) on {link['changed_at'][:16]}"
+                f"({link['share']:.0%}) on {_when(link['changed_at'])}"
             )
+
+
+def _when(iso: str | None) -> str:
+    """An API time (ISO, Beijing offset) as the CLI prints times: ``2026-12-02 22:49 +08:00``."""
+    return beijing_text(datetime.fromisoformat(iso)) if iso else ""

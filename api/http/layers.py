@@ -13,7 +13,7 @@ from flask import Blueprint, current_app, jsonify, request
 from api.http.context import connection
 from api.http.params import whole_number
 from core.errors import Invalid, NotFound
-from core.vocabulary import SPATIAL_LAYERS
+from core.vocabulary import SPATIAL_LAYERS, beijing_iso
 from store.hierarchy import get_feature, read_table
 
 bp = Blueprint("layers", __name__, url_prefix="/api/v1")
@@ -27,7 +27,7 @@ def _plain(value):
     if isinstance(value, np.floating):
         return float(value)
     if isinstance(value, pd.Timestamp):
-        return value.isoformat()
+        return beijing_iso(value.to_pydatetime())
     return value
 
 

@@ -9,7 +9,7 @@ from api.http.context import connection, now, principal
 from api.pages import render_map
 from core.access import require_admin
 from core.errors import Invalid, NotFound, ServerFault
-from core.mapdata import MAP_KINDS, PRIVATE_KINDS
+from core.mapdata import MAP_KINDS, is_private
 from maps.assets import STATIC_PREFIX, AssetError, localise, vendor_dir
 from maps.basemaps import BaseMapError, base_map
 
@@ -44,7 +44,7 @@ def show(kind: str):
     if kind not in MAP_KINDS:
         raise NotFound(f"未知地图 unknown map {kind!r}; maps: {', '.join(MAP_KINDS)}")
     who = None
-    if kind in PRIVATE_KINDS or request.args.get("measure", "households") != "households":
+    if is_private(kind, request.args):
         who = principal()
         require_admin(who, "incident maps")
     try:

@@ -66,18 +66,7 @@ def test_locate_geojson_and_geoparquet_in_gcj02(cli, tmp_path, district_file, sa
         src = tmp_path / f"g.{ext}"
         pts.to_parquet(src) if ext == "parquet" else pts.to_file(src)
         out = tmp_path / f"g_out.{ext}"
-        r = cli(
-            None,
-            "locate",
-            str(src),
-            "--out",
-            str(out),
-            "--crs",
-            "gcj02",
-            "--hierarchy",
-            str(district_file),
-            "",
-        )
+        r = cli(None, f"locate {src} --out {out} --crs gcj02 --hierarchy {district_file}")
         assert r.exit_code == 0, r.output
         got = gpd.read_parquet(out) if ext == "parquet" else gpd.read_file(out)
         assert set(CONTRACT) <= set(got.columns)
