@@ -10,14 +10,14 @@ inverses have no closed form, so they are iterated until the round trip is withi
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal
+from typing import Literal, get_args
 
 import numpy as np
 import shapely
 from numpy.typing import ArrayLike, NDArray
 
 CoordSystem = Literal["wgs84", "cgcs2000", "gcj02", "bd09"]
-COORD_SYSTEMS: tuple[str, ...] = ("wgs84", "cgcs2000", "gcj02", "bd09")
+COORD_SYSTEMS: tuple[str, ...] = get_args(CoordSystem)
 # Systems whose coordinates equal WGS-84 at this scale (CGCS2000 differs by centimetres): nothing to transform.
 LIKE_WGS84: tuple[str, ...] = ("wgs84", "cgcs2000")
 Transform = Callable[[ArrayLike, ArrayLike], tuple[NDArray, NDArray]]  # (lon, lat) to (lon, lat)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from core.catalogue import read_catalogue_file
+from core.vocabulary import beijing_text
 
 
 def _url(world) -> str:
@@ -94,6 +95,9 @@ def test_users_add_list_revoke(world, cli):
     assert world.get("/api/v1/incidents", token).status_code == 200
     listing = cli(_url(world), "users", "list")
     assert "网格员甲" in listing.output and token not in listing.output
+    # Times are shown in Beijing time with the offset, as in the API and on the pages.
+    created = world.sql("SELECT created_at FROM api_tokens WHERE name = '网格员甲'")[0][0]
+    assert beijing_text(created) in listing.output and "+08:00" in listing.output
     token_id = world.sql("SELECT id FROM api_tokens WHERE name = '网格员甲'")[0][0]
     assert cli(_url(world), "users", "revoke", str(token_id)).exit_code == 0
     assert world.get("/api/v1/incidents", token).status_code == 401

@@ -76,7 +76,8 @@ def test_heat_map_draws_offline_with_heat_time_and_clusters(browser, base, token
     assert page.locator(".leaflet-bar-timecontrol").count() == 1
     total = _count(history_engine)
     assert f"{total:,} 件事件 incidents" in page.locator(".wangge-panel").inner_text()
-    assert "数据时间 Data time" in page.content()
+    # The page states its data time in Beijing time with the offset (the test clock is 1 November, 00:00).
+    assert "数据时间 Data time: 2026-11-01 00:00 +08:00" in page.locator(".wangge-panel").inner_text()
     page.close()
 
 
