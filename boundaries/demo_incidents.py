@@ -17,13 +17,14 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from boundaries.demo import person_name, phone_number
 from core.incidents.workflow import level_assignee, next_tier, route
 from core.vocabulary import LEVEL_OF_TIER
 from geo.locate import Hierarchy, Locator
 from geo.settings import Settings
+from store import history as store
 
 TIER_SHARE = {"A": 0.85, "B": 0.13, "C": 0.016, "D": 0.004}
 CHANNEL_SHARE = {
@@ -351,31 +352,17 @@ def _after(t: pd.Timestamp, **delta: float) -> pd.Timestamp:
 
 
 # The incidents' columns load_history fills, and the types their arrays are cast to (text unless named).
-TIMES = "reported_at accepted_at resolved_at closed_at response_due completion_due due_at rated_at".split()
-COLUMNS = (
-    "id category_code description channel reporter_name reporter_phone street_id community_id grid_id"
-    " building_id segment_id chief_id worker_id tier status assignee_kind assignee_id reported_at accepted_at"
-    " resolved_at closed_at response_due completion_due due_at escalations rating rated_at"
-).split()
-TYPES = {"id": "bigint", "escalations": "int", "rating": "smallint", **dict.fromkeys(TIMES, "timestamptz")}
-
-
 def load_history(
     conn: Connection, incidents: pd.DataFrame, events: list[dict], departments: dict[str, int]
 ) -> int:
     """Store generated incidents, events and summons in a few set-based statements; returns the count."""
     if incidents.empty:
         return 0
-    ids = (
-        conn.execute(
-            text("SELECT nextval('incidents_id_seq') FROM generate_series(1, :n)"), {"n": len(incidents)}
-        )
-        .scalars()
-        .all()
-    )
+    ids = store.reserve_incident_ids(conn, len(incidents))
     frame = incidents.assign(id=ids)
-    _insert_incidents(conn, frame)
-    _insert_events(conn, events, ids)
+    columns = {c: _column(frame, c) for c in store.INCIDENT_COLUMNS}
+    store.insert_incidents(conn, columns, frame["lon"].tolist(), frame["lat"].tolist())
+    store.insert_events(conn, _event_columns(events, ids))
     _insert_summons(conn, frame, ids, departments)
     return len(frame)
 
@@ -390,40 +377,13 @@ def _column(frame: pd.DataFrame, name: str) -> list:
     ]
 
 
-def _insert_incidents(conn: Connection, frame: pd.DataFrame) -> None:
-    params = {c: _column(frame, c) for c in COLUMNS}
-    params["lon"], params["lat"] = frame["lon"].tolist(), frame["lat"].tolist()
-    unnest = ", ".join(f"CAST(:{c} AS {TYPES.get(c, 'text')}[])" for c in COLUMNS)
-    conn.execute(
-        text(f"""
-        INSERT INTO incidents ({", ".join(COLUMNS)}, input_location, geom)
-        SELECT {", ".join(f"u.{c}" for c in COLUMNS)},
-               jsonb_build_object('lon', u.lon, 'lat', u.lat, 'crs', 'wgs84'),
-               ST_SetSRID(ST_MakePoint(u.lon, u.lat), 4326)
-        FROM unnest({unnest}, CAST(:lon AS float8[]), CAST(:lat AS float8[])) AS u({", ".join(COLUMNS)}, lon, lat)
-    """),  # noqa: S608 (columns are ours)
-        params,
-    )  # noqa: S608 (column names are ours; values bound)
-
-
-def _insert_events(conn: Connection, events: list[dict], ids: list[int]) -> None:
-    conn.execute(
-        text("""
-        INSERT INTO incident_events (incident_id, at, actor, role, action, from_status, to_status, data)
-        SELECT * FROM unnest(CAST(:i AS bigint[]), CAST(:at AS timestamptz[]), CAST(:actor AS text[]),
-                             CAST(:role AS text[]), CAST(:action AS text[]), CAST(:f AS text[]),
-                             CAST(:t AS text[]), CAST(:data AS jsonb[]))"""),
-        {
-            "i": [ids[e["incident"]] for e in events],
-            "at": [e["at"].to_pydatetime() for e in events],
-            "actor": [e["actor"] for e in events],
-            "role": [e["role"] for e in events],
-            "action": [e["action"] for e in events],
-            "f": [e["from_status"] for e in events],
-            "t": [e["to_status"] for e in events],
-            "data": [json.dumps(e["data"]) if e["data"] else None for e in events],
-        },
-    )
+def _event_columns(events: list[dict], ids: list[int]) -> dict[str, list]:
+    columns: dict[str, list] = {"incident": [ids[e["incident"]] for e in events]}
+    columns["at"] = [e["at"].to_pydatetime() for e in events]
+    for name in ("actor", "role", "action", "from_status", "to_status"):
+        columns[name] = [e[name] for e in events]
+    columns["data"] = [json.dumps(e["data"]) if e["data"] else None for e in events]
+    return columns
 
 
 def _insert_summons(
@@ -433,18 +393,11 @@ def _insert_summons(
     summons = [(ids[k], s) for k, row in enumerate(frame["summons"]) for s in row]
     if not summons:
         return
-    conn.execute(
-        text("""
-            INSERT INTO summons (incident_id, department_code, summoned_at, due_at, reported_at, reported_by)
-            SELECT i, d, s, s + make_interval(mins => m), r, d FROM unnest(CAST(:i AS bigint[]), CAST(:d AS text[]),
-                CAST(:s AS timestamptz[]), CAST(:m AS int[]), CAST(:r AS timestamptz[])) AS u(i, d, s, m, r)"""),
-        {
-            "i": [i for i, _ in summons],
-            "d": [s["department_code"] for _, s in summons],
-            "s": [s["summoned_at"].to_pydatetime() for _, s in summons],
-            "m": [departments[s["department_code"]] for _, s in summons],
-            "r": [
-                s["reported_at"].to_pydatetime() if s["reported_at"] is not None else None for _, s in summons
-            ],
-        },
+    store.insert_summons(
+        conn,
+        [i for i, _ in summons],
+        [s["department_code"] for _, s in summons],
+        [s["summoned_at"].to_pydatetime() for _, s in summons],
+        [departments[s["department_code"]] for _, s in summons],
+        [s["reported_at"].to_pydatetime() if s["reported_at"] is not None else None for _, s in summons],
     )

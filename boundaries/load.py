@@ -10,12 +10,12 @@ import pandas as pd
 import pyogrio
 import shapely
 from geoalchemy2 import WKBElement
-from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from boundaries.checks import CheckResult, Problem, check_features
 from boundaries.layers import LAYERS, LayerSpec
 from boundaries.readers import conform, read_layer
+from store import hierarchy as store
 from store.hierarchy import read_table
 from store.models import SRID
 
@@ -39,7 +39,7 @@ class ImportReport:
 
 
 def stored_ids(session: Session, spec: LayerSpec) -> set[str]:
-    return set(session.scalars(select(spec.model.id)))
+    return store.stored_ids(session, spec.model)
 
 
 def known_parent_ids(
@@ -66,8 +66,7 @@ def insert_frame(session: Session, spec: LayerSpec, frame: pd.DataFrame) -> int:
         if geoms is not None:
             rec["geom"] = WKBElement(shapely.to_wkb(geoms[pos]), srid=SRID)
         records.append(rec)
-    for start in range(0, len(records), INSERT_BATCH):
-        session.execute(insert(spec.model), records[start : start + INSERT_BATCH])
+    store.insert_rows(session, spec.model, records, INSERT_BATCH)
     return len(records)
 
 

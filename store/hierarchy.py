@@ -11,8 +11,9 @@ from typing import Any
 
 import geopandas as gpd
 import pandas as pd
-from sqlalchemy import text
+from sqlalchemy import insert, select, text
 from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
 
 from geo.locate import Hierarchy, metric_epsg_for_bounds
 from store import models
@@ -159,3 +160,14 @@ def address_point(conn: Connection, address: str) -> tuple[float, float] | None:
         {"a": address.strip()},
     ).first()
     return (row[0], row[1]) if row else None
+
+
+def stored_ids(session: Session, model: type[models.Base]) -> set[str]:
+    """Every id a layer's table holds (grids: every version)."""
+    return set(session.scalars(select(model.id)))  # type: ignore[attr-defined]
+
+
+def insert_rows(session: Session, model: type[models.Base], records: list[dict], batch: int = 5000) -> None:
+    """Insert checked rows in batches, in the caller's transaction (an import is all or nothing)."""
+    for start in range(0, len(records), batch):
+        session.execute(insert(model), records[start : start + batch])
