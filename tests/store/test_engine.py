@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
-from store import engine as store_engine
+from store import engine as pools
 from store.engine import driver_rows, get_engine
 
 
@@ -21,7 +21,7 @@ def _kill(admin_url: str, pid: int) -> None:
 def _dropped_while_idle(admin_url: str, url: str, monkeypatch, idle_ping_s: float):
     """Hand out a connection, kill its server process while it sits in the pool, then use the pool again."""
     get_engine.cache_clear()
-    monkeypatch.setattr(store_engine, "IDLE_PING_S", idle_ping_s)
+    monkeypatch.setattr(pools, "IDLE_PING_S", idle_ping_s)
     engine = get_engine(url)
     with engine.connect() as c:
         first = c.execute(text("SELECT pg_backend_pid()")).scalar_one()
