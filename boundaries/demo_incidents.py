@@ -351,7 +351,6 @@ def _after(t: pd.Timestamp, **delta: float) -> pd.Timestamp:
     return (t + pd.Timedelta(**{k: float(v) for k, v in delta.items()})).floor("s")
 
 
-# The incidents' columns load_history fills, and the types their arrays are cast to (text unless named).
 def load_history(
     conn: Connection, incidents: pd.DataFrame, events: list[dict], departments: dict[str, int]
 ) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from core.vocabulary import LAYER_LABELS
 from store import models
 
 
@@ -19,7 +20,11 @@ class LayerSpec:
     int_columns: tuple[str, ...] = ()
     text_columns: tuple[str, ...] = ()
     required_ints: tuple[str, ...] = ()
-    label: str = ""
+
+    @property
+    def label(self) -> str:
+        """The layer's name as people read it (``core.vocabulary.LAYER_LABELS``)."""
+        return LAYER_LABELS[self.name]
 
     @property
     def table(self) -> str:
@@ -33,14 +38,13 @@ class LayerSpec:
 LAYERS: dict[str, LayerSpec] = {
     spec.name: spec
     for spec in (
-        LayerSpec("streets", models.Street, "polygon", text_columns=("district",), label="街道 street"),
+        LayerSpec("streets", models.Street, "polygon", text_columns=("district",)),
         LayerSpec(
             "communities",
             models.Community,
             "polygon",
             {"street_id": "streets"},
             ("street_id",),
-            label="社区 community",
         ),
         LayerSpec(
             "grids",
@@ -49,7 +53,6 @@ LAYERS: dict[str, LayerSpec] = {
             {"community_id": "communities"},
             ("community_id",),
             int_columns=("households",),
-            label="网格 grid",
         ),
         LayerSpec(
             "buildings",
@@ -60,11 +63,8 @@ LAYERS: dict[str, LayerSpec] = {
             int_columns=("floors", "units", "households", "population"),
             text_columns=("compound",),
             required_ints=("households",),
-            label="楼栋 building",
         ),
-        LayerSpec(
-            "roads", models.Road, "line", {"street_id": "streets"}, text_columns=("kind",), label="道路 road"
-        ),
+        LayerSpec("roads", models.Road, "line", {"street_id": "streets"}, text_columns=("kind",)),
         LayerSpec(
             "road_segments",
             models.RoadSegment,
@@ -72,7 +72,6 @@ LAYERS: dict[str, LayerSpec] = {
             {"street_id": "streets"},
             ("street_id",),
             text_columns=("road_name", "from_desc", "to_desc"),
-            label="责任路段 road segment",
         ),
         LayerSpec(
             "people",
@@ -85,7 +84,6 @@ LAYERS: dict[str, LayerSpec] = {
                 "segment_id": "road_segments",
             },
             text_columns=("role", "chief_kind", "phone", "duties"),
-            label="人员 people",
         ),
     )
 }

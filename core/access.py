@@ -8,6 +8,7 @@ area, the caller gets ``NotFound`` instead.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from core.errors import Forbidden
@@ -50,6 +51,21 @@ class Principal:
 
 
 # ---- incidents --------------------------------------------------------------------------------
+
+# Channels a citizen's own token may report through; the others are staff channels.
+CITIZEN_CHANNELS = ("app", "wechat")
+
+
+def require_channel(p: Principal, channel: str) -> None:
+    """Citizens report through the app or WeChat; hotline, patrol, camera and walk-in reports are staff's."""
+    if p.role == "citizen" and channel not in CITIZEN_CHANNELS:
+        raise Forbidden(f"citizens report through {' or '.join(CITIZEN_CHANNELS)}, not {channel}")
+
+
+def reporting_department(p: Principal, named: str | None) -> str | None:
+    """Whose summons a report answers: a department reports for itself; a dispatcher records a report made
+    by phone for the department it names."""
+    return p.scope_id if p.role == "department" else named
 
 
 def visible_incidents(p: Principal | None) -> Visible:
@@ -123,9 +139,10 @@ def require_district(p: Principal, what: str) -> None:
         raise Forbidden(f"only the district command centre {what}")
 
 
-def require_redraw(p: Principal, streets: list[str]) -> None:
-    """Street admins redraw their own street's grids (``streets``: those the drawing touches); the district any."""
-    if p.role == "district_admin" or (p.role == "street_admin" and streets == [p.scope_id]):
+def require_redraw(p: Principal, streets: Callable[[], list[str]]) -> None:
+    """Street admins redraw their own street's grids (``streets``: those the drawing touches, asked only
+    when it matters); the district any."""
+    if p.role == "district_admin" or (p.role == "street_admin" and streets() == [p.scope_id]):
         return
     raise Forbidden("redrawing grids is for the street's command centre or the district")
 

@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy import Connection
 
-from core.errors import Invalid
+from core.errors import Invalid, validation_detail
 from store import catalogue as stored
 
 DEFAULT_FILE = Path(__file__).with_name("data") / "catalogue.json"
@@ -61,16 +61,12 @@ class Catalogue(BaseModel):
     categories: list[CategorySpec] = Field(default_factory=list)
 
 
-def _messages(exc: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
-
-
 def parse_catalogue(data: object, known_departments: AbstractSet[str] = frozenset()) -> Catalogue:
     """Validate a catalogue document; department codes must be defined in it or already known."""
     try:
         catalogue = Catalogue.model_validate(data)
     except ValidationError as exc:
-        raise CatalogueError(_messages(exc)) from None
+        raise CatalogueError(validation_detail(exc)) from None
     problems = []
     for kind, items in (("department", catalogue.departments), ("category", catalogue.categories)):
         codes = [i.code for i in items]

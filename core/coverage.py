@@ -23,7 +23,7 @@ from geo.network import RoadNetwork, build_network
 from geo.patrol import required_edges
 from geo.tracks import Track, Walked, passed, together, walked
 from store import coverage as stored
-from store.patrols import street_roads
+from store.hierarchy import street_outline, street_roads
 
 UNWALKED_BELOW = 0.1  # an edge less than a tenth walked counts as not walked at all
 JOINT_WALKS_PER_WEEK = 2
@@ -256,7 +256,7 @@ def street_coverage(
 ) -> dict:
     """Everything the command centre asks of one street's patrols in [start, end) (``tracks``: the logs of
     that period on the street, when the caller has already read them)."""
-    area = stored.street_area(conn, street_id)
+    area = street_outline(conn, street_id).geometry.iloc[0].wkt
     roads = street_roads(conn, street_id)
     if tracks is None:
         tracks = tracks_between(conn, start, end, area)

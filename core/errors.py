@@ -7,7 +7,10 @@ guess a status. The detail names the offending value and what would be right.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
 TITLES = {
     400: "请求有误 Bad request",
@@ -74,3 +77,8 @@ class ServerFault(ServiceError, status=500):
 
 class Unavailable(ServiceError, status=503):
     """A service the request needs is down, such as the database."""
+
+
+def validation_detail(exc: ValidationError) -> str:
+    """Every problem pydantic found in a body or a document, each with the field it is about."""
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors())

@@ -20,12 +20,10 @@ from core.patrols import plan, routes_geojson
 from core.periods import PATROL_DAYS, PATROL_MAX_DAYS, Period, period
 from core.scores import scores
 from core.tracks import tracks_between
-from core.vocabulary import ASSIGNEE_LABELS, CHANNELS, STATUSES, TIERS
+from core.vocabulary import ASSIGNEE_LABELS, CHANNELS, MAP_KINDS, MEASURES, STATUSES, TIERS
 from store import maps as store
-from store.hierarchy import read_table
+from store.hierarchy import read_table, street_outline, street_roads
 
-MAP_KINDS = ("grids", "board", "heat", "resplit", "coverage")
-MEASURES = ("households", "incidents", "score")
 # What each map reads of the stored layers (the re-split map reads its preview instead).
 COLUMNS = {
     "streets": ["id", "name"],
@@ -48,7 +46,7 @@ PRIVATE_KINDS = ("heat", "resplit", "coverage")
 
 def is_private(kind: str, params: Mapping[str, str]) -> bool:
     """Incident and patrol maps, and grids shaded by incidents or score, are for admins only."""
-    return kind in PRIVATE_KINDS or (params.get("measure") or "households") != "households"
+    return kind in PRIVATE_KINDS or params.get("measure", "households") != "households"
 
 
 def map_layers(conn: Connection, kind: str) -> dict[str, pd.DataFrame]:
@@ -172,9 +170,12 @@ def coverage_page(
         params.get("from"), params.get("to"), now=now, default_days=PATROL_DAYS, max_days=PATROL_MAX_DAYS
     )
     street = street_for(conn, principal, params.get("street"))
-    outline = store.street_outline(conn, street)
-    if not street_in_area(principal, street) or outline.empty:
-        raise Invalid(f"no street {street!r} in your area")  # as any bad parameter of a page (400)
+    outline = street_outline(conn, street)
+    # As any bad parameter of a page: 400.
+    if not street_in_area(principal, street):
+        raise Invalid(f"no street {street!r} in your area")
+    if outline.empty:
+        raise Invalid(f"no street {street!r}")
     area = outline.geometry.iloc[0]
     logs = tracks_between(conn, asked.since, asked.until, area.wkt)
     report = street_coverage(conn, street, asked.since, asked.until, tracks=logs)
@@ -202,7 +203,7 @@ def coverage_page(
         crs=4326,
     )
     try:
-        network, routes = plan(store.street_roads(conn, street), area)
+        network, routes = plan(street_roads(conn, street), area)
         route = routes_geojson(network, routes)
     except ServiceError:
         route = None  # a street whose roads give no route still shows what was walked

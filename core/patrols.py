@@ -14,7 +14,7 @@ import numpy as np
 import shapely
 from sqlalchemy import Connection
 
-from core.errors import Invalid, NotFound, Unprocessable
+from core.errors import NotFound, Unprocessable
 from core.periods import INCIDENT_DAYS
 from geo.heat import tier_weights
 from geo.hotspots import hotspot_route
@@ -32,6 +32,7 @@ from geo.patrol import (
     split_route,
 )
 from store import patrols as stored
+from store.hierarchy import street_roads
 
 MAX_START_M = 200.0
 
@@ -142,7 +143,7 @@ def _routes(
 ) -> list[Route]:
     if budget_min is not None:
         if patrollers != 1 or sides:
-            raise Invalid("a hot-spot route (budget) is for one patroller on one side of the street")
+            raise Unprocessable("a hot-spot route (budget) is for one patroller on one side of the street")
         points, weights = _incident_points(incidents, network.epsg)
         return [
             hotspot_route(
@@ -190,7 +191,7 @@ def area_inputs(
         raise NotFound(f"no {_AREA_NAMES[kind]} {key!r}")
     outline, street_id = row
     labels = stored.label_frames(conn, street_id)
-    return stored.street_roads(conn, street_id), shapely.from_wkb(outline), labels
+    return street_roads(conn, street_id), shapely.from_wkb(outline), labels
 
 
 def routes_geojson(network: RoadNetwork, routes: list[Route]) -> dict:

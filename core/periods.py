@@ -62,7 +62,8 @@ def period(
     if until <= since:
         raise Invalid(f"to ({beijing_iso(until)}) must be after from ({beijing_iso(since)}), not before it")
     if max_days is not None and until - since > timedelta(days=max_days):
-        raise Invalid(f"a period may be at most {max_days:g} days; this one is {(until - since).days} days")
+        asked = Period(since, until)
+        raise Invalid(f"a period may be at most {max_days:g} days; this one is {asked.days:g} days")
     return Period(since, until)
 
 

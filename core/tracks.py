@@ -14,6 +14,7 @@ from core.errors import NotFound, Unprocessable
 from core.vocabulary import COORD_SYSTEMS, beijing_iso
 from geo.tracks import Track, TrackError, clean, read_points
 from store import tracks as stored
+from store.hierarchy import person_exists
 
 SERVICE_AREA_MARGIN_M = 200.0
 MAX_TRACK_POINTS = 200_000
@@ -26,7 +27,7 @@ def import_track(
     an unknown coordinate system, too many points, a track that never enters the service area (422)."""
     if crs not in COORD_SYSTEMS:
         raise Unprocessable(f"crs must be one of {', '.join(COORD_SYSTEMS)}, got {crs!r}")
-    if not stored.person_exists(conn, person_id):
+    if not person_exists(conn, person_id):
         raise NotFound(f"no person {person_id!r}")
     try:
         points = read_points(data, fmt)

@@ -130,6 +130,13 @@ def label(labels: dict[str, str], code: str | None) -> str:
     return labels.get(code or "", code or "")
 
 
+# ---- map pages -------------------------------------------------------------------------------
+
+MAP_KINDS: tuple[str, ...] = ("grids", "board", "heat", "resplit", "coverage")
+# What the grid map may shade by: households (the band), incidents per 1,000 households, the score.
+MEASURES: tuple[str, ...] = ("households", "incidents", "score")
+
+
 # ---- how people are shown --------------------------------------------------------------------
 
 

@@ -1,6 +1,6 @@
 """Bulk locating: points → building, grid, community, street, nearest responsible segment, in memory.
 
-This is the vectorised twin of the online path in ``geo.queries.locate_point``; both
+This is the vectorised twin of the online path in ``store.locate.locate_point``; both
 follow the same rules, and the property tests hold them to identical answers:
 
 * grid: the current grid that covers the point (``ST_Covers`` semantics: the

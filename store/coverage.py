@@ -1,6 +1,6 @@
 """What a street's patrol-coverage report reads besides the tracks themselves (those are ``store.tracks``'s):
-the street's outline, the people who patrol it, its segments, current grids and buildings, and which
-street a caller's scope lies in. Roads are ``store.patrols.street_roads``: the network a patrol walks.
+the people who patrol it, its segments, current grids and buildings, and which
+street a caller's scope lies in. Roads and outline are ``store.hierarchy``'s.
 
 Kept apart from ``store.tracks`` because these are the street's standing layers and its people, read by
 street; the tracks table is read by period and place.
@@ -27,13 +27,6 @@ _LAYERS = {
     "buildings": "SELECT b.id, b.grid_id, b.geom FROM buildings b JOIN grids g ON g.id = b.grid_id "
     "JOIN communities c ON c.id = g.community_id WHERE c.street_id = :s ORDER BY b.id",
 }
-
-
-def street_area(conn: Connection, street_id: str) -> str:
-    """The street's outline as WKT (an unknown street is an error: callers have checked it exists)."""
-    return conn.execute(
-        text("SELECT ST_AsText(geom) FROM streets WHERE id = :s"), {"s": street_id}
-    ).scalar_one()
 
 
 def street_people(conn: Connection, street_id: str) -> list[dict]:

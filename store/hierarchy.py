@@ -171,3 +171,20 @@ def insert_rows(session: Session, model: type[models.Base], records: list[dict],
     """Insert checked rows in batches, in the caller's transaction (an import is all or nothing)."""
     for start in range(0, len(records), batch):
         session.execute(insert(model), records[start : start + batch])
+
+
+def street_outline(conn: Connection, street_id: str) -> gpd.GeoDataFrame:
+    """A street's outline (id, name, geometry); empty when there is no such street."""
+    sql = text("SELECT id, name, geom FROM streets WHERE id = :s")
+    frame = gpd.read_postgis(sql, conn, geom_col="geom", params={"s": street_id})
+    return frame.rename_geometry("geometry")
+
+
+def street_roads(conn: Connection, street_id: str) -> gpd.GeoDataFrame:
+    """A street's roads (name, geom): the network a patrol walks and coverage measures."""
+    sql = text("SELECT name, geom FROM roads WHERE street_id = :s")
+    return gpd.read_postgis(sql, conn, geom_col="geom", params={"s": street_id})
+
+
+def person_exists(conn: Connection, person_id: str) -> bool:
+    return conn.execute(text("SELECT 1 FROM people WHERE id = :i"), {"i": person_id}).first() is not None

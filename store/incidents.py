@@ -313,10 +313,6 @@ def record_step(
     )
 
 
-def person_exists(conn: Connection, person_id: str) -> bool:
-    return conn.execute(text("SELECT 1 FROM people WHERE id = :i"), {"i": person_id}).first() is not None
-
-
 def incident_status(conn: Connection, incident_id: int) -> str | None:
     """Any incident's status, seen or not (a merge target is named by id)."""
     row = conn.execute(text("SELECT status FROM incidents WHERE id = :i"), {"i": incident_id}).first()

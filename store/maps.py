@@ -57,14 +57,6 @@ def _frame(conn: Connection, sql: str, params: dict) -> gpd.GeoDataFrame:
     return gpd.read_postgis(text(sql), conn, geom_col="geom", params=params).rename_geometry("geometry")
 
 
-def street_outline(conn: Connection, street_id: str) -> gpd.GeoDataFrame:
-    return _frame(conn, "SELECT id, name, geom FROM streets WHERE id = :s", {"s": street_id})
-
-
-def street_roads(conn: Connection, street_id: str) -> gpd.GeoDataFrame:
-    return _frame(conn, "SELECT name, geom FROM roads WHERE street_id = :s", {"s": street_id})
-
-
 def coverage_frames(
     conn: Connection, street_id: str, grids: list[str], segments: list[str], buildings: list[str]
 ) -> dict[str, gpd.GeoDataFrame]:

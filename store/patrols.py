@@ -30,11 +30,6 @@ def _frame(conn: Connection, sql: str, params: dict) -> gpd.GeoDataFrame:
     return gpd.read_postgis(text(sql), conn, geom_col="geom", params=params)
 
 
-def street_roads(conn: Connection, street_id: str) -> gpd.GeoDataFrame:
-    """A street's roads (name, geom): the network a patrol walks and coverage measures."""
-    return _frame(conn, "SELECT name, geom FROM roads WHERE street_id = :s", {"s": street_id})
-
-
 def area_row(conn: Connection, kind: str, key: str) -> tuple[bytes, str] | None:
     """The outline (WKB) of the grid, street or chief's segment ``key``, and its street; None if unknown."""
     row = conn.execute(text(_AREAS[kind]), {"k": key}).first()

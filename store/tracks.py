@@ -17,10 +17,6 @@ def utc(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, tz=UTC)
 
 
-def person_exists(conn: Connection, person_id: str) -> bool:
-    return conn.execute(text("SELECT 1 FROM people WHERE id = :p"), {"p": person_id}).first() is not None
-
-
 def near_service_area(conn: Connection, wkt: str, margin_m: float) -> bool:
     """Whether a WGS-84 geometry comes within ``margin_m`` metres of any street."""
     sql = text(
@@ -63,3 +59,8 @@ def tracks_touching(conn: Connection, start: datetime, end: datetime, area_wkt: 
         "ORDER BY t.started_at, t.id"
     )
     return conn.execute(sql, {"s": start, "e": end, "a": area_wkt}).all()
+
+
+def any_track(conn: Connection) -> bool:
+    """Whether any patrol log is stored at all (the demo loads its week once)."""
+    return conn.execute(text("SELECT EXISTS (SELECT 1 FROM patrol_tracks)")).scalar_one()

@@ -39,10 +39,9 @@ from store.engine import get_engine, session_scope
     help="巡查轨迹天数 Days of patrol GPS logs up to today, loaded with --load (0: none).",
 )
 def demo_cmd(out_dir, seed, scale, load, n_incidents, track_days) -> None:
-    from sqlalchemy import select
-
     from boundaries.demo import make_district, write_district
     from boundaries.load import load_layers
+    from store.hierarchy import stored_ids
     from store.models import Street
 
     if not out_dir and not load:
@@ -61,7 +60,7 @@ def demo_cmd(out_dir, seed, scale, load, n_incidents, track_days) -> None:
         return
     with session_scope() as session:
         ids = set(layers["streets"]["id"])
-        present = set(session.scalars(select(Street.id).where(Street.id.in_(ids))))
+        present = stored_ids(session, Street) & ids
         if present == ids:
             click.echo("示范辖区已在库中 / demo district already loaded")
         elif present:
@@ -100,12 +99,11 @@ def _demo_history(layers: dict, seed: int, n: int) -> None:
 
 def _demo_tracks(layers: dict, seed: int, days: int) -> None:
     """Patrol logs for the days up to today (Beijing midnight), once: a database with logs keeps them."""
-    from sqlalchemy import text
-
     from boundaries.demo_tracks import load_tracks, make_tracks
+    from store.tracks import any_track
 
     with get_engine().begin() as conn:
-        if conn.execute(text("SELECT count(*) FROM patrol_tracks")).scalar_one():
+        if any_track(conn):
             click.echo("已有巡查轨迹 / patrol logs already present: demo tracks skipped")
             return
         today = beijing(datetime.now(UTC)).replace(hour=0, minute=0, second=0, microsecond=0)

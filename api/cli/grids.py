@@ -91,6 +91,8 @@ class Shared:
 def _run_partition(action: str, buildings_file: Path, run: Shared, compute: Callable) -> dict:
     """Read the files, run ``compute(buildings, roads)``, write grids and assignments; exit 2 on bad input."""
 
+    from pyogrio.errors import DataSourceError
+
     from boundaries.load import write_frame
     from boundaries.osm import read_buildings_or_osm, read_lines_or_osm
     from geo.partition import PartitionError
@@ -104,7 +106,7 @@ def _run_partition(action: str, buildings_file: Path, run: Shared, compute: Call
         buildings = read_buildings_or_osm(buildings_file)
         roads = read_lines_or_osm(run.roads_file) if run.roads_file else None
         result = compute(buildings, roads)
-    except (PartitionError, OSError, ValueError) as exc:
+    except (PartitionError, DataSourceError, OSError, ValueError) as exc:
         fail(f"{action} failed: {exc}", 2)
     write_frame(result.grids, run.out, "grids")
     if run.assignments:
@@ -142,12 +144,14 @@ def grids_draw(buildings_file, boundary_file, units_field, **shared) -> None:
         fail("--units-field works on files: in the database a building row belongs to one grid", 2)
     if _previewed("draw", run, {"--buildings": buildings_file, "--boundary": boundary_file}):
         return
-    boundary = gpd.read_file(boundary_file)
+    # The files are read inside the run, so a bad one fails as the drawing (exit 2), after the band's check.
     r = _run_partition(
         "划分 drawing",
         buildings_file,
         run,
-        lambda b, roads: draw_grids(b, boundary, roads, units_field=units_field, **run.band),
+        lambda b, roads: draw_grids(
+            b, gpd.read_file(boundary_file), roads, units_field=units_field, **run.band
+        ),
     )
     click.echo(
         f"已划分 {r['n_grids']} 个网格 / {r['n_grids']} grids: in band {r['in_band_share']:.0%}, "
@@ -220,9 +224,11 @@ def grids_resplit(buildings_file, grids_file, mapping, **shared) -> None:
     run = Shared(**shared)
     if _previewed("resplit", run, {"--buildings": buildings_file, "--grids": grids_file}):
         return
-    grids = gpd.read_file(grids_file)
     r = _run_partition(
-        "调整 re-split", buildings_file, run, lambda b, roads: resplit_grids(b, grids, roads, **run.band)
+        "调整 re-split",
+        buildings_file,
+        run,
+        lambda b, roads: resplit_grids(b, gpd.read_file(grids_file), roads, **run.band),
     )
     if mapping:
         pd.DataFrame(r["mapping"]).to_csv(mapping, index=False)

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from api.cli.common import CRS_CHOICE, LAYER_CHOICE, fail
-from core.vocabulary import LAYERS
+from core.vocabulary import LAYERS as LAYER_NAMES
 from store.engine import get_engine, session_scope
 
 
@@ -190,4 +190,4 @@ def hierarchy_layers(path: Path | None) -> dict:
     from store.hierarchy import read_table
 
     with get_engine().connect() as conn:
-        return {name: read_table(conn, name) for name in LAYERS}
+        return {name: read_table(conn, name) for name in LAYER_NAMES}

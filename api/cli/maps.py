@@ -8,8 +8,7 @@ import click
 
 from api.cli.common import fail
 from core.errors import ServiceError
-from core.mapdata import MAP_KINDS, MEASURES
-from geo.heat import STEPS
+from core.vocabulary import MAP_KINDS, MEASURES
 from store.engine import get_engine
 
 
@@ -38,7 +37,7 @@ def assets_cmd() -> None:
 @click.option("--tier", help="级别 Incident maps: tiers A,B,C,D.")
 @click.option("--channel", help="渠道 Incident maps: channels, comma-separated.")
 @click.option("--status", help="状态 Incident maps: statuses, comma-separated.")
-@click.option("--step", type=click.Choice(STEPS), help="时间步 Heat map time slider step (default day).")
+@click.option("--step", help="时间步 Heat map time slider step: day (default) or week.")
 @click.option("--markers", help="标记数 Heat map: most recent reports drawn as markers (default 1000).")
 @click.option("--preview", help="预览 Re-split map: the preview id to show.")
 @click.option(

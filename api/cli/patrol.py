@@ -128,7 +128,7 @@ def _plan_inputs(
                 incidents = recent_incidents(conn, area)
         return roads, area, labels, incidents
     if not roads_file:
-        raise click.UsageError("say --roads FILE (and --area FILE), or --grid/--street/--chief ID")
+        raise click.ClickException("无法规划 cannot plan: say --roads FILE (and --area FILE), or --grid ID")
     area = gpd.read_file(area_file).to_crs(4326).union_all() if area_file else None
     return read_lines_or_osm(roads_file), area, None, incidents
 

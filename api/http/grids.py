@@ -23,7 +23,7 @@ bp = Blueprint("grids", __name__, url_prefix="/api/v1/grids")
 def _admin_for(conn: Connection, communities: list[str]) -> Principal:
     """Street admins redraw their street's grids; district admins any."""
     who = principal()
-    require_redraw(who, streets_of(conn, communities))
+    require_redraw(who, lambda: streets_of(conn, communities))
     return who
 
 

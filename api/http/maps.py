@@ -9,7 +9,8 @@ from api.http.context import connection, now, principal
 from api.pages import render_map
 from core.access import require_admin
 from core.errors import Invalid, NotFound, ServerFault
-from core.mapdata import MAP_KINDS, is_private
+from core.mapdata import is_private
+from core.vocabulary import MAP_KINDS
 from maps.assets import STATIC_PREFIX, AssetError, localise, vendor_dir
 from maps.basemaps import BaseMapError, base_map
 

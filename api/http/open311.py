@@ -20,16 +20,10 @@ from core.incidents.intake import intake
 from core.incidents.views import IncidentQuery, incident_view, list_incidents
 from core.periods import period
 from core.tokens import principal_for
-from core.vocabulary import ASSIGNEE_LABELS, FINISHED, STATUS_LABELS
+from core.vocabulary import ASSIGNEE_LABELS, FINISHED, OPEN, STATUS_LABELS, TIER_LABELS
 from store.hierarchy import address_point
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
-TIER_GROUPS = {
-    "A": "A类 网格处置 grid",
-    "B": "B类 街道处置 street",
-    "C": "C类 区级处置 district",
-    "D": "D类 市级处置 city",
-}
 MAX_RESULTS = 1000
 
 
@@ -65,7 +59,7 @@ def _service(c: dict) -> dict:
         "metadata": False,
         "type": "realtime",
         "keywords": c["name_en"].lower().replace(",", ""),
-        "group": TIER_GROUPS[c["tier"]],
+        "group": TIER_LABELS[c["tier"]],
     }
 
 
@@ -178,7 +172,7 @@ def requests_list(fmt: str):
     if wanted == {"closed"}:
         statuses = FINISHED
     elif wanted == {"open"}:
-        statuses = tuple(s for s in STATUS_LABELS if s not in FINISHED)
+        statuses = OPEN
     ids = request.args.get("service_request_id")
     if ids:
         return _json([_one(i) for i in ids.split(",") if i.strip()])

@@ -1,4 +1,4 @@
-"""Reading request parameters: numbers, whole numbers and times, with messages that name the value.
+"""Reading request parameters: numbers and whole numbers, with messages that name the value.
 
 One place for these rules, so every endpoint (and Open311, and the map filters) answers alike.
 """
@@ -6,7 +6,6 @@ One place for these rules, so every endpoint (and Open311, and the map filters) 
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
 
 from core.errors import Invalid
 
@@ -39,14 +38,3 @@ def whole_number(name: str, raw: str | None, default: int, lo: int, hi: int) -> 
     if not lo <= value <= hi:
         raise ParamError(f"{name} {value} is outside {lo}..{hi}")
     return value
-
-
-def iso_time(name: str, raw: str | None) -> datetime | None:
-    """An ISO 8601 date or time (naive values are UTC), or None when absent."""
-    if not raw:
-        return None
-    try:
-        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        raise ParamError(f"{name} {raw!r} is not an ISO 8601 date or time (e.g. 2026-11-01)") from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)

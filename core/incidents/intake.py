@@ -13,8 +13,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy import Connection
 
-from core.access import Principal
-from core.errors import Forbidden, Invalid, Unprocessable
+from core.access import Principal, require_channel
+from core.errors import Invalid, Unprocessable, validation_detail
 from core.incidents.views import incident_view, shape
 from core.incidents.workflow import deadlines, route
 from core.vocabulary import CHANNELS
@@ -23,8 +23,7 @@ from geo.settings import Settings
 from store import incidents as store
 from store.locate import locate_point
 
-# Channels a citizen's own token may report through; the others are staff channels.
-CITIZEN_CHANNELS = ("app", "wechat")
+# Channels whose reports need no reporter's name and phone.
 ANONYMOUS_CHANNELS = ("patrol", "camera")
 
 
@@ -61,11 +60,6 @@ class IncidentIn(BaseModel):
         if bad:
             raise ValueError(f"photo URLs must be http(s) and at most 500 characters: {bad[0][:80]!r}")
         return v
-
-
-def validation_detail(exc: ValidationError) -> str:
-    """Every problem pydantic found, each with the field it is about."""
-    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors())
 
 
 # ---- locating ---------------------------------------------------------------------------------
@@ -164,8 +158,7 @@ def _checked(p: Principal, body: object, idempotency_key: str | None) -> tuple[I
         raise Invalid(validation_detail(exc)) from None
     if idempotency_key is not None and not (0 < len(idempotency_key) <= 200):
         raise Invalid("Idempotency-Key must be 1 to 200 characters")
-    if p.role == "citizen" and data.channel not in CITIZEN_CHANNELS:
-        raise Forbidden(f"citizens report through {' or '.join(CITIZEN_CHANNELS)}, not {data.channel}")
+    require_channel(p, data.channel)
     reporter = data.reporter or Reporter()
     if p.role == "citizen":
         reporter = Reporter(name=reporter.name or p.name, phone=reporter.phone or p.phone)
@@ -216,9 +209,11 @@ def intake(
         **nearby_params(located["x"], located["y"], category, now, settings, srid),
     }
     inserted = store.insert_incident(conn, params)
-    if inserted is None:  # a concurrent retry with the same key won the race
-        earlier = store.by_idempotency_key(conn, scope, idempotency_key or "")
-        return _replay(conn, p, earlier or {}, request_hash), False
+    if inserted is None:  # a concurrent retry with the same key won the race: only a key can conflict
+        assert idempotency_key is not None
+        earlier = store.by_idempotency_key(conn, scope, idempotency_key)
+        assert earlier is not None  # the insert waited for the row it conflicts with to be committed
+        return _replay(conn, p, earlier, request_hash), False
     row.update(
         id=inserted["id"],
         near_boundary=bool(inserted["boundary_candidates"]),

@@ -15,9 +15,9 @@ from datetime import datetime, timedelta
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import Connection
 
-from core.access import Principal, incident_roles
-from core.errors import Conflict, Forbidden, Invalid, NotFound, Unprocessable
-from core.incidents.intake import chief_for, locate, nearby_params, validation_detail
+from core.access import Principal, incident_roles, reporting_department
+from core.errors import Conflict, Forbidden, Invalid, NotFound, Unprocessable, validation_detail
+from core.incidents.intake import chief_for, locate, nearby_params
 from core.incidents.views import fetch, incident_view
 from core.incidents.workflow import (
     ACTIONS,
@@ -31,6 +31,7 @@ from core.vocabulary import LEVEL_OF_TIER
 from geo.coords import CoordSystem
 from geo.settings import Settings
 from store import incidents as store
+from store.hierarchy import person_exists
 
 
 @dataclass(frozen=True)
@@ -150,7 +151,7 @@ def _step_dispatch(conn: Connection, inc: dict, data: ActionIn, ctx: StepContext
         if inc["assignee_kind"] != "person":
             raise Invalid("dispatch needs assignee_id: the incident has no person assigned")
         return {}, {"assignee": inc["assignee_id"]}
-    if not store.person_exists(conn, data.assignee_id):
+    if not person_exists(conn, data.assignee_id):
         raise Unprocessable(f"unknown person {data.assignee_id!r}")
     return {"assignee_kind": "person", "assignee_id": data.assignee_id}, {
         "assignee": data.assignee_id,
@@ -265,7 +266,7 @@ def _step_report(conn: Connection, inc: dict, data: ActionIn, ctx: StepContext) 
     # A department reports for itself; a dispatcher may record a report made by phone.
     p = ctx.principal
     assert p is not None  # the system never reports for a department
-    code = p.scope_id if p.role == "department" else data.department
+    code = reporting_department(p, data.department)
     if not code:
         raise Invalid("report needs department: the code of the summoned department")
     if not store.report_summons(conn, inc["id"], code, ctx.now, p.actor):

@@ -65,10 +65,10 @@ def test_a_case_knows_its_assignee_dispatcher_and_reporter():
 
 
 def test_redrawing_and_planning_are_limited_to_the_callers_area():
-    require_redraw(who("street_admin", "S1"), ["S1"])
-    require_redraw(who("district_admin"), ["S1", "S2"])
+    require_redraw(who("street_admin", "S1"), lambda: ["S1"])
+    require_redraw(who("district_admin"), lambda: ["S1", "S2"])
     with pytest.raises(Forbidden):
-        require_redraw(who("street_admin", "S1"), ["S1", "S2"])
+        require_redraw(who("street_admin", "S1"), lambda: ["S1", "S2"])
     require_plan(who("grid_worker", "G1", "W1"), grid="G1", chief=None)
     with pytest.raises(Forbidden, match="their own grid"):
         require_plan(who("grid_worker", "G1", "W1"), grid="G2", chief=None)

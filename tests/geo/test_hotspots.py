@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import shapely
 
-from core.errors import Invalid
+from core.errors import Unprocessable
 from core.patrols import plan
 from geo.hotspots import edge_weights, hotspot_route
 from geo.network import build_network
@@ -91,5 +91,5 @@ def test_budget_routes_through_the_cli_and_the_api(cli, tmp_path, world):
     assert props["duration_min"] <= 20 and props["dwell"] and props["weight_share"] > 0
     r = world.post("/api/v1/patrols/plan", world.district, {"grid": place.grid_id, "budget_min": "soon"})
     assert r.status_code == 400
-    with pytest.raises(Invalid, match="one patroller"):
+    with pytest.raises(Unprocessable, match="one patroller"):
         plan(lattice(), budget_min=30, patrollers=2)
