@@ -88,9 +88,13 @@ class Shared:
         return {"households_field": self.households_field, "target": self.target, "tolerance": self.tolerance}
 
 
-def _run_partition(action: str, buildings_file: Path, run: Shared, compute: Callable) -> dict:
-    """Read the files, run ``compute(buildings, roads)``, write grids and assignments; exit 2 on bad input."""
-
+def _run_partition(
+    action: str, partition: Callable, buildings_file: Path, parent_file: Path, run: Shared, **extra: object
+) -> dict:
+    """Read the files, run ``partition(buildings, parent, roads)`` (the boundary to draw in, or the grids to
+    re-split), write grids and assignments; exit 2 on bad input. Reading is inside, so a bad file fails as
+    the drawing does, after the band's check."""
+    import geopandas as gpd
     from pyogrio.errors import DataSourceError
 
     from boundaries.load import write_frame
@@ -105,7 +109,7 @@ def _run_partition(action: str, buildings_file: Path, run: Shared, compute: Call
     try:
         buildings = read_buildings_or_osm(buildings_file)
         roads = read_lines_or_osm(run.roads_file) if run.roads_file else None
-        result = compute(buildings, roads)
+        result = partition(buildings, gpd.read_file(parent_file), roads, **run.band, **extra)
     except (PartitionError, DataSourceError, OSError, ValueError) as exc:
         fail(f"{action} failed: {exc}", 2)
     write_frame(result.grids, run.out, "grids")
@@ -135,8 +139,6 @@ def _run_partition(action: str, buildings_file: Path, run: Shared, compute: Call
     "--units-field", help="单元数字段 Units per building: a building above the band is split by its units."
 )
 def grids_draw(buildings_file, boundary_file, units_field, **shared) -> None:
-    import geopandas as gpd
-
     from geo.partition import draw_grids
 
     run = Shared(**shared)
@@ -144,14 +146,8 @@ def grids_draw(buildings_file, boundary_file, units_field, **shared) -> None:
         fail("--units-field works on files: in the database a building row belongs to one grid", 2)
     if _previewed("draw", run, {"--buildings": buildings_file, "--boundary": boundary_file}):
         return
-    # The files are read inside the run, so a bad one fails as the drawing (exit 2), after the band's check.
     r = _run_partition(
-        "划分 drawing",
-        buildings_file,
-        run,
-        lambda b, roads: draw_grids(
-            b, gpd.read_file(boundary_file), roads, units_field=units_field, **run.band
-        ),
+        "划分 drawing", draw_grids, buildings_file, boundary_file, run, units_field=units_field
     )
     click.echo(
         f"已划分 {r['n_grids']} 个网格 / {r['n_grids']} grids: in band {r['in_band_share']:.0%}, "
@@ -216,7 +212,6 @@ def _db_preview(kind: str, run: Shared) -> None:
     "--mapping", type=click.Path(path_type=Path), help="对应表 CSV old grid → new grid, households moved."
 )
 def grids_resplit(buildings_file, grids_file, mapping, **shared) -> None:
-    import geopandas as gpd
     import pandas as pd
 
     from geo.partition import resplit_grids
@@ -224,12 +219,7 @@ def grids_resplit(buildings_file, grids_file, mapping, **shared) -> None:
     run = Shared(**shared)
     if _previewed("resplit", run, {"--buildings": buildings_file, "--grids": grids_file}):
         return
-    r = _run_partition(
-        "调整 re-split",
-        buildings_file,
-        run,
-        lambda b, roads: resplit_grids(b, gpd.read_file(grids_file), roads, **run.band),
-    )
+    r = _run_partition("调整 re-split", resplit_grids, buildings_file, grids_file, run)
     if mapping:
         pd.DataFrame(r["mapping"]).to_csv(mapping, index=False)
     click.echo(
