@@ -10,7 +10,7 @@ import pandas as pd
 from sqlalchemy import Connection
 
 from core.errors import Invalid
-from core.people import public_person
+from core.people import place, public_person
 from core.vocabulary import COORD_SYSTEMS
 from geo.coords import CoordinateError, to_wgs84
 from geo.locate import RESULT_COLUMNS, Hierarchy, Locator
@@ -59,15 +59,11 @@ def locate_one(conn: Connection, lon: float, lat: float, crs: str, *, srid: int,
         "query": {"lon": lon, "lat": lat, "crs": crs},
         "wgs84": {"lon": round(x, 8), "lat": round(y, 8)},
         "status": row["status"],
-        **{level: _level(row, level) for level in ("street", "community", "grid", "building")},
+        **{level: place(row, level) for level in ("street", "community", "grid", "building")},
         "segment": _segment(row),
         "street_chiefs": [public_person(p) for p in row["street_chiefs"]],
         "grid_worker": workers[0] if workers else None,
     }
-
-
-def _level(row: dict, prefix: str) -> dict | None:
-    return {"id": row[f"{prefix}_id"], "name": row[f"{prefix}_name"]} if row[f"{prefix}_id"] else None
 
 
 def _segment(row: dict) -> dict | None:

@@ -1,4 +1,5 @@
-"""How people appear in public output: masked phones and Chinese-first role labels, never more."""
+"""How people and places appear in output: masked phones and Chinese-first role labels, never more; a
+place as its id and name."""
 
 from __future__ import annotations
 
@@ -18,3 +19,8 @@ def public_person(person: dict) -> dict:
         out["kind"] = person["chief_kind"]
         out["kind_label"] = CHIEF_LABELS.get(person["chief_kind"])
     return out
+
+
+def place(row: dict, level: str) -> dict | None:
+    """A located level (street, community, grid, building) of a row as ``{id, name}``; None where it has none."""
+    return {"id": row[f"{level}_id"], "name": row[f"{level}_name"]} if row[f"{level}_id"] else None

@@ -9,16 +9,12 @@ from sqlalchemy import Connection
 
 from core.access import Principal, phone_visible, visible_incidents
 from core.errors import NotFound
-from core.people import public_person
+from core.people import place, public_person
 from core.vocabulary import STATUS_LABELS, beijing_iso, mask_phone
 from store import incidents as store
 from store.incidents import IncidentQuery
 
 LIST_FILTERS = tuple(store.LIST_COLUMNS)
-
-
-def _level(row: dict, prefix: str) -> dict | None:
-    return {"id": row[f"{prefix}_id"], "name": row[f"{prefix}_name"]} if row[f"{prefix}_id"] else None
 
 
 def _times(row: dict, *names: str) -> dict[str, str | None]:
@@ -53,10 +49,10 @@ def shape(row: dict, p: Principal | None) -> dict:
             "lat": round(row["lat"], 8),
             "input": row["input_location"],
         },
-        "street": _level(row, "street"),
-        "community": _level(row, "community"),
-        "grid": _level(row, "grid"),
-        "building": _level(row, "building"),
+        "street": place(row, "street"),
+        "community": place(row, "community"),
+        "grid": place(row, "grid"),
+        "building": place(row, "building"),
         "segment": segment or None,
         "chief": public_person(row["chief"]) if row["chief"] else None,
         "worker": public_person(row["worker"]) if row["worker"] else None,
