@@ -37,6 +37,8 @@ pytest_plugins = ("tests.workflow",)
 # ``pytest -m "not db and not browser"`` runs the pure tests without a server, and ``--fail-on-skip``
 # (what ``make test`` and CI use) turns any skipped db or browser test into a failure.
 DB_FIXTURE = "admin_url"
+# Fixed database names carry this prefix; a second run on the same cluster sets another one.
+PREFIX = os.environ.get("WANGGE_TEST_DB_PREFIX", "wangge_test")
 BROWSER_FIXTURE = "browser"
 
 
@@ -108,7 +110,7 @@ def admin_url() -> str:
 
 @pytest.fixture(scope="session")
 def template_url(admin_url: str) -> str:
-    name = "wangge_test_template"
+    name = f"{PREFIX}_template"
     ensure_database(admin_url, name, fresh=True)
     url = str(make_url(admin_url).set(database=name))
     upgrade(url)
@@ -130,8 +132,8 @@ def demo_layers():
 @pytest.fixture(scope="session")
 def district_template(admin_url: str, template_url: str, demo_layers) -> str:
     """A migrated database holding the demo district, never connected to again: copies are cheap."""
-    name = "wangge_test_district_template"
-    url = _copy(admin_url, "wangge_test_template", name)
+    name = f"{PREFIX}_district_template"
+    url = _copy(admin_url, f"{PREFIX}_template", name)
     engine = create_engine(url)
     with Session(engine) as session, session.begin():
         load_layers(session, {k: v.copy() for k, v in demo_layers.items()})
@@ -142,9 +144,9 @@ def district_template(admin_url: str, template_url: str, demo_layers) -> str:
 
 @pytest.fixture(scope="session")
 def district_url(admin_url: str, district_template: str) -> str:
-    url = _copy(admin_url, district_template, "wangge_test_district")
+    url = _copy(admin_url, district_template, f"{PREFIX}_district")
     yield url
-    _drop(admin_url, "wangge_test_district")
+    _drop(admin_url, f"{PREFIX}_district")
 
 
 HISTORY_END = datetime(2026, 10, 31, 16, 0, tzinfo=UTC)  # midnight, 1 November, in Panjin
@@ -156,7 +158,7 @@ def history_url(admin_url: str, district_template: str, demo_layers) -> str:
     from boundaries.demo_incidents import load_history, make_history
     from core.catalogue import list_categories, list_departments
 
-    url = _copy(admin_url, district_template, "wangge_test_history")
+    url = _copy(admin_url, district_template, f"{PREFIX}_history")
     engine = create_engine(url)
     with engine.begin() as conn:
         incidents, events = make_history(
@@ -167,7 +169,7 @@ def history_url(admin_url: str, district_template: str, demo_layers) -> str:
         )
     engine.dispose()
     yield url
-    _drop(admin_url, "wangge_test_history")
+    _drop(admin_url, f"{PREFIX}_history")
 
 
 TRACKS_END = datetime(2026, 11, 1, 16, 0, tzinfo=UTC)  # midnight starting Monday 2 November, in Panjin
@@ -178,13 +180,13 @@ def tracks_url(admin_url: str, district_template: str, demo_layers) -> str:
     """The demo district with the demo week of patrol logs, Monday 26 October to Sunday 1 November (Beijing)."""
     from boundaries.demo_tracks import load_tracks, make_tracks
 
-    url = _copy(admin_url, district_template, "wangge_test_tracks")
+    url = _copy(admin_url, district_template, f"{PREFIX}_tracks")
     engine = create_engine(url)
     with engine.begin() as conn:
         load_tracks(conn, make_tracks(demo_layers, end=TRACKS_END, days=7, seed=DEMO_SEED))
     engine.dispose()
     yield url
-    _drop(admin_url, "wangge_test_tracks")
+    _drop(admin_url, f"{PREFIX}_tracks")
 
 
 @pytest.fixture
@@ -198,7 +200,7 @@ def workflow_url(admin_url: str, district_template: str):
 @pytest.fixture
 def fresh_url(admin_url: str, template_url: str):
     name = f"wangge_t_{uuid.uuid4().hex[:10]}"
-    yield _copy(admin_url, "wangge_test_template", name)
+    yield _copy(admin_url, f"{PREFIX}_template", name)
     _drop(admin_url, name)
 
 
