@@ -252,6 +252,7 @@ def _reported(cat: dict, kind: str, who: str | None, t0: pd.Timestamp) -> dict:
         "closed_at": None,
         "rating": None,
         "rated_at": None,
+        "rated_by": None,
         "escalations": 0,
         "summons": [],
     }
@@ -319,8 +320,8 @@ def _walk(
             break
         data = None
         if action == "rate":
-            to, data = status, {"rating": rating}
-            inc.update(rating=rating, rated_at=at)
+            to, data = status, {"rating": rating, "by": "reporter"}
+            inc.update(rating=rating, rated_at=at, rated_by="reporter")
         events.append((at, action, status, to, "citizen" if action == "rate" else role, data))
         status = to
         if action == "accept" and inc["accepted_at"] is None:

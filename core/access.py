@@ -70,7 +70,7 @@ def reporting_department(p: Principal, named: str | None) -> str | None:
 
 def visible_incidents(p: Principal | None) -> Visible:
     """The incidents a caller may see (None: the system itself, or the CLI run by the operator)."""
-    if p is None or p.role == "district_admin":
+    if p is None or p.role in ("district_admin", "callback"):
         return EVERYTHING
     return {
         "street_admin": Visible(street_id=p.scope_id),
@@ -117,12 +117,14 @@ def incident_roles(p: Principal | None, inc: dict) -> set[str]:
         roles.add("reporter")
     if p.role == "department":
         roles.add("department")
+    if p.role == "callback":
+        roles.add("callback")
     return roles
 
 
 def phone_visible(p: Principal | None) -> bool:
-    """Only admins read a reporter's full phone number; everyone else sees it masked."""
-    return p is not None and p.is_admin
+    """Only admins and call-backs (who phone the reporter) read a full phone number; others see it masked."""
+    return p is not None and (p.is_admin or p.role == "callback")
 
 
 # ---- admin-only and area checks ---------------------------------------------------------------

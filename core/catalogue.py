@@ -44,6 +44,10 @@ class CategorySpec(BaseModel):
     response_limit_min: int = Field(gt=0, le=60 * 24 * 7)
     completion_limit_h: int = Field(gt=0, le=24 * 365)
     active: bool = True
+    # Matters about people are private: the public never sees them. A public category shows its
+    # description and photos to the public only when ``public_text`` says so.
+    public: bool = True
+    public_text: bool = False
 
     @model_validator(mode="after")
     def _limits_in_order(self) -> CategorySpec:

@@ -8,7 +8,8 @@ Denominators, for the incidents reported in [from, to) and located in the unit:
   on time = resolved at or before the category's completion deadline; escalation does not move
   this deadline: an escalated incident counts against the unit it was reported in unless it was
   still finished in time (only what a level cannot close goes up, and that is what the rate shows);
-* satisfaction rate: rated incidents; satisfied = rating 4 or 5; unrated incidents are left out;
+* satisfaction rate: incidents rated by their reporter or by a call-back (回访, a role in no scored unit);
+  satisfied = rating 4 or 5; unrated incidents, and staff ratings kept from before this rule, are left out;
 * a rate with an empty denominator is null, and so is the score: it is ranked after every scored unit.
 An incident counts for its grid, community and street, for the grid worker of its grid when it
 was reported, and for the street chief of its segment when its category is a road matter.
@@ -27,7 +28,19 @@ WEIGHTS = {"response_rate": 0.1, "completion_rate": 0.4, "satisfaction_rate": 0.
 # What can be ranked: grid, community, street, worker, chief.
 UNITS: tuple[str, ...] = stored.UNIT_KINDS
 # The counts each ranking row carries, in the order they are shown.
-COUNTS = ("incidents", "responded", "response_n", "completed", "completion_n", "satisfied", "rated")
+COUNTS = (
+    "incidents",
+    "responded",
+    "response_n",
+    "completed",
+    "completion_n",
+    "satisfied",
+    "rated",
+    "citizen_satisfied",
+    "citizen_rated",
+    "callback_satisfied",
+    "callback_rated",
+)
 
 
 def score(
@@ -58,6 +71,9 @@ def _ranked_row(unit: str, counts: dict) -> dict:
         **{k: counts[k] for k in COUNTS},
         **rates,
         "score": score(*rates.values()),
+        # The satisfaction rate's two sources apart: reporters' own ratings and call-backs'.
+        "citizen_satisfaction_rate": _rate(counts["citizen_satisfied"], counts["citizen_rated"]),
+        "callback_satisfaction_rate": _rate(counts["callback_satisfied"], counts["callback_rated"]),
     }
 
 

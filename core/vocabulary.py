@@ -57,6 +57,7 @@ TOKEN_ROLES: tuple[str, ...] = (
     "street_admin",
     "district_admin",
     "department",
+    "callback",
 )
 ADMIN_ROLES: tuple[str, ...] = ("community_admin", "street_admin", "district_admin")
 TOKEN_ROLE_LABELS = {
@@ -67,7 +68,12 @@ TOKEN_ROLE_LABELS = {
     "street_admin": "街道指挥中心 street admin",
     "district_admin": "区指挥中心 district admin",
     "department": "职能部门 department",
+    "callback": "回访员 call-back",
 }
+# Who gave a rating. Satisfaction counts the reporter's and a call-back's (a role that belongs to no
+# scored unit); ``staff`` marks ratings given by staff before that rule, kept but never counted.
+RATERS: tuple[str, ...] = ("reporter", "callback", "staff")
+COUNTED_RATERS: tuple[str, ...] = ("reporter", "callback")
 
 # ---- incidents -------------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ _TIMES = "reported_at accepted_at resolved_at closed_at response_due completion_
 INCIDENT_COLUMNS = (
     "id category_code description channel reporter_name reporter_phone street_id community_id grid_id"
     " building_id segment_id chief_id worker_id tier status assignee_kind assignee_id reported_at accepted_at"
-    " resolved_at closed_at response_due completion_due due_at escalations rating rated_at"
+    " resolved_at closed_at response_due completion_due due_at escalations rating rated_at rated_by"
 ).split()
 _TYPES = {"id": "bigint", "escalations": "int", "rating": "smallint", **dict.fromkeys(_TIMES, "timestamptz")}
 

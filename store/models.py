@@ -177,6 +177,9 @@ class Category(Base):
     response_limit_min: Mapped[int] = mapped_column(Integer)
     completion_limit_h: Mapped[int] = mapped_column(Integer)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Whether the public sees this category's reports at all, and then their description and photos.
+    public: Mapped[bool] = mapped_column(Boolean, default=True)
+    public_text: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class ApiToken(Base):
@@ -236,6 +239,7 @@ class Incident(Base):
     escalations: Mapped[int] = mapped_column(Integer, default=0)
     rating: Mapped[int | None] = mapped_column(SmallInteger)
     rated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    rated_by: Mapped[str | None] = mapped_column(String(10))  # RATERS: the reporter, a call-back, staff
     idempotency_scope: Mapped[str | None] = mapped_column(String(80))
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
     request_hash: Mapped[str | None] = mapped_column(String(64))

@@ -50,8 +50,12 @@ def unit_counts(
             count(*) FILTER (WHERE i.accepted_at <= i.response_due) AS responded,
             count(*) FILTER (WHERE i.resolved_at IS NOT NULL OR i.completion_due <= :now) AS completion_n,
             count(*) FILTER (WHERE i.resolved_at <= i.completion_due) AS completed,
-            count(*) FILTER (WHERE i.rating IS NOT NULL) AS rated,
-            count(*) FILTER (WHERE i.rating >= 4) AS satisfied,
+            count(*) FILTER (WHERE i.rated_by IN ('reporter', 'callback')) AS rated,
+            count(*) FILTER (WHERE i.rated_by IN ('reporter', 'callback') AND i.rating >= 4) AS satisfied,
+            count(*) FILTER (WHERE i.rated_by = 'reporter') AS citizen_rated,
+            count(*) FILTER (WHERE i.rated_by = 'reporter' AND i.rating >= 4) AS citizen_satisfied,
+            count(*) FILTER (WHERE i.rated_by = 'callback') AS callback_rated,
+            count(*) FILTER (WHERE i.rated_by = 'callback' AND i.rating >= 4) AS callback_satisfied,
             count(*) AS incidents
           FROM incidents i JOIN categories c ON c.code = i.category_code
           WHERE i.status <> 'merged' AND i.reported_at >= :since AND i.reported_at < :until{where}

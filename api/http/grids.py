@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, jsonify
 from sqlalchemy import Connection
 
 from api.http.context import connection, principal, transaction
+from api.http.params import json_body
 from core.access import Principal, require_redraw
-from core.errors import Invalid
 from core.grids import (
     apply_preview,
     get_preview,
@@ -15,9 +15,11 @@ from core.grids import (
     make_preview,
     scope_communities,
 )
+from core.inputs import GridPreviewIn, parse
 from store.hierarchy import streets_of
 
 bp = Blueprint("grids", __name__, url_prefix="/api/v1/grids")
+MAX_PREVIEW_BYTES = 4096
 
 
 def _admin_for(conn: Connection, communities: list[str]) -> Principal:
@@ -28,21 +30,13 @@ def _admin_for(conn: Connection, communities: list[str]) -> Principal:
 
 
 def _preview(kind: str):
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise Invalid(
-            'body must be a JSON object: {"community": ID} or {"street": ID}, '
-            "optionally target and tolerance",
-        )
-    unknown = set(body) - {"community", "street", "target", "tolerance"}
-    if unknown:
-        raise Invalid(f"unknown field(s): {', '.join(sorted(unknown))}")
-    try:
-        target, tolerance = int(body.get("target", 500)), float(body.get("tolerance", 0.1))
-    except (TypeError, ValueError):
-        raise Invalid("target must be an integer and tolerance a number") from None
+    who = principal()
+    require_redraw(who, lambda: [who.scope_id])  # the role first; the street is checked once known
+    example = ': {"community": ID} or {"street": ID}, optionally target and tolerance'
+    body = parse(GridPreviewIn, json_body(MAX_PREVIEW_BYTES, example=example))
+    target, tolerance = body.target, body.tolerance
     with transaction() as conn:
-        communities = scope_communities(conn, community=body.get("community"), street=body.get("street"))
+        communities = scope_communities(conn, community=body.community, street=body.street)
         who = _admin_for(conn, communities)
         result = make_preview(conn, kind, communities, target=target, tolerance=tolerance, actor=who.actor)
     response = jsonify(result)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, request
 
 from api.http.context import connection, now, principal, transaction, workflow
-from api.http.params import whole_number
+from api.http.params import json_body, whole_number
 from core.access import require_admin, require_district
 from core.catalogue import (
     CatalogueError,
@@ -15,7 +15,7 @@ from core.catalogue import (
     parse_catalogue,
     save_catalogue,
 )
-from core.errors import Invalid, TooLarge, Unprocessable
+from core.errors import Invalid, Unprocessable
 from core.incidents.intake import forget_categories, intake
 from core.incidents.lifecycle import act
 from core.incidents.views import LIST_FILTERS, IncidentQuery, incident_events, incident_view, list_incidents
@@ -28,12 +28,7 @@ MAX_INCIDENT_BYTES = 64 * 1024
 
 
 def _json_body() -> dict:
-    if request.content_length and request.content_length > MAX_INCIDENT_BYTES:
-        raise TooLarge(f"body of {request.content_length} bytes is over the {MAX_INCIDENT_BYTES}-byte limit")
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise Invalid("body must be a JSON object (Content-Type: application/json)")
-    return body
+    return json_body(MAX_INCIDENT_BYTES)
 
 
 def _page() -> tuple[int, int]:

@@ -2,8 +2,9 @@
 
 An ordinary Open311 client works unchanged: services are the catalogue's categories,
 requests are incidents, and ``open``/``closed`` follow the lifecycle (resolved, verified,
-closed and merged read as closed). Reads carry only the spec's public fields, never a
-reporter's name or phone; posting needs ``api_key``, a Wangge token.
+closed and merged read as closed). Reads are public: they never show a private category's reports
+(matters about people), nor a reporter, and show a description and photo only where the category's
+text is public; posting needs ``api_key``, a Wangge token.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from api.http.params import finite_number
 from core.catalogue import list_categories
 from core.errors import Forbidden, Invalid, NotFound, ServiceError
 from core.incidents.intake import intake
-from core.incidents.views import IncidentQuery, incident_view, list_incidents
+from core.incidents.views import IncidentQuery, public_list, public_view
 from core.periods import period
 from core.tokens import principal_for
 from core.vocabulary import ASSIGNEE_LABELS, FINISHED, OPEN, STATUS_LABELS, TIER_LABELS
@@ -177,17 +178,16 @@ def requests_list(fmt: str):
     if ids:
         return _json([_one(i) for i in ids.split(",") if i.strip()])
     query = IncidentQuery(filters, start, end + timedelta(microseconds=1), MAX_RESULTS, 0, statuses)
-    rows = list_incidents(connection(), None, query)
+    rows = public_list(connection(), query)
     return _json([_request(i) for i in rows])
 
 
 def _one(raw: str) -> dict:
+    if not raw.strip().isascii() or not raw.strip().isdigit() or len(raw.strip()) > 18:
+        raise Invalid(f"service_request_id {raw!r} is not a number")
+    incident_id = int(raw)
     try:
-        incident_id = int(raw)
-    except ValueError:
-        raise Invalid(f"service_request_id {raw!r} is not a number") from None
-    try:
-        return _request(incident_view(connection(), incident_id, None))
+        return _request(public_view(connection(), incident_id))
     except NotFound:
         raise NotFound(f"service_request_id {incident_id} not found") from None
 

@@ -1,13 +1,18 @@
-"""Reading request parameters: numbers and whole numbers, with messages that name the value.
+"""Reading request parameters and bodies: numbers, whole numbers and JSON objects, with messages that name
+the value.
 
 One place for these rules, so every endpoint (and Open311, and the map filters) answers alike.
 """
 
 from __future__ import annotations
 
+import json
 import math
 
-from core.errors import Invalid
+from flask import request
+
+from core.errors import Invalid, NotFound, TooLarge
+from core.inputs import MAX_JSON_DEPTH, check_text_everywhere, json_depth
 
 
 class ParamError(Invalid, ValueError):
@@ -38,3 +43,42 @@ def whole_number(name: str, raw: str | None, default: int, lo: int, hi: int) -> 
     if not lo <= value <= hi:
         raise ParamError(f"{name} {value} is outside {lo}..{hi}")
     return value
+
+
+def json_body(max_bytes: int, *, example: str = "") -> dict:
+    """The request's JSON object, read once and checked before anything else looks at it: its size, its
+    nesting (at most ``MAX_JSON_DEPTH``), no NaN or Infinity, no control character in any string."""
+    if request.content_length and request.content_length > max_bytes:
+        raise TooLarge(f"body of {request.content_length} bytes is over the {max_bytes}-byte limit")
+    raw = request.get_data(cache=True)
+    if len(raw) > max_bytes:
+        raise TooLarge(f"body of {len(raw)} bytes is over the {max_bytes}-byte limit")
+    if not request.is_json:
+        raise Invalid(f"body must be a JSON object (Content-Type: application/json){example}")
+    try:
+        body = json.loads(raw, parse_constant=_no_constant)
+    except RecursionError:
+        raise Invalid(f"JSON nested deeper than {MAX_JSON_DEPTH} levels") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise Invalid(f"body is not valid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise Invalid(f"body must be a JSON object{example}")
+    if json_depth(body) > MAX_JSON_DEPTH:
+        raise Invalid(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+    check_text_everywhere(body)
+    return body
+
+
+def _no_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a finite number (JSON has no {name})")
+
+
+def check_request_text() -> None:
+    """Refuse a control character in the path or any query or form value, before a route runs."""
+    check_text_everywhere(request.path, "path")
+    if any(isinstance(v, int) and not 0 <= v < 2**63 for v in (request.view_args or {}).values()):
+        raise NotFound("没有这个编号 no such id: it is beyond any stored id")
+    for where, values in (("query", request.args), ("form", request.form)):
+        for key, value in values.items(multi=True):
+            check_text_everywhere(key, f"{where} parameter name")
+            check_text_everywhere(value, f"{where} parameter {key}")

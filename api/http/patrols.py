@@ -3,15 +3,14 @@
 
 from __future__ import annotations
 
-import math
-
 from flask import Blueprint, current_app, jsonify, request
 
 from api.http.context import connection, now, principal, transaction
-from api.http.params import finite_number
+from api.http.params import finite_number, json_body
 from core.access import coverage_view, require_plan, street_in_area, track_uploader_area
 from core.coverage import street_coverage, street_for
 from core.errors import Invalid, NotFound
+from core.inputs import PatrolPlanIn, parse
 from core.patrols import area_inputs, plan, recent_incidents, routes_geojson
 from core.periods import PATROL_DAYS, PATROL_MAX_DAYS, period
 from core.tracks import import_track
@@ -19,43 +18,24 @@ from geo.tracks import FORMATS
 from store.hierarchy import person_in_area, street_exists
 
 bp = Blueprint("patrols", __name__, url_prefix="/api/v1/patrols")
-FIELDS = {"grid", "street", "chief", "start", "patrollers", "speed_kmh", "both_sides", "budget_min"}
+MAX_PLAN_BYTES = 4096
 
 
 @bp.post("/plan")
 def plan_route():
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise Invalid('body must be a JSON object such as {"grid": ID, "patrollers": 2}')
-    unknown = set(body) - FIELDS
-    if unknown:
-        raise Invalid(f"unknown field(s): {', '.join(sorted(unknown))}")
-    require_plan(principal(), grid=body.get("grid"), chief=body.get("chief"))
-    start = body.get("start")
-    if start is not None and not (
-        isinstance(start, list)
-        and len(start) == 2
-        and all(isinstance(v, int | float) and math.isfinite(v) for v in start)
-    ):
-        raise Invalid("start must be [lon, lat] in WGS-84")
-    try:
-        patrollers, speed = int(body.get("patrollers", 1)), float(body.get("speed_kmh", 4.0))
-    except (TypeError, ValueError):
-        raise Invalid("patrollers must be an integer and speed_kmh a number") from None
-    roads, area, labels = area_inputs(
-        connection(), grid=body.get("grid"), street=body.get("street"), chief=body.get("chief")
-    )
-    budget = body.get("budget_min")
-    if budget is not None and (not isinstance(budget, int | float) or isinstance(budget, bool)):
-        raise Invalid("budget_min must be a number of minutes")
+    who = principal()
+    body = parse(PatrolPlanIn, json_body(MAX_PLAN_BYTES, example=' such as {"grid": ID, "patrollers": 2}'))
+    require_plan(who, grid=body.grid, chief=body.chief)
+    roads, area, labels = area_inputs(connection(), grid=body.grid, street=body.street, chief=body.chief)
+    budget = body.budget_min
     incidents = recent_incidents(connection(), area, until=now()) if budget is not None else None
     network, routes = plan(
         roads,
         area,
-        tuple(start) if start else None,
-        speed_kmh=speed,
-        patrollers=patrollers,
-        sides=body.get("both_sides") is True,
+        body.start,
+        speed_kmh=body.speed_kmh,
+        patrollers=body.patrollers,
+        sides=body.both_sides,
         budget_min=budget,
         incidents=incidents,
         labels=labels,

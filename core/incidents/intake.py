@@ -8,15 +8,16 @@ import json
 import math
 import time
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 from sqlalchemy import Connection
 
 from core.access import Principal, require_channel
 from core.errors import Invalid, Unprocessable, validation_detail
 from core.incidents.views import incident_view, shape
 from core.incidents.workflow import deadlines, route
+from core.inputs import Body, Id, Latitude, Link, Longitude, LongText, PersonName
 from core.vocabulary import CHANNELS
 from geo.coords import CoordinateError, CoordSystem, to_wgs84
 from geo.settings import Settings
@@ -27,38 +28,32 @@ from store.locate import locate_point
 ANONYMOUS_CHANNELS = ("patrol", "camera")
 
 
-class Reporter(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    name: str | None = Field(default=None, max_length=50)
-    phone: str | None = Field(default=None, pattern=r"^\+?[0-9-]{5,20}$")
+PHONE_PATTERN = r"^\+?[0-9-]{5,20}$"
 
 
-class IncidentIn(BaseModel):
+class Reporter(Body):
+    name: PersonName | None = None
+    phone: Annotated[str, Field(pattern=PHONE_PATTERN)] | None = None
+
+
+class IncidentIn(Body):
     """The body of POST /api/v1/incidents."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    lon: float
-    lat: float
+    lon: Longitude
+    lat: Latitude
     crs: CoordSystem = "wgs84"
-    category: str = Field(min_length=1, max_length=32)
-    description: str = Field(default="", max_length=2000)
+    category: Id
+    description: LongText = ""
     channel: Literal[CHANNELS] = "app"  # type: ignore[valid-type]
     reporter: Reporter | None = None
-    photo_urls: list[str] = Field(default_factory=list, max_length=9)
-
-    @field_validator("lon", "lat")
-    @classmethod
-    def _finite(cls, v: float) -> float:
-        if not math.isfinite(v):
-            raise ValueError(f"{v} is not a finite number")
-        return v
+    photo_urls: list[Link] = Field(default_factory=list, max_length=9)
 
     @field_validator("photo_urls")
     @classmethod
     def _urls(cls, v: list[str]) -> list[str]:
-        bad = [u for u in v if not u.startswith(("http://", "https://")) or len(u) > 500]
+        bad = [u for u in v if not u.startswith(("http://", "https://"))]
         if bad:
-            raise ValueError(f"photo URLs must be http(s) and at most 500 characters: {bad[0][:80]!r}")
+            raise ValueError(f"photo URLs must be http(s): {bad[0][:80]!r}")
         return v
 
 
@@ -258,7 +253,9 @@ def _new_row(data: IncidentIn, reporter: Reporter, category: dict, located: dict
         "completion_due": completion_due,
         "due_at": completion_due,
         "reported_at": now,
-        **dict.fromkeys(("accepted_at", "resolved_at", "closed_at", "merged_into", "rating", "rated_at")),
+        **dict.fromkeys(
+            ("accepted_at", "resolved_at", "closed_at", "merged_into", "rating", "rated_at", "rated_by")
+        ),
         "escalations": 0,
         "reporter_name": reporter.name,
         "reporter_phone": reporter.phone,

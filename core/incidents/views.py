@@ -12,7 +12,7 @@ from core.errors import NotFound
 from core.people import place, public_person
 from core.vocabulary import STATUS_LABELS, beijing_iso, mask_phone
 from store import incidents as store
-from store.incidents import IncidentQuery
+from store.incidents import PUBLIC, IncidentQuery
 
 LIST_FILTERS = tuple(store.LIST_COLUMNS)
 
@@ -68,6 +68,7 @@ def shape(row: dict, p: Principal | None) -> dict:
         "photo_urls": row["photo_urls"] or [],
         "rating": row["rating"],
         "rated_at": beijing_iso(row["rated_at"]),
+        "rated_by": row["rated_by"],
         "summons": [_summons(s) for s in row["summons"] or []],
     }
 
@@ -77,6 +78,53 @@ def _summons(entry: dict) -> dict:
     return {
         k: beijing_iso(datetime.fromisoformat(v)) if k.endswith("_at") and v else v for k, v in entry.items()
     }
+
+
+# What the public reads of a report (Open311, any anonymous page): never the reporter, the rating or
+# who handles it by name beyond the public board's people; the description and photos only where the
+# category allows its text. Private categories are not read at all (``PUBLIC``).
+PUBLIC_FIELDS = (
+    "id",
+    "status",
+    "status_label",
+    "tier",
+    "category",
+    "location",
+    "street",
+    "community",
+    "grid",
+    "building",
+    "segment",
+    "assignee",
+    "deadlines",
+    "times",
+    "merged_into",
+)
+
+
+def public_shape(row: dict) -> dict:
+    """A report as the public may read it; ``description`` and ``photo_urls`` are None or [] unless the
+    category's text is public."""
+    full = shape(row, None)
+    out = {k: full[k] for k in PUBLIC_FIELDS}
+    out["location"] = {"lon": full["location"]["lon"], "lat": full["location"]["lat"]}
+    text_public = bool(row["category_public_text"])
+    out["description"] = full["description"] if text_public else None
+    out["photo_urls"] = full["photo_urls"] if text_public else []
+    return out
+
+
+def public_view(conn: Connection, incident_id: int) -> dict:
+    """One report of a public category, as the public reads it (404 for private or unknown ones)."""
+    row = store.view_row(conn, incident_id, PUBLIC)
+    if row is None:
+        raise NotFound(f"no public incident {incident_id}")
+    return public_shape(row)
+
+
+def public_list(conn: Connection, query: IncidentQuery) -> list[dict]:
+    """Reports of public categories, as the public reads them, newest first."""
+    return [public_shape(r) for r in store.view_rows(conn, PUBLIC, query)]
 
 
 def fetch(conn: Connection, incident_id: int, p: Principal | None, *, lock: bool = False) -> dict:
@@ -101,6 +149,20 @@ def list_incidents(conn: Connection, p: Principal | None, query: IncidentQuery) 
 
 
 def incident_events(conn: Connection, incident_id: int, p: Principal) -> list[dict]:
-    """The incident's append-only story, oldest first."""
+    """The incident's append-only story, oldest first. A citizen reads what happened and when, and any
+    ``reply`` written for them, never staff notes or who on the staff did it."""
     fetch(conn, incident_id, p)
-    return [{**r, "at": beijing_iso(r["at"])} for r in store.event_rows(conn, incident_id)]
+    events = [{**r, "at": beijing_iso(r["at"])} for r in store.event_rows(conn, incident_id)]
+    if p.role != "citizen":
+        return events
+    return [
+        {
+            "at": e["at"],
+            "role": e["role"] if e["role"] == "citizen" else "staff",
+            "action": e["action"],
+            "from_status": e["from_status"],
+            "to_status": e["to_status"],
+            "reply": (e["data"] or {}).get("reply"),
+        }
+        for e in events
+    ]

@@ -49,7 +49,7 @@ ACTIONS: dict[str, Action] = {
         None,
         frozenset({"department", "dispatcher"}),
     ),
-    "rate": Action(("resolved", "verified", "closed"), None, frozenset({"reporter", "dispatcher"})),
+    "rate": Action(("resolved", "verified", "closed"), None, frozenset({"reporter", "callback"})),
 }
 
 

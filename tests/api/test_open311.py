@@ -42,10 +42,10 @@ def _create_and_read_back(client: GeoReportV2, place: Place, building: str) -> t
     """One request at a point, one at a building's name; each reads back (the phone kept private).
     Returns their ids."""
     created = client.create_request(
-        "A01",
+        "A03",
         lat=place.lat,
         long=place.lon,
-        description="垃圾堆放",
+        description="路灯不亮",
         first_name="三",
         last_name="张",
         phone="13812345678",
@@ -53,16 +53,40 @@ def _create_and_read_back(client: GeoReportV2, place: Place, building: str) -> t
     )
     rid = created["service_request_id"]
     assert "service_notice" in created and "account_id" in created
-    by_address = client.create_request("A02", address_string=building, description="楼道堆物")
+    by_address = client.create_request("A02", address_string=building, description="三楼东侧堆满纸箱")
     one = client.request(rid)
-    assert one["status"] == "open" and one["service_code"] == "A01" and one["description"] == "垃圾堆放"
+    assert one["status"] == "open" and one["service_code"] == "A03" and one["description"] == "路灯不亮"
     assert one["lat"] == pytest.approx(place.lat) and one["long"] == pytest.approx(place.lon)
     assert one["media_url"] == "https://example.org/p.jpg" and one["requested_datetime"].startswith(
         "2026-03-02"
     )
     assert "phone" not in one and "13812345678" not in str(one)
-    assert client.request(by_address["service_request_id"])["address_id"] is not None
+    second = client.request(by_address["service_request_id"])
+    assert second["address_id"] is not None
+    # A02's text is not public: the public reads that it was reported, not what was written.
+    assert second["description"] is None and "纸箱" not in str(second)
     return rid, by_address["service_request_id"]
+
+
+def test_public_reads_never_show_a_private_matter(world):
+    """A09 (an elder living alone) is private: Open311 neither lists nor reads it, though staff see it."""
+    place = world.places[0]
+    citizen = world.user("李四", "citizen", phone="13900001111")
+    secret = "3单元502王奶奶独居，80岁，几天没见出门"
+    with live_server(world.app) as base:
+        client = GeoReportV2(f"{base}/open311/v2", api_key=citizen)
+        private = client.create_request("A09", lat=place.lat, long=place.lon, description=secret)
+        public = client.create_request("A01", lat=place.lat, long=place.lon, description="垃圾堆放 13900001111")
+        listed = client.requests(start_date="2026-03-01")
+        assert [r["service_request_id"] for r in listed] == [public["service_request_id"]]
+        assert listed[0]["description"] is None and "13900001111" not in str(listed)
+        assert "李四" not in str(listed)
+        with pytest.raises(Open311Error) as caught:
+            client.request(private["service_request_id"])
+        assert caught.value.status == 404
+        assert secret not in str(client.requests(service_code="A09", start_date="2026-03-01"))
+    staff = world.get(f"/api/v1/incidents/{private['service_request_id']}", world.street)
+    assert staff.status_code == 200 and staff.get_json()["description"] == secret
 
 
 def _check_listings(client: GeoReportV2, rid: str, other: str) -> None:

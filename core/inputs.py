@@ -1,0 +1,132 @@
+"""The declared shape of what people send: one set of types for every request body and parameter.
+
+Everything that arrives from outside passes through these before any SQL runs: ids are strings of one
+pattern, text has a length and no control characters, numbers are finite and never a JSON ``true``,
+and a point is checked against the service area before anything projects it. A refusal is a 400 that
+names the field, the same words whichever endpoint was called.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Annotated, Any, TypeVar
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    ValidationError,
+)
+
+from core.errors import Invalid, validation_detail
+
+# Ids of streets, communities, grids, buildings, segments, people, departments, categories and previews.
+ID_PATTERN = r"^[0-9A-Za-z_.:-]{1,64}$"
+# Characters no person types: C0 controls other than tab and newlines, DEL, and the NUL PostgreSQL refuses.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+MAX_JSON_DEPTH = 16
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def printable(value: str) -> str:
+    """Refuse text with control characters (a NUL would otherwise reach SQL and fail there)."""
+    bad = _CONTROL.search(value)
+    if bad:
+        raise ValueError(f"contains a control character {bad.group()!r} at position {bad.start()}")
+    return value
+
+
+def _finite(value: float) -> float:
+    if not math.isfinite(value):
+        raise ValueError(f"{value} is not a finite number")
+    return value
+
+
+Id = Annotated[str, Field(pattern=ID_PATTERN), AfterValidator(printable)]
+Number = Annotated[StrictFloat | StrictInt, AfterValidator(_finite)]
+Longitude = Annotated[StrictFloat | StrictInt, Field(ge=-180, le=180), AfterValidator(_finite)]
+Latitude = Annotated[StrictFloat | StrictInt, Field(ge=-90, le=90), AfterValidator(_finite)]
+Flag = StrictBool
+Count = StrictInt
+
+
+def _text(max_length: int) -> Any:
+    return Annotated[str, Field(max_length=max_length), AfterValidator(printable)]
+
+
+# Text people type, by what it is: a name, a note or description, a link.
+PersonName = _text(50)
+LongText = _text(2000)
+Link = _text(500)
+
+
+class Body(BaseModel):
+    """A request body: unknown fields are refused, strings stripped, numbers never coerced from text."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True)
+
+
+def parse(model: type[M], data: object) -> M:
+    """``data`` as ``model``, or a 400 naming every field that is wrong and why."""
+    try:
+        return model.model_validate(data if data is not None else {})
+    except ValidationError as exc:
+        raise Invalid(validation_detail(exc)) from None
+
+
+def json_depth(value: object, limit: int = MAX_JSON_DEPTH) -> int:
+    """How deeply ``value`` nests (iteratively: a hostile document must not exhaust the stack)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict | list):
+            deepest = max(deepest, depth)
+            if deepest > limit:
+                return deepest
+            stack.extend((child, depth + 1) for child in (node.values() if isinstance(node, dict) else node))
+    return deepest
+
+
+def check_text_everywhere(value: object, where: str = "body") -> None:
+    """Refuse a control character in any string of a document, keys included, naming where it is."""
+    stack: list[tuple[object, str]] = [(value, where)]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, str):
+            try:
+                printable(node)
+            except ValueError as exc:
+                raise Invalid(f"{path}: {exc}") from None
+        elif isinstance(node, dict):
+            for k, v in node.items():
+                stack += [(k, f"{path} key"), (v, f"{path}.{k}")]
+        elif isinstance(node, list):
+            stack += [(v, f"{path}[{i}]") for i, v in enumerate(node)]
+
+
+class GridPreviewIn(Body):
+    """POST /api/v1/grids/draw and /resplit: one community or one street, the target and its band."""
+
+    community: Id | None = None
+    street: Id | None = None
+    target: Annotated[StrictInt, Field(gt=0, le=100_000)] = 500
+    tolerance: Annotated[Number, Field(gt=0, lt=1)] = 0.1
+
+
+class PatrolPlanIn(Body):
+    """POST /api/v1/patrols/plan: which roads (a grid, a street or a chief's segments) and how to walk them."""
+
+    grid: Id | None = None
+    street: Id | None = None
+    chief: Id | None = None
+    start: tuple[Longitude, Latitude] | None = None
+    patrollers: StrictInt = 1  # 1 to 50: core.patrols says so (422)
+    speed_kmh: Annotated[Number, Field(gt=0, le=60)] = 4.0
+    both_sides: Flag = False
+    budget_min: Annotated[Number, Field(gt=0, le=24 * 60)] | None = None
