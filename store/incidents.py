@@ -313,10 +313,13 @@ def record_step(
     )
 
 
-def incident_status(conn: Connection, incident_id: int) -> str | None:
-    """Any incident's status, seen or not (a merge target is named by id)."""
-    row = conn.execute(text("SELECT status FROM incidents WHERE id = :i"), {"i": incident_id}).first()
-    return row.status if row else None
+def lock_incidents(conn: Connection, ids: Iterable[int]) -> None:
+    """Lock these incidents FOR UPDATE in id order (PostgreSQL locks rows as the sort hands them over), so
+    that two transactions locking overlapping sets wait for each other instead of deadlocking."""
+    conn.execute(
+        text("SELECT id FROM incidents WHERE id = ANY(:ids) ORDER BY id FOR UPDATE"),
+        {"ids": sorted(set(ids))},
+    )
 
 
 def waiting_summons(conn: Connection, incident_id: int) -> list[str]:

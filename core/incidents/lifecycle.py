@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import Connection
 
-from core.access import Principal, incident_roles, reporting_department
+from core.access import Principal, incident_roles, reporting_department, visible_incidents
 from core.errors import Conflict, Forbidden, Invalid, NotFound, Unprocessable, validation_detail
 from core.incidents.intake import chief_for, locate, nearby_params
 from core.incidents.views import fetch, incident_view
@@ -79,6 +79,9 @@ def act(
         data = ActionIn.model_validate(body or {})
     except ValidationError as exc:
         raise Invalid(validation_detail(exc)) from None
+    if action == "merge" and data.into is not None:
+        # Both rows locked in id order before either is read: a→b and b→a at once wait, never deadlock.
+        store.lock_incidents(conn, (incident_id, data.into))
     inc = fetch(conn, incident_id, p, lock=True)
     try:
         spec = check_transition(action, inc["status"])
@@ -206,10 +209,11 @@ def _step_escalate(conn: Connection, inc: dict, data: ActionIn, ctx: StepContext
 def _step_merge(conn: Connection, inc: dict, data: ActionIn, ctx: StepContext) -> Step:
     if data.into is None or data.into == inc["id"]:
         raise Invalid("merge needs 'into': the id of another incident")
-    status = store.incident_status(conn, data.into)
-    if status is None:
-        raise Unprocessable(f"no incident {data.into} to merge into")
-    if status == "merged":
+    # A target the caller may not see is answered as one that does not exist: its state is not leaked.
+    target = store.incident_row(conn, data.into, visible_incidents(ctx.principal))
+    if target is None:
+        raise Unprocessable(f"no incident {data.into} that you can see to merge into")
+    if target["status"] == "merged":
         raise Conflict(f"incident {data.into} is itself merged; merge into the one it was merged into")
     return {"merged_into": data.into}, {"into": data.into}
 
