@@ -260,6 +260,16 @@ def street_coverage(
     roads = street_roads(conn, street_id)
     if tracks is None:
         tracks = tracks_between(conn, start, end, area)
+    head = {
+        "street_id": street_id,
+        "from": beijing_iso(start),
+        "to": beijing_iso(end),
+        "within_m": within_m,
+        "passed_m": passed_m,
+        "tracks": len(tracks),
+    }
+    if roads.empty:  # a street drawn before its roads are imported: nothing to walk yet, nothing walked
+        return {**head, **_nothing_to_walk()}
     w = _walks(roads, tracks, within_m)
     people = stored.street_people(conn, street_id)
     seg_out, chief_out = _segments_and_chiefs(stored.street_layer(conn, street_id, "segments"), people, w)
@@ -270,12 +280,7 @@ def street_coverage(
     )
     unwalked = _unwalked(w, grids_of_edge)
     return {
-        "street_id": street_id,
-        "from": beijing_iso(start),
-        "to": beijing_iso(end),
-        "within_m": within_m,
-        "passed_m": passed_m,
-        "tracks": len(tracks),
+        **head,
         "roads": {
             "length_m": round(float(w.lengths.sum()), 1),
             "walked_share": _share(w.lengths, w.on_edges.share, list(range(len(w.edges)))),
@@ -287,8 +292,28 @@ def street_coverage(
         "chiefs": chief_out,
         "unwalked": {"type": "FeatureCollection", "features": unwalked},
         "buildings_not_passed": buildings.loc[~was_passed, ["id", "grid_id"]].to_dict("records"),
-        "rule": f"每周至少{JOINT_WALKS_PER_WEEK}天由街道干部陪同巡查 an official walks with each grid worker "
-        f"on at least {JOINT_WALKS_PER_WEEK} days a week",
+        "rule": RULE,
+    }
+
+
+RULE = (
+    f"每周至少{JOINT_WALKS_PER_WEEK}天由街道干部陪同巡查 an official walks with each grid worker "
+    f"on at least {JOINT_WALKS_PER_WEEK} days a week"
+)
+
+
+def _nothing_to_walk() -> dict:
+    """The report's body for a street with no roads: every list empty, every share undefined."""
+    return {
+        "roads": {"length_m": 0.0, "walked_share": None, "unwalked_length_m": 0.0},
+        "segments": [],
+        "grids": [],
+        "workers": [],
+        "chiefs": [],
+        "unwalked": {"type": "FeatureCollection", "features": []},
+        "buildings_not_passed": [],
+        "rule": RULE,
+        "note": "该街道没有道路 no roads on this street yet",
     }
 
 

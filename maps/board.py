@@ -8,7 +8,6 @@ Phones are masked: this board is public.
 from __future__ import annotations
 
 from datetime import datetime
-from html import escape
 
 import folium
 import geopandas as gpd
@@ -18,6 +17,7 @@ from pyproj import Geod
 from core.vocabulary import CHIEF_LABELS, mask_phone
 from maps.basemaps import BaseMap, for_display, new_map
 from maps.frame import add_panel, add_street_outline
+from maps.safe import safe
 
 PARTY, MERCHANT, WORKER = "#2e7d32", "#1565c0", "#c62828"
 LEGEND = [
@@ -29,10 +29,12 @@ LEGEND = [
 _GEOD = Geod(ellps="WGS84")
 
 
-def _chief_html(p: dict) -> str:
+def _person_html(p: dict, label: str) -> str:
+    """One person's lines on a card: their role, name, masked phone and duties (any may be missing)."""
+    phone = mask_phone(p["phone"]) if isinstance(p.get("phone"), str) else ""
     return (
-        f"<div style='margin-top:4px'><b>{escape(CHIEF_LABELS.get(p['chief_kind'], ''))}</b> "
-        f"{escape(p['name'])} {mask_phone(p['phone']) or ''}<br><small>{escape(p.get('duties') or '')}</small></div>"
+        f"<div style='margin-top:4px'><b>{safe(label)}</b> {safe(p['name'])} {safe(phone)}"
+        f"<br><small>{safe(p.get('duties'))}</small></div>"
     )
 
 
@@ -43,7 +45,7 @@ def board_map(
     segments: gpd.GeoDataFrame = layers["road_segments"]
     people = layers["people"]
     chiefs = people[people["role"] == "street_chief"].sort_values(["chief_kind", "id"])
-    workers = people[people["role"] == "grid_worker"].set_index("grid_id")
+    workers = people[people["role"] == "grid_worker"].sort_values("id")
     fmap = new_map(base, tuple(layers["streets"].total_bounds))
     _segment_layer(segments, chiefs, base).add_to(fmap)
     _worker_layer(layers["grids"], workers, base).add_to(fmap)
@@ -57,7 +59,7 @@ def board_map(
         source=source,
         data_time=data_time,
         note=f"{len(segments)} 个责任路段 segments · 党员街长 {n_party} · 商户街长 {n_merchant} · "
-        f"网格员 {len(workers)}",
+        f"网格员 {workers['grid_id'].isin(layers['grids']['id']).sum()}",
     )
     return fmap
 
@@ -72,9 +74,12 @@ def _segment_layer(segments: gpd.GeoDataFrame, chiefs: pd.DataFrame, base: BaseM
         kinds = {p["chief_kind"] for p in owners}
         length = _GEOD.geometry_length(row.geometry)
         card = (
-            f"<b>{escape(row.name)}</b><br>巡查范围 patrol scope: {escape(row.from_desc or '')} 至 "
-            f"{escape(row.to_desc or '')}，约 {length:.0f} 米"
-            + ("".join(_chief_html(p) for p in owners) or "<div>暂无街长 no chief yet</div>")
+            f"<b>{safe(row.name)}</b><br>巡查范围 patrol scope: {safe(row.from_desc)} 至 "
+            f"{safe(row.to_desc)}，约 {length:.0f} 米"
+            + (
+                "".join(_person_html(p, CHIEF_LABELS.get(p["chief_kind"], "")) for p in owners)
+                or "<div>暂无街长 no chief yet</div>"
+            )
         )
         coords = [(y, x) for x, y in geom.coords]
         first = PARTY if "party" in kinds else MERCHANT if kinds else "#999"
@@ -83,7 +88,7 @@ def _segment_layer(segments: gpd.GeoDataFrame, chiefs: pd.DataFrame, base: BaseM
             color=first,
             weight=6,
             opacity=0.9,
-            tooltip=row.name,
+            tooltip=safe(row.name),
             popup=folium.Popup(card, max_width=320),
         ).add_to(layer)
         if kinds == {"party", "merchant"}:
@@ -100,28 +105,29 @@ def _segment_layer(segments: gpd.GeoDataFrame, chiefs: pd.DataFrame, base: BaseM
 
 
 def _worker_layer(grids: gpd.GeoDataFrame, workers: pd.DataFrame, base: BaseMap) -> folium.FeatureGroup:
-    """A red dot inside each grid for its worker, with a card: name, masked phone, duties."""
+    """A dot inside each grid with a card of its workers (name, masked phone, duties): red where the grid
+    has one or more, grey where it has none yet. Workers of retired grids are not drawn."""
+    by_grid = {gid: grp.to_dict("records") for gid, grp in workers.groupby("grid_id")}
     layer = folium.FeatureGroup(name="网格员 Grid workers", show=True)
     points = for_display(
         gpd.GeoDataFrame(grids[["id", "name"]], geometry=grids.geometry.representative_point(), crs=4326),
         base,
     )
     for gid, gname, pt in zip(points["id"], points["name"], points.geometry, strict=True):
-        if gid not in workers.index:
-            continue
-        w = workers.loc[gid]
-        card = (
-            f"<b>{escape(gname)}</b><br>网格员 grid worker: {escape(w['name'])} {mask_phone(w['phone'])}"
-            f"<br><small>{escape(w.get('duties') or '')}</small>"
+        people = by_grid.get(gid, [])
+        names = "、".join(str(w["name"]) for w in people) or "暂无网格员 no worker yet"
+        card = f"<b>{safe(gname)}</b>" + (
+            "".join(_person_html(w, "网格员 grid worker") for w in people)
+            or "<div>暂无网格员 no worker yet</div>"
         )
         folium.CircleMarker(
             [pt.y, pt.x],
             radius=5,
-            color=WORKER,
+            color=WORKER if people else "#999",
             fill=True,
             fill_opacity=0.9,
             weight=1,
-            tooltip=f"{gname} · {w['name']}",
+            tooltip=safe(f"{gname} · {names}"),
             popup=folium.Popup(card, max_width=300),
         ).add_to(layer)
     return layer

@@ -12,6 +12,7 @@ import shapely
 from core.vocabulary import ROLE_LABELS, beijing
 from maps.basemaps import BaseMap, for_display, new_map
 from maps.frame import add_panel, add_street_outline, fill_by_colour
+from maps.safe import features
 
 # Share walked, worst first: red is what nobody covered.
 SHARE_CLASSES = [
@@ -81,9 +82,11 @@ def _grid_layer(grids: gpd.GeoDataFrame, report: dict, base: BaseMap) -> folium.
     ]
     grids["colour"] = [share_colour(grid_rows.get(g, {}).get("walked_share")) for g in grids["id"]]
     layer = folium.FeatureGroup(name="网格 Grids (巡查覆盖 share walked)", show=True)
+    if grids.empty:  # folium cannot build a popup over no features
+        return layer
     fields = ["id", "worker", "walked", "worker_walked", "passed"]
     folium.GeoJson(
-        for_display(grids[[*fields, "colour", "geometry"]], base).__geo_interface__,
+        features(grids[[*fields, "colour", "geometry"]], base),
         style_function=fill_by_colour("#666", 1, 0.18),
         popup=folium.GeoJsonPopup(
             fields,
@@ -131,7 +134,7 @@ def _track_layer(tracks: gpd.GeoDataFrame, report: dict, base: BaseMap) -> foliu
             who=[f"{ROLE_LABELS.get(r, r)} {n}" for r, n in zip(tracks["role"], tracks["name"], strict=True)],
         )
         folium.GeoJson(
-            for_display(thin[["who", "role", "geometry"]], base).__geo_interface__,
+            features(thin[["who", "role", "geometry"]], base),
             style_function=lambda f: {
                 "color": TRACK_COLOURS.get(f["properties"]["role"], "#333"),
                 "weight": 1.5,
@@ -150,8 +153,10 @@ def _segment_layer(segments: gpd.GeoDataFrame, report: dict, base: BaseMap) -> f
     segments["walked"] = [_percent(v) for v in segments["share"]]
     segments["colour"] = [share_colour(v) for v in segments["share"]]
     layer = folium.FeatureGroup(name="责任路段 Segments (已巡比例 share walked)", show=True)
+    if segments.empty:
+        return layer
     folium.GeoJson(
-        for_display(segments[["id", "name", "walked", "colour", "geometry"]], base).__geo_interface__,
+        features(segments[["id", "name", "walked", "colour", "geometry"]], base),
         style_function=lambda f: {"color": f["properties"]["colour"], "weight": 6, "opacity": 0.9},
         tooltip=folium.GeoJsonTooltip(["name", "walked"], aliases=["路段 segment", "已巡 walked"]),
     ).add_to(layer)
@@ -164,7 +169,7 @@ def _unwalked_layer(report: dict, base: BaseMap) -> folium.FeatureGroup:
     if report["unwalked"]["features"]:
         unwalked = gpd.GeoDataFrame.from_features(report["unwalked"]["features"], crs=4326)
         folium.GeoJson(
-            for_display(unwalked[["name", "length_m", "geometry"]], base).__geo_interface__,
+            features(unwalked[["name", "length_m", "geometry"]], base),
             style_function=lambda _f: {
                 "color": UNWALKED,
                 "weight": 10,
@@ -182,7 +187,7 @@ def _missed_layer(buildings: gpd.GeoDataFrame, base: BaseMap) -> folium.FeatureG
     missed = folium.FeatureGroup(name=f"未经过楼栋 Buildings not passed ({len(buildings)})", show=True)
     if len(buildings):
         folium.GeoJson(
-            for_display(buildings[["id", "geometry"]], base).__geo_interface__,
+            features(buildings[["id", "geometry"]], base),
             style_function=lambda _f: {
                 "color": NOT_PASSED,
                 "fillColor": NOT_PASSED,

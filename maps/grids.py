@@ -15,8 +15,9 @@ import numpy as np
 import pandas as pd
 
 from core.vocabulary import mask_phone
-from maps.basemaps import BaseMap, for_display, new_map
+from maps.basemaps import BaseMap, new_map
 from maps.frame import add_panel, fill_by_colour
+from maps.safe import features
 
 BAND_COLOURS = (
     ("#f4a582", "户数偏少 below band"),
@@ -137,7 +138,7 @@ def _grid_layer(
     and what it is shaded by)."""
     layer = folium.FeatureGroup(name=name, show=True)
     folium.GeoJson(
-        for_display(grids, base).__geo_interface__,
+        features(grids, base),
         style_function=fill_by_colour("#555", 1, 0.65),
         tooltip=folium.GeoJsonTooltip(list(tip), aliases=[aliases[fields.index(f)] for f in tip]),
         popup=folium.GeoJsonPopup(fields, aliases=aliases),
@@ -150,7 +151,7 @@ def _outlines(layers: dict[str, pd.DataFrame], base: BaseMap) -> folium.FeatureG
     outlines = folium.FeatureGroup(name="社区与街道 Communities and streets", show=True)
     for layer_name, weight, colour in (("communities", 2.5, "#1f4e9c"), ("streets", 4, "#000")):
         folium.GeoJson(
-            for_display(layers[layer_name], base).__geo_interface__,
+            features(layers[layer_name], base),
             style_function=lambda _f, w=weight, c=colour: {"fill": False, "color": c, "weight": w},
         ).add_to(outlines)
     return outlines

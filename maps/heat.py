@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from html import escape
 
 import folium
 import numpy as np
@@ -19,8 +18,9 @@ from folium import plugins
 from core.vocabulary import STATUS_LABELS, beijing_text
 from geo.coords import from_wgs84
 from geo.heat import bin_points, key_label, tier_weights, time_keys
-from maps.basemaps import BaseMap, for_display, new_map
+from maps.basemaps import BaseMap, new_map
 from maps.frame import add_panel
+from maps.safe import features, safe
 
 GRADIENT = {0.2: "#2b83ba", 0.45: "#abdda4", 0.65: "#ffffbf", 0.85: "#fdae61", 1.0: "#d7191c"}
 HEAT_CELL_M = 12.0
@@ -62,9 +62,9 @@ def _triples(frame: pd.DataFrame, scale: float, base: BaseMap) -> list[list[floa
 def _popup(r) -> str:
     """A marker's card: category, status, tier, the report time in Beijing time, grid and assignee."""
     return (
-        f"<b>{escape(r.category)}</b><br>{escape(STATUS_LABELS.get(r.status, r.status))} · {r.tier}类<br>"
-        f"{beijing_text(pd.Timestamp(r.reported_at))}<br>网格 grid: {escape(r.grid or '-')}<br>"
-        f"处置 assignee: {escape(r.assignee or '-')}<br><small>#{r.id}</small>"
+        f"<b>{safe(r.category)}</b><br>{safe(STATUS_LABELS.get(r.status, r.status))} · {r.tier}类<br>"
+        f"{beijing_text(pd.Timestamp(r.reported_at))}<br>网格 grid: {safe(r.grid or '-')}<br>"
+        f"处置 assignee: {safe(r.assignee or '-')}<br><small>#{r.id}</small>"
     )
 
 
@@ -91,7 +91,7 @@ def incident_heat_map(
         _recent_markers(recent, base).add_to(fmap)
     outline = folium.FeatureGroup(name="网格 Grids", show=True)
     folium.GeoJson(
-        for_display(grids[["id", "name", "geometry"]], base).__geo_interface__,
+        features(grids[["id", "name", "geometry"]], base),
         style_function=lambda _f: {"fill": False, "color": "#666", "weight": 1},
         tooltip=folium.GeoJsonTooltip(["name"], aliases=["网格 grid"]),
     ).add_to(outline)

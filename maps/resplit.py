@@ -4,7 +4,6 @@ households written on every grid, so a street office can see a redrawing before 
 from __future__ import annotations
 
 from datetime import datetime
-from html import escape
 
 import folium
 import geopandas as gpd
@@ -12,6 +11,7 @@ import geopandas as gpd
 from maps.basemaps import BaseMap, for_display, new_map
 from maps.frame import add_panel, fill_by_colour
 from maps.grids import BAND_COLOURS, band_colour
+from maps.safe import safe, safe_columns, text_columns
 
 BEFORE, MOVED = "#555555", "#d01c8b"
 
@@ -57,7 +57,7 @@ def resplit_map(
     )
     add_panel(
         fmap,
-        f"网格调整预览 Grid re-split preview {escape(summary.get('preview_id', ''))}",
+        f"网格调整预览 Grid re-split preview {safe(summary.get('preview_id', ''))}",
         legend,
         source=source,
         data_time=data_time,
@@ -73,7 +73,7 @@ def _after_layer(after: gpd.GeoDataFrame, band: tuple[float, float], base: BaseM
     )
     layer = folium.FeatureGroup(name="调整后 After (新网格 new grids)", show=True)
     folium.GeoJson(
-        new.__geo_interface__,
+        safe_columns(new, text_columns(new)).__geo_interface__,
         style_function=fill_by_colour("#1f4e9c", 2, 0.55),
         popup=folium.GeoJsonPopup(
             ["name", "id", "households", "status"],
@@ -90,7 +90,7 @@ def _before_layer(before: gpd.GeoDataFrame, base: BaseMap) -> folium.FeatureGrou
     layer = folium.FeatureGroup(name="调整前 Before (原网格 old grids)", show=False)
     if len(old):
         folium.GeoJson(
-            old.__geo_interface__,
+            safe_columns(old, text_columns(old)).__geo_interface__,
             style_function=lambda _f: {"fill": False, "color": BEFORE, "weight": 2, "dashArray": "6 4"},
             tooltip=folium.GeoJsonTooltip(
                 ["id", "households"], aliases=["原网格 old grid", "户数 households"]
@@ -105,7 +105,7 @@ def _moved_layer(moved: gpd.GeoDataFrame, base: BaseMap) -> folium.FeatureGroup:
     layer = folium.FeatureGroup(name=f"迁移楼栋 Moved buildings ({len(moved)})", show=True)
     shown = for_display(moved[["id", "from_grid", "to_grid", "households", "geometry"]], base)
     folium.GeoJson(
-        shown.__geo_interface__,
+        safe_columns(shown, text_columns(shown)).__geo_interface__,
         style_function=lambda _f: {"fillColor": MOVED, "color": MOVED, "weight": 1, "fillOpacity": 0.8},
         popup=folium.GeoJsonPopup(
             ["id", "from_grid", "to_grid", "households"],

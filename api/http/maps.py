@@ -13,6 +13,7 @@ from core.mapdata import is_private
 from core.vocabulary import MAP_KINDS
 from maps.assets import STATIC_PREFIX, AssetError, localise, vendor_dir
 from maps.basemaps import BaseMapError, base_map
+from maps.safe import content_security_policy
 
 bp = Blueprint("maps", __name__)
 
@@ -23,7 +24,9 @@ def page(fmap: folium.Map) -> Response:
         html = localise(fmap.get_root().render())
     except AssetError as exc:
         raise ServerFault(f"地图资源缺失 map asset missing: {exc}") from None
-    return Response(html, mimetype="text/html")
+    response = Response(html, mimetype="text/html")
+    response.headers["Content-Security-Policy"] = content_security_policy(html)
+    return response
 
 
 @bp.get(f"{STATIC_PREFIX}/<path:path>")
