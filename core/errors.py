@@ -79,6 +79,24 @@ class Unavailable(ServiceError, status=503):
     """A service the request needs is down, such as the database."""
 
 
+RETRY_AFTER_S = 5  # what a 503 asks a client to wait before retrying (an outage is often a restart)
+
+
 def validation_detail(exc: ValidationError) -> str:
     """Every problem pydantic found in a body or a document, each with the field it is about."""
-    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors())
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {_MESSAGES.get(e['type'], e['msg'])}"
+        f"{_given(e.get('input'))}"
+        for e in exc.errors()
+    )
+
+
+# pydantic's words where plainer ones say it better.
+_MESSAGES = {"extra_forbidden": "unknown field: not one this request takes"}
+
+
+def _given(value: object) -> str:
+    """The value refused, when it is short and plain enough to quote back."""
+    if isinstance(value, bool | int | float) or (isinstance(value, str) and len(value) <= 40):
+        return f" (got {value!r})"
+    return ""

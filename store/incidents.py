@@ -29,9 +29,11 @@ class Visible:
     assignee_person: str | None = None
     reporter_token: int | None = None
     summoned_department: str | None = None
+    public: bool = False  # incidents of categories the public may see
 
 
 EVERYTHING = Visible(everything=True)
+PUBLIC = Visible(public=True)
 
 
 def visibility_sql(visible: Visible, alias: str = "i") -> tuple[str, dict]:
@@ -59,11 +61,15 @@ def visibility_sql(visible: Visible, alias: str = "i") -> tuple[str, dict]:
         "summoned_department": "v_department",
     }
     given = [f for f in conditions if getattr(visible, f) is not None]
-    if not given:
+    admitted = [conditions[f] for f in given]
+    if visible.public:
+        admitted.append(
+            f"EXISTS (SELECT 1 FROM categories pc WHERE pc.code = {a}.category_code "  # noqa: S608
+            "AND pc.public)"
+        )
+    if not admitted:
         return "false", {}
-    return "(" + " OR ".join(conditions[f] for f in given) + ")", {
-        names[f]: getattr(visible, f) for f in given
-    }
+    return "(" + " OR ".join(admitted) + ")", {names[f]: getattr(visible, f) for f in given}
 
 
 # ---- intake -----------------------------------------------------------------------------------
@@ -169,6 +175,7 @@ def any_category(conn: Connection, code: str) -> dict:
 _VIEW_SQL = """
 SELECT i.*, ST_X(i.geom) AS lon, ST_Y(i.geom) AS lat,
        c.name_zh AS category_name_zh, c.name_en AS category_name_en, c.road_related,
+       c.public AS category_public, c.public_text AS category_public_text,
        st.name AS street_name, cm.name AS community_name, gr.name AS grid_name, b.name AS building_name,
        seg.name AS segment_name, seg.road_name,
        row_to_json(ch) AS chief, row_to_json(wk) AS worker, row_to_json(ap) AS assignee_person,

@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, StrictInt, ValidationError
 from sqlalchemy import Connection
 
 from core.access import Principal, incident_roles, reporting_department, visible_incidents
@@ -27,11 +28,12 @@ from core.incidents.workflow import (
     next_tier,
     route,
 )
+from core.inputs import Body, Id, Latitude, Longitude, LongText
 from core.vocabulary import LEVEL_OF_TIER
 from geo.coords import CoordSystem
 from geo.settings import Settings
 from store import incidents as store
-from store.hierarchy import person_exists
+from store.hierarchy import person_exists, person_in_area
 
 
 @dataclass(frozen=True)
@@ -42,18 +44,19 @@ class StepContext:
     srid: int
 
 
-class ActionIn(BaseModel):
-    """The body of POST /api/v1/incidents/{id}/{action}; which fields matter depends on the action."""
+class ActionIn(Body):
+    """The body of POST /api/v1/incidents/{id}/{action}; which fields matter depends on the action.
+    ``note`` is for the staff (never shown to the reporter); ``reply`` is what the reporter reads."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    note: str | None = Field(default=None, max_length=2000)
-    assignee_id: str | None = Field(default=None, max_length=32)
-    departments: list[str] | None = Field(default=None, max_length=20)
-    department: str | None = Field(default=None, max_length=32)
-    rating: int | None = Field(default=None, ge=1, le=5)
-    into: int | None = None
-    lon: float | None = None
-    lat: float | None = None
+    note: LongText | None = None
+    reply: LongText | None = None
+    assignee_id: Id | None = None
+    departments: list[Id] | None = Field(default=None, max_length=20)
+    department: Id | None = None
+    rating: Annotated[StrictInt, Field(ge=1, le=5)] | None = None
+    into: Annotated[StrictInt, Field(ge=1)] | None = None
+    lon: Longitude | None = None
+    lat: Latitude | None = None
     crs: CoordSystem = "wgs84"
 
 
@@ -95,6 +98,8 @@ def act(
     changes, event = STEPS[action](conn, inc, data, StepContext(p, now, settings, srid))
     target = spec.target or changes.pop("status", None) or inc["status"]
     changes["status"] = target
+    if data.reply:
+        event = {**(event or {}), "reply": data.reply}
     store.record_step(
         conn,
         incident_id,
@@ -156,10 +161,25 @@ def _step_dispatch(conn: Connection, inc: dict, data: ActionIn, ctx: StepContext
         return {}, {"assignee": inc["assignee_id"]}
     if not person_exists(conn, data.assignee_id):
         raise Unprocessable(f"unknown person {data.assignee_id!r}")
+    _assignee_in_reach(conn, inc, data.assignee_id, ctx.principal)
     return {"assignee_kind": "person", "assignee_id": data.assignee_id}, {
         "assignee": data.assignee_id,
         "previous": _previous(inc),
     }
+
+
+def _assignee_in_reach(conn: Connection, inc: dict, person_id: str, p: Principal | None) -> None:
+    """A case goes to someone who works where it is, and within the dispatcher's own area: a
+    community cannot hand its case to another community's worker."""
+    places = [("street", inc["street_id"])] if inc["street_id"] else []
+    if p is not None and p.area is not None:
+        places.append(p.area)
+    for area in places:
+        if not person_in_area(conn, person_id, area):
+            raise Unprocessable(
+                f"{person_id} 不在 {area[1]} 工作 works outside {area[0]} {area[1]}: "
+                "dispatch to a person of the incident's street and your own area"
+            )
 
 
 def _step_nothing(conn: Connection, inc: dict, data: ActionIn, ctx: StepContext) -> Step:
@@ -286,7 +306,11 @@ def _step_rate(conn: Connection, inc: dict, data: ActionIn, ctx: StepContext) ->
     days = ctx.settings.rating_window_days
     if inc["resolved_at"] is not None and ctx.now > inc["resolved_at"] + timedelta(days=days):
         raise Conflict(f"the rating window closed {days:g} days after resolution")
-    return {"rating": data.rating, "rated_at": ctx.now}, {"rating": data.rating}
+    rater = "callback" if ctx.principal is not None and ctx.principal.role == "callback" else "reporter"
+    return {"rating": data.rating, "rated_at": ctx.now, "rated_by": rater}, {
+        "rating": data.rating,
+        "by": rater,
+    }
 
 
 STEPS: dict[str, Callable[[Connection, dict, ActionIn, StepContext], Step]] = {
