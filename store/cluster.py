@@ -31,7 +31,7 @@ class ClusterError(RuntimeError):
     """The embedded cluster could not be set up or reached."""
 
 
-def _pg_bindir() -> Path:
+def pg_bindir() -> Path:
     """Where initdb/pg_ctl live: WANGGE_PG_BINDIR, else the newest Debian install, else PATH."""
     if os.environ.get("WANGGE_PG_BINDIR"):
         return Path(os.environ["WANGGE_PG_BINDIR"])
@@ -148,9 +148,7 @@ class EmbeddedCluster:
         if not self.initialised():
             return False
         return (
-            self._run(
-                str(_pg_bindir() / "pg_ctl"), "status", "-D", str(self.data_dir), check=False
-            ).returncode
+            self._run(str(pg_bindir() / "pg_ctl"), "status", "-D", str(self.data_dir), check=False).returncode
             == 0
         )
 
@@ -163,7 +161,7 @@ class EmbeddedCluster:
         self.root.parent.mkdir(parents=True, exist_ok=True)
         with FileLock(str(self.root.parent / "pg.lock"), timeout=120):
             self._prepare_dirs()
-            bindir = _pg_bindir()
+            bindir = pg_bindir()
             if not self.initialised():
                 self.data_dir.mkdir(mode=0o700, exist_ok=True)
                 if self.as_root:
@@ -210,7 +208,7 @@ class EmbeddedCluster:
         """Stop the server; returns whether it was running."""
         if not self.running():
             return False
-        self._run(str(_pg_bindir() / "pg_ctl"), "stop", "-w", "-m", "fast", "-D", str(self.data_dir))
+        self._run(str(pg_bindir() / "pg_ctl"), "stop", "-w", "-m", "fast", "-D", str(self.data_dir))
         return True
 
     def ensure_database(self, name: str) -> None:

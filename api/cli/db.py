@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 import click
 
 from api.cli.common import fail
+from store.backup import BackupError, backup, restore
 from store.cluster import ClusterError, EmbeddedCluster
 from store.engine import database_url, get_engine
 from store.migrate import upgrade
@@ -72,3 +74,28 @@ def db_upgrade() -> None:
     with get_engine().begin() as conn:
         ensure_default_catalogue(conn)
     click.echo("数据库结构已是最新 / schema at head")
+
+
+@db_group.command("backup", help="备份数据库 Back the whole database up to FILE (pg_dump custom format).")
+@click.argument("file", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+def db_backup(file: Path) -> None:
+    try:
+        size = backup(database_url(), file)
+    except (BackupError, ClusterError) as exc:
+        fail(str(exc))
+    click.echo(f"已备份 / backed up to {file} ({size / 1e6:.1f} MB)")
+
+
+@db_group.command("restore", help="恢复数据库 Restore FILE (from `wangge db backup`) into an empty database.")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--force",
+    is_flag=True,
+    help="数据库非空也恢复 Replace what the backup holds even if the database is not empty.",
+)
+def db_restore(file: Path, force: bool) -> None:
+    try:
+        tables = restore(database_url(), file, force=force)
+    except (BackupError, ClusterError) as exc:
+        fail(str(exc))
+    click.echo(f"已恢复 / restored {len(tables)} tables from {file}")
