@@ -50,9 +50,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     @app.teardown_appcontext
     def _close_connection(_exc: BaseException | None) -> None:
+        # Runs after the answer is made: an error here would escape every handler and reach the WSGI
+        # server, which answers a bare HTML 500. A connection that cannot close is broken: discard it.
         conn = g.pop("db_conn", None)
-        if conn is not None:
+        if conn is None:
+            return
+        try:
             conn.close()
+        except Exception as exc:
+            conn.invalidate(exc)
 
     register_error_handlers(app)
     for blueprint in (health, locating, grids, layers, maps, incidents, open311, patrols):

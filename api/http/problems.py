@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, json
+import traceback
+
+from flask import Flask, Response, g, json, request
 from werkzeug.exceptions import HTTPException
 
-from core.errors import TITLES, ServiceError
+from core.errors import RETRY_AFTER_S, TITLES, Conflict, ServiceError, Unavailable
+from store.engine import lost_race, unreachable
 
 PROBLEM_TYPE = "application/problem+json"
 
 
 def problem_response(status: int, detail: str, title: str | None = None, **extra: object) -> Response:
+    """A problem document; a 503 tells the client when to try again (``Retry-After``)."""
     body = {
         "type": "about:blank",
         "title": title or TITLES.get(status, "Error"),
@@ -18,7 +22,21 @@ def problem_response(status: int, detail: str, title: str | None = None, **extra
         "detail": detail,
     }
     body.update(extra)
-    return Response(json.dumps(body, ensure_ascii=False), status=status, mimetype=PROBLEM_TYPE)
+    response = Response(json.dumps(body, ensure_ascii=False), status=status, mimetype=PROBLEM_TYPE)
+    if status == 503:
+        response.headers["Retry-After"] = str(RETRY_AFTER_S)
+    return response
+
+
+def database_refusal(exc: BaseException) -> ServiceError | None:
+    """The refusal a database failure amounts to: an outage is 503, a lost race 409; None for anything else."""
+    if unreachable(exc):
+        return Unavailable(
+            f"数据库暂时不可用，请稍后重试 the database is unavailable; retry in {RETRY_AFTER_S} s"
+        )
+    if lost_race(exc):
+        return Conflict("并发修改冲突，请重试 a concurrent change won; nothing was changed, retry")
+    return None
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -32,5 +50,17 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:
-        app.logger.exception("unhandled error")
+        refusal = database_refusal(exc)
+        if refusal is not None:
+            return _refused(refusal)
+        # The stack and the kind of error, never its message: messages can quote what a caller sent
+        # (a phone, a description), and logs must not hold such things.
+        app.logger.error(
+            "unhandled %s on %s %s (request %s)\n%s",
+            type(exc).__name__,
+            request.method,
+            request.path,
+            g.get("request_id"),
+            "".join(traceback.format_tb(exc.__traceback__)),
+        )
         return problem_response(500, f"{type(exc).__name__}: the server could not complete the request")
