@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
+import json
+import logging
+import re
+import sys
+import time
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Flask, g, jsonify
+from flask import Flask, Response, g, jsonify, request
 from flask.json.provider import DefaultJSONProvider
 
 from api.http import grids, health, incidents, layers, locating, maps, open311, patrols
+from api.http.params import check_request_text
 from api.http.problems import register_error_handlers
 from core.vocabulary import SPATIAL_LAYERS, beijing_iso
 from geo.settings import get_settings
 from store.engine import get_engine
+
+# One JSON line per request: who asked what and how it ended, never what they sent (no query string,
+# no body), so no phone, ID-card number or description reaches a log.
+request_log = logging.getLogger("wangge.request")
+# A request id a client or proxy sends is kept if it is a short plain token; anything else is replaced.
+_SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 
 class WanggeJSON(DefaultJSONProvider):
@@ -61,6 +74,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
             conn.invalidate(exc)
 
     register_error_handlers(app)
+    _log_requests(app)
+    app.before_request(check_request_text)  # no control character in a path, query or form
     for blueprint in (health, locating, grids, layers, maps, incidents, open311, patrols):
         app.register_blueprint(blueprint.bp)
 
@@ -83,3 +98,36 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         )
 
     return app
+
+
+def _log_requests(app: Flask) -> None:
+    """Give every request an id (answered as ``X-Request-Id``) and log one JSON line when it ends."""
+    if not request_log.handlers:  # one handler per process, however many apps it builds
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        request_log.addHandler(handler)
+        request_log.setLevel(logging.INFO)
+
+    @app.before_request
+    def _start() -> None:
+        g.request_started = time.perf_counter()
+        sent = request.headers.get("X-Request-Id", "")
+        g.request_id = sent if _SANE_REQUEST_ID.fullmatch(sent) else uuid.uuid4().hex
+
+    @app.after_request
+    def _log(response: Response) -> Response:
+        request_id = g.get("request_id") or uuid.uuid4().hex  # a request refused before it started
+        response.headers["X-Request-Id"] = request_id
+        caller = g.get("principal")
+        elapsed_s = time.perf_counter() - g.get("request_started", time.perf_counter())
+        line = {
+            "request_id": request_id,
+            "method": request.method,
+            "path": request.path,
+            "status": response.status_code,
+            "duration_ms": round(elapsed_s * 1000, 1),
+            "role": caller.role if caller else None,
+            "token_id": caller.token_id if caller else None,
+        }
+        request_log.info(json.dumps(line, ensure_ascii=False))
+        return response
