@@ -30,6 +30,9 @@ ID_PATTERN = r"^[0-9A-Za-z_.:-]{1,64}$"
 # Characters no person types: C0 controls other than tab and newlines, DEL, and the NUL PostgreSQL refuses.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 MAX_JSON_DEPTH = 16
+# A phone as stored: digits (and hyphens), an optional leading +; what people add between digits is dropped.
+PHONE_PATTERN = r"^\+?[0-9-]{5,20}$"
+_PHONE_SPACING = re.compile(r"[\s().]")
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -64,6 +67,16 @@ def _text(max_length: int) -> Any:
 PersonName = _text(50)
 LongText = _text(2000)
 Link = _text(500)
+
+
+def normal_phone(raw: str | None) -> str | None:
+    """A phone as typed (``138 0013 8000``, ``(010) 6512-3456``) in the stored form, or a 400 saying why."""
+    if raw is None or not raw.strip():
+        return None
+    phone = _PHONE_SPACING.sub("", raw)
+    if not re.fullmatch(PHONE_PATTERN, phone):
+        raise Invalid(f"phone {raw[:40]!r} is not a phone number: digits, hyphens and an optional leading +")
+    return phone
 
 
 class Body(BaseModel):

@@ -3,20 +3,48 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import Connection
 
-from core.errors import Invalid
+from core.errors import Invalid, Unprocessable
 from core.people import place, public_person
 from core.vocabulary import COORD_SYSTEMS
 from geo.coords import CoordinateError, to_wgs84
 from geo.locate import RESULT_COLUMNS, Hierarchy, Locator
+from store.hierarchy import service_bounds
 from store.locate import locate_point
 
 CHUNK = 250_000
+# How far beyond the stored streets' bounds a point may lie and still be asked about (about 50 km): far
+# enough for a point just outside the district, near enough that its metric projection stays exact.
+SERVICE_MARGIN_DEG = 0.5
+_BOUNDS_TTL_S = 60.0
+_bounds: dict[str, tuple[float, tuple[float, float, float, float] | None]] = {}
+
+
+def require_in_service_area(conn: Connection, lon: float, lat: float) -> None:
+    """Refuse (422) a point far outside the service area, before anything projects it: a point a
+    quarter of the globe away has no place in the district's UTM zone."""
+    key = conn.engine.url.render_as_string(hide_password=True)
+    cached = _bounds.get(key)
+    if cached is None or time.monotonic() - cached[0] > _BOUNDS_TTL_S:
+        cached = _bounds[key] = (time.monotonic(), service_bounds(conn))
+    box = cached[1]
+    m = SERVICE_MARGIN_DEG
+    if box is None or not (box[0] - m <= lon <= box[2] + m and box[1] - m <= lat <= box[3] + m):
+        where = (
+            "no street is stored yet"
+            if box is None
+            else f"the district spans {box[0]:.3f}–{box[2]:.3f}°E, {box[1]:.3f}–{box[3]:.3f}°N"
+        )
+        raise Unprocessable(
+            f"坐标 {lon}, {lat} 不在服务范围 is outside the service area: {where}",
+            title="不在服务范围 Outside the service area",
+        )
 
 
 def locate_frame(
@@ -48,6 +76,7 @@ def locate_one(conn: Connection, lon: float, lat: float, crs: str, *, srid: int,
     chiefs and the grid worker (phones masked); a point in no grid says so in ``status``."""
     if crs not in COORD_SYSTEMS:
         raise Invalid(f"crs {crs!r} is not one of {', '.join(COORD_SYSTEMS)}")
+    require_in_service_area(conn, lon, lat)
     try:
         xs, ys = to_wgs84(lon, lat, crs)
     except CoordinateError as exc:

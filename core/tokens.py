@@ -11,6 +11,7 @@ from sqlalchemy import Connection
 
 from core.access import SCOPE_OF, Principal
 from core.errors import Invalid, NotFound
+from core.inputs import normal_phone
 from core.vocabulary import TOKEN_ROLES
 from store import tokens as store
 
@@ -39,6 +40,7 @@ def add_user(
     """Create a token; returns (id, token). The token is shown once and never stored."""
     if role not in TOKEN_ROLES:
         raise Invalid(f"role {role!r} is not one of {', '.join(TOKEN_ROLES)}")
+    phone = normal_phone(phone)
     if person_id:
         person = store.person_scope(conn, person_id)
         if person is None:

@@ -86,17 +86,20 @@ def load_hierarchy(conn: Connection) -> Hierarchy:
     )
 
 
-def metric_epsg(conn: Connection) -> int:
-    """UTM zone of the stored service area's centre (the same rule as ``Hierarchy.metric_epsg``)."""
+def service_bounds(conn: Connection) -> tuple[float, float, float, float] | None:
+    """The stored streets' WGS-84 bounds (min lon, min lat, max lon, max lat); None with no street."""
     row = conn.execute(
         text(
             "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) "
             "FROM (SELECT ST_Extent(geom) AS e FROM streets) s"
         )
     ).one()
-    if row[0] is None:
-        return metric_epsg_for_bounds((0.0, 0.0, 0.0, 0.0))
-    return metric_epsg_for_bounds(row)
+    return None if row[0] is None else (float(row[0]), float(row[1]), float(row[2]), float(row[3]))
+
+
+def metric_epsg(conn: Connection) -> int:
+    """UTM zone of the stored service area's centre (the same rule as ``Hierarchy.metric_epsg``)."""
+    return metric_epsg_for_bounds(service_bounds(conn) or (0.0, 0.0, 0.0, 0.0))
 
 
 def get_feature(conn: Connection, table: str, feature_id: str) -> gpd.GeoDataFrame | pd.DataFrame:

@@ -17,7 +17,8 @@ from core.access import Principal, require_channel
 from core.errors import Invalid, Unprocessable, validation_detail
 from core.incidents.views import incident_view, shape
 from core.incidents.workflow import deadlines, route
-from core.inputs import Body, Id, Latitude, Link, Longitude, LongText, PersonName
+from core.inputs import PHONE_PATTERN, Body, Id, Latitude, Link, Longitude, LongText, PersonName
+from core.locating import require_in_service_area
 from core.vocabulary import CHANNELS
 from geo.coords import CoordinateError, CoordSystem, to_wgs84
 from geo.settings import Settings
@@ -26,9 +27,6 @@ from store.locate import locate_point
 
 # Channels whose reports need no reporter's name and phone.
 ANONYMOUS_CHANNELS = ("patrol", "camera")
-
-
-PHONE_PATTERN = r"^\+?[0-9-]{5,20}$"
 
 
 class Reporter(Body):
@@ -91,6 +89,7 @@ def nearby_params(x: float, y: float, category: dict, now: datetime, settings: S
 
 def locate(conn: Connection, lon: float, lat: float, crs: str, settings: Settings, srid: int) -> dict:
     """Where a reported point is (WGS-84 x, y) and who answers for it; 422 outside the service area."""
+    require_in_service_area(conn, lon, lat)
     try:
         xs, ys = to_wgs84(lon, lat, crs)
     except CoordinateError as exc:
