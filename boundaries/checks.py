@@ -6,6 +6,7 @@ location) so the person fixing the file sees them all at once, not one per run.
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 
 import geopandas as gpd
@@ -17,6 +18,7 @@ from shapely.geometry import LineString
 from shapely.ops import linemerge
 
 from boundaries.layers import LayerSpec
+from core.inputs import ID_PATTERN, printable
 from core.vocabulary import CHIEF_KINDS, ROLES
 from geo.polygons import polygonal
 
@@ -182,6 +184,7 @@ def check_features(
         fid = row["id"]
         where = _where(geoms[pos]) if spec.geometry else (None, None)
         _check_id(int(i), fid, where, dup, stored_ids, res)
+        _check_text(int(i), row, where, spec, res)
         if not row["name"]:
             res.frame.at[i, "name"] = fid
         _check_parents(int(i), row, where, spec, known_ids, res)
@@ -203,6 +206,29 @@ def _check_id(i: int, fid, where: tuple, dup: pd.Series, stored_ids: set[str], r
         res.problems.append(Problem(i, fid, "duplicate id in file 编号重复", *where))
     elif fid in stored_ids:
         res.problems.append(Problem(i, fid, "id already stored 编号已存在", *where))
+
+
+def _check_text(i: int, row: dict, where: tuple, spec: LayerSpec, res: CheckResult) -> None:
+    """Ids match the one id pattern the API accepts; text fits its column and has no control character
+    (PostgreSQL refuses a NUL; a page would show the others as nothing)."""
+    fid = row["id"]
+    if isinstance(fid, str) and not re.fullmatch(ID_PATTERN, fid):
+        res.problems.append(
+            Problem(i, None, f"id {fid[:40]!r}: letters, digits and _.:- only, at most 64", *where)
+        )
+    columns = spec.model.__table__.columns
+    for col in ("id", "name", *spec.parents, *spec.text_columns):
+        value = row.get(col)
+        if value is None or (isinstance(value, float) and pd.isna(value)):
+            continue
+        text = str(value)
+        size = getattr(columns[col].type, "length", None)
+        if size is not None and len(text) > size:
+            res.problems.append(Problem(i, fid, f"{col} is {len(text)} characters, over {size} 超长", *where))
+        try:
+            printable(text)
+        except ValueError as exc:
+            res.problems.append(Problem(i, fid, f"{col} {exc} 含控制字符", *where))
 
 
 def _check_parents(

@@ -49,6 +49,7 @@ def read_layer(
     if not path.exists():
         raise ReadError(f"file not found: {path}")
     layer = source_layer_name(path, source_layer, spec.name)
+    _refuse_nul(path)
     try:
         if path.suffix.lower() == ".parquet":
             frame = gpd.read_parquet(path)
@@ -83,6 +84,18 @@ def read_layer(
         geo["geometry"] = geometries_to_wgs84(geo.geometry.values, crs)
     geo.attrs["source_crs"] = source_crs.to_string() if source_crs is not None else "EPSG:4326 (assumed)"
     return geo
+
+
+# Text formats where GDAL would silently end a string at a NUL: refused instead, so nothing is cut.
+_TEXT_SUFFIXES = (".geojson", ".json", ".geojsonl", ".geojsons", ".csv")
+
+
+def _refuse_nul(path: Path) -> None:
+    if path.suffix.lower() not in _TEXT_SUFFIXES:
+        return
+    data = path.read_bytes()
+    if b"\x00" in data or b"\\u0000" in data:
+        raise ReadError(f"{path} contains a NUL character (\\u0000): remove it; no text may hold one")
 
 
 def conform(frame: pd.DataFrame, spec: LayerSpec) -> pd.DataFrame:
