@@ -76,7 +76,9 @@ def test_public_reads_never_show_a_private_matter(world):
     with live_server(world.app) as base:
         client = GeoReportV2(f"{base}/open311/v2", api_key=citizen)
         private = client.create_request("A09", lat=place.lat, long=place.lon, description=secret)
-        public = client.create_request("A01", lat=place.lat, long=place.lon, description="垃圾堆放 13900001111")
+        public = client.create_request(
+            "A01", lat=place.lat, long=place.lon, description="垃圾堆放 13900001111"
+        )
         listed = client.requests(start_date="2026-03-01")
         assert [r["service_request_id"] for r in listed] == [public["service_request_id"]]
         assert listed[0]["description"] is None and "13900001111" not in str(listed)
