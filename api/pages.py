@@ -62,5 +62,5 @@ def render_map(
     if kind == "coverage":
         page = mapdata.coverage_page(conn, params, principal, now, MAX_TRACKS_DRAWN)
         return coverage_map(page.report, page.frames, base, route=page.route, **stamp)
-    page = mapdata.resplit_page(conn, params.get("preview"))
+    page = mapdata.resplit_page(conn, params.get("preview"), principal)
     return resplit_map(page.before, page.after, page.moved, band, base, summary=page.summary, **stamp)

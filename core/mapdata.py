@@ -12,7 +12,7 @@ import geopandas as gpd
 import pandas as pd
 from sqlalchemy import Connection
 
-from core.access import Principal, coverage_view, street_in_area, visible_incidents
+from core.access import Principal, coverage_view, require_redraw, street_in_area, visible_incidents
 from core.coverage import street_coverage, street_for
 from core.errors import Invalid, NotFound, ServiceError
 from core.grids import get_preview
@@ -22,7 +22,7 @@ from core.scores import scores
 from core.tracks import tracks_between
 from core.vocabulary import ASSIGNEE_LABELS, CHANNELS, MAP_KINDS, MEASURES, STATUSES, TIERS
 from store import maps as store
-from store.hierarchy import read_table, street_outline, street_roads
+from store.hierarchy import read_table, street_outline, street_roads, streets_of
 
 # What each map reads of the stored layers (the re-split map reads its preview instead).
 COLUMNS = {
@@ -220,13 +220,16 @@ class ResplitPage:
     summary: dict
 
 
-def resplit_page(conn: Connection, preview_id: str | None) -> ResplitPage:
+def resplit_page(conn: Connection, preview_id: str | None, principal: Principal | None) -> ResplitPage:
+    """A preview's before and after; for a caller, only a preview they could apply (as the API says)."""
     if not preview_id:
         raise Invalid("the re-split map needs preview=ID (from POST /api/v1/grids/resplit or draw)")
     try:
         row = get_preview(conn, preview_id)
     except NotFound as exc:  # a page's parameter naming nothing is a bad request for the page (400)
         raise Invalid(exc.detail) from None
+    if principal is not None:
+        require_redraw(principal, lambda: streets_of(conn, row["community_ids"]))
     before = store.grids_at(conn, row["community_ids"], row["created_at"])
     after = gpd.GeoDataFrame.from_features(row["grids"]["features"], crs=4326)
     buildings = store.buildings_by_id(conn, list(row["assignments"]))

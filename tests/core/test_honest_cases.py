@@ -78,3 +78,13 @@ def test_a_case_goes_only_to_someone_who_works_where_it_is(world):
     assert world.sql("SELECT count(*) FROM incident_events")[0][0] == before
     near = world.step(community, inc["id"], "dispatch", assignee_id=place.worker_id)
     assert near.status_code == 200 and near.get_json()["assignee"]["id"] == place.worker_id
+
+
+def test_a_preview_map_is_shown_only_to_who_may_apply_it(world):
+    community = world.places[0].community_id
+    preview = world.post("/api/v1/grids/resplit", world.district, {"community": community}).get_json()
+    admin = world.user("社区", "community_admin", scope=community)
+    api = world.get(f"/api/v1/grids/previews/{preview['preview_id']}", admin)
+    page = world.get(f"/maps/resplit?preview={preview['preview_id']}", admin)
+    assert api.status_code == 403 and page.status_code == 403, page.get_data(as_text=True)[:200]
+    assert world.get(f"/maps/resplit?preview={preview['preview_id']}", world.street).status_code == 200
