@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from boundaries.checks import CheckResult, Problem, check_features
 from boundaries.layers import LAYERS, LayerSpec
 from boundaries.readers import conform, read_layer
+from geo.polygons import describe_faults, grid_faults
 from store import hierarchy as store
 from store.hierarchy import read_table
 from store.models import SRID
@@ -124,8 +125,19 @@ def load_layers(session: Session, layers: dict[str, pd.DataFrame]) -> dict[str, 
     return counts
 
 
-def write_frame(frame: pd.DataFrame, path: str | Path, layer: str) -> Path:
-    """Write a layer in the format its extension names (.gpkg, .geojson, .shp, .parquet, .csv)."""
+class ShapeRefused(ValueError):
+    """Grids whose shapes QGIS or PostGIS would reject (invalid, in pieces, slivers): nothing was written."""
+
+
+def write_frame(frame: pd.DataFrame, path: str | Path, layer: str, *, drawn: bool = False) -> Path:
+    """Write a layer in the format its extension names (.gpkg, .geojson, .shp, .parquet, .csv).
+
+    Grids are checked first (``geo.polygons.grid_faults``; ``drawn`` grids, ours, must each be one polygon):
+    one bad shape and nothing is written.
+    """
+    if layer == "grids" and isinstance(frame, gpd.GeoDataFrame):
+        if faults := grid_faults(frame, one_piece=drawn):
+            raise ShapeRefused(f"未写入 not written {path}: {describe_faults(faults)}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     suffix = path.suffix.lower()

@@ -21,10 +21,9 @@ from sqlalchemy import Connection
 
 from core.errors import Conflict, Invalid, NotFound, Unprocessable
 from core.vocabulary import beijing_iso
-from geo.partition import Partition, PartitionError, draw_grids, fit_around, resplit_grids
-from geo.polygons import polygonal
+from geo.partition import Partition, PartitionError, draw_grids, resplit_grids
+from geo.polygons import describe_faults, grid_faults
 from store import grids as stored
-from store.hierarchy import metric_epsg
 
 
 def scope_communities(
@@ -110,9 +109,7 @@ def _draw_community(
     rename = dict(zip(fresh, stored.free_codes(conn, community, len(fresh)), strict=True)) | {
         g: g for g in kept
     }
-    out = _fitted(
-        result.grids.assign(id=result.grids["id"].map(rename)), grids, boundary, kept, metric_epsg(conn)
-    )
+    out = _checked(result.grids.assign(id=result.grids["id"].map(rename)), kept)
     new_of = result.assignments.map(rename)
     return _Drawn(
         features=[_feature(row, community, names[community], kept) for row in out.itertuples()],
@@ -144,6 +141,7 @@ def _partition(
             target=target,
             tolerance=tolerance,
             current=buildings["grid_id"],
+            mend_pieces=False,
         )
     except PartitionError as exc:
         raise Unprocessable(f"community {community}: {exc}") from None
@@ -189,22 +187,13 @@ def _report(report: dict, kind: str, kept: set[str], rename: dict[str, str]) -> 
     return out
 
 
-def _fitted(
-    new: gpd.GeoDataFrame, current: gpd.GeoDataFrame, boundary: gpd.GeoDataFrame, kept: set[str], epsg: int
-) -> gpd.GeoDataFrame:
-    """Kept grids keep their stored shapes; changed ones fill the rest of the community exactly."""
-    new_m, stored_m = new.to_crs(epsg), current.set_index("id").to_crs(epsg)
-    changed = ~new_m["id"].isin(kept)
-    kept_shapes = [stored_m.geometry[g] for g in new_m.loc[~changed, "id"]]
-    fitted = fit_around(kept_shapes, list(new_m.geometry[changed]), boundary.to_crs(epsg).geometry.iloc[0])
-    geoms = list(new_m.geometry)
-    for i, shape in zip(new_m.index[changed], fitted, strict=True):
-        geoms[new_m.index.get_loc(i)] = shape
-    for i in new_m.index[~changed]:
-        geoms[new_m.index.get_loc(i)] = stored_m.geometry[new_m.at[i, "id"]]
-    out = gpd.GeoDataFrame(new_m.drop(columns="geometry"), geometry=geoms, crs=epsg).to_crs(4326)
-    # Reprojection can leave a ring touching itself; mend only those.
-    out["geometry"] = [g if g.is_valid else polygonal(shapely.make_valid(g)) for g in out.geometry]
+def _checked(new: gpd.GeoDataFrame, kept: set[str]) -> gpd.GeoDataFrame:
+    """The drawn grids in WGS-84, each new one checked (kept grids keep their stored shapes, as the re-split
+    fitted the new ones around them, and are not written again)."""
+    out = new.to_crs(4326)
+    # Nothing is mended here: a bad shape is a fault upstream, refused with its grid and reason.
+    if faults := grid_faults(out[~out["id"].isin(kept).to_numpy()]):
+        raise Unprocessable(f"未生成预览 no preview: {describe_faults(faults)}")
     return out
 
 

@@ -97,7 +97,7 @@ def _run_partition(
     import geopandas as gpd
     from pyogrio.errors import DataSourceError
 
-    from boundaries.load import write_frame
+    from boundaries.load import ShapeRefused, write_frame
     from boundaries.osm import read_buildings_or_osm, read_lines_or_osm
     from geo.partition import PartitionError
 
@@ -112,7 +112,10 @@ def _run_partition(
         result = partition(buildings, gpd.read_file(parent_file), roads, **run.band, **extra)
     except (PartitionError, DataSourceError, OSError, ValueError) as exc:
         fail(f"{action} failed: {exc}", 2)
-    write_frame(result.grids, run.out, "grids")
+    try:
+        write_frame(result.grids, run.out, "grids", drawn=True)
+    except ShapeRefused as exc:
+        fail(str(exc), 1)
     if run.assignments:
         assigned = buildings.assign(grid_id=result.assignments.to_numpy())
         if result.units is not None and len(result.units):
@@ -227,6 +230,13 @@ def grids_resplit(buildings_file, grids_file, mapping, **shared) -> None:
         f"{r['buildings_kept_share']:.0%}, 网格未变 grids unchanged {r['grids_unchanged_share']:.0%}, "
         f"moves {len(r['moves'])}"
     )
+    if r["mended"]:
+        click.echo(f"  原为多块、已合为一块 came in pieces, made whole: {', '.join(r['mended'])}")
+    for note in r["unimproved"]:
+        where = f"社区 community {note['community']}" if note["community"] else "全部 all grids"
+        click.echo(
+            f"  {where} 未改变 left as it was ({', '.join(note['grids'])} out of band): {note['reason']}"
+        )
 
 
 @grids_group.command("apply", help="应用预览 Make a preview the current grids, in one transaction.")

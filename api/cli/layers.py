@@ -116,10 +116,13 @@ def import_cmd(
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--history", is_flag=True, help="含历史网格 Include grid versions that are no longer current.")
 def export_cmd(layer, file, history) -> None:
-    from boundaries.load import export_layer
+    from boundaries.load import ShapeRefused, export_layer
 
-    with session_scope() as session:
-        n = export_layer(session, layer, file, include_history=history)
+    try:
+        with session_scope() as session:
+            n = export_layer(session, layer, file, include_history=history)
+    except ShapeRefused as exc:
+        fail(str(exc), 1)
     click.echo(f"已导出 {n} 条 / exported {n} {layer} to {file}")
 
 

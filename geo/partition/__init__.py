@@ -28,7 +28,7 @@ from geo.partition.draw import COARSE_CELLS, draw_grids
 from geo.partition.model import Partition, PartitionError
 from geo.partition.prepare import tessellation
 from geo.partition.report import polsby_popper
-from geo.partition.resplit import fit_around, resplit_grids
+from geo.partition.resplit import resplit_grids
 from geo.partition.tessellate import SAMPLE_M
 
 __all__ = [
@@ -40,7 +40,6 @@ __all__ = [
     "Partition",
     "PartitionError",
     "draw_grids",
-    "fit_around",
     "near_road_length",
     "polsby_popper",
     "resplit_grids",

@@ -56,8 +56,24 @@ def _most_shared(length: np.ndarray, other: np.ndarray) -> int:
     return int(cast(int, weight.idxmax()))  # grids are numbered; the stubs only know a label is Hashable
 
 
-def make_contiguous(grid_of: np.ndarray, c: Cells) -> np.ndarray:
-    """Give every piece of a grid cut off from its main body to the neighbour it shares most edge with."""
+def _kindest(
+    length: np.ndarray, other: np.ndarray, gh: np.ndarray, piece: float, fit: tuple[float, float]
+) -> int:
+    """The neighbour a stray piece of ``piece`` households harms least: one that stays in band (or was out of
+    it already) before one pushed out, then one in band after, then the most shared edge."""
+    lo, hi = fit
+    weight = pd.Series(length).groupby(other).sum()
+    grids = weight.index.to_numpy()
+    after = gh[grids] + piece
+    was_in = (gh[grids] >= lo) & (gh[grids] <= hi)
+    now_in = (after >= lo) & (after <= hi)
+    best = np.lexsort((-weight.to_numpy(), ~now_in, was_in & ~now_in))[0]
+    return int(grids[best])
+
+
+def make_contiguous(grid_of: np.ndarray, c: Cells, fit: tuple[float, float] | None = None) -> np.ndarray:
+    """Give every piece of a grid cut off from its main body to the neighbour it shares most edge with
+    (with ``fit``, a band: to the neighbour it harms least, see ``_kindest``)."""
     a, b = c.a, c.b
     grid_of = grid_of.copy()
     n = len(grid_of)
@@ -78,7 +94,11 @@ def make_contiguous(grid_of: np.ndarray, c: Cells) -> np.ndarray:
             other = np.where(np.isin(a[inside], cells), grid_of[b[inside]], grid_of[a[inside]])
             if len(other) == 0:
                 continue
-            grid_of[cells] = _most_shared(c.length[inside], other)
+            if fit is None:
+                grid_of[cells] = _most_shared(c.length[inside], other)
+            else:
+                gh = np.bincount(grid_of, weights=c.hh, minlength=grid_of.max() + 1)
+                grid_of[cells] = _kindest(c.length[inside], other, gh, float(c.hh[cells].sum()), fit)
     return grid_of
 
 

@@ -100,17 +100,27 @@ def prepare(
     boundary: gpd.GeoSeries | gpd.GeoDataFrame,
     roads: gpd.GeoSeries | gpd.GeoDataFrame | None,
     households_field: str,
+    walls: gpd.GeoSeries | None = None,
 ) -> Cells:
-    """The parent tessellated in metres, each cell with its building's households and its neighbours."""
+    """The parent tessellated in metres, each cell with its building's households and its neighbours.
+
+    ``walls`` (lines, such as the outlines of communities) cut blocks as roads do, so no cell straddles one,
+    but are not roads: a boundary along them does not count as following a road.
+    """
     hh = _households(buildings, households_field)
     parent, epsg = _metric_parent(boundary)
     fp = _metric_footprints(buildings, parent, epsg)
     roads_m = None
     if roads is not None:
         roads_m = metric(roads.geometry if hasattr(roads, "geometry") else roads, epsg)
+    cuts = roads_m
+    if walls is not None and len(walls):
+        cuts = gpd.GeoSeries(
+            np.concatenate([[] if roads_m is None else roads_m.values, metric(walls, epsg).values]), crs=epsg
+        )
     leader = _overlap_leaders(fp)
     merged, leaders = _merged_footprints(fp, leader)
-    cell_list, owner = tessellate(blocks(parent, roads_m), merged)
+    cell_list, owner = tessellate(blocks(parent, cuts), merged)
     owner = np.where(owner >= 0, leaders[np.maximum(owner, 0)], -1)
     cells = np.asarray(cell_list, dtype=object)
     building_hh = hh.to_numpy(dtype=float)

@@ -15,6 +15,8 @@ from shapely.ops import polygonize, unary_union
 from geo.sampling import points_along
 
 SAMPLE_M = 4.0  # spacing of points along a footprint for the tessellation
+MIN_FACE_M2 = 1.0  # a block smaller than this is a sliver between two lines, not land
+COVERAGE_GAP_M = 0.01  # gaps between cells narrower than this are seams of the diagram, not land
 
 
 def blocks(parent: shapely.Geometry, roads: gpd.GeoSeries | None) -> list[shapely.Geometry]:
@@ -23,7 +25,26 @@ def blocks(parent: shapely.Geometry, roads: gpd.GeoSeries | None) -> list[shapel
         return list(getattr(parent, "geoms", [parent]))
     lines = [parent.boundary] + [g for g in roads.intersection(parent).values if not g.is_empty]
     faces = [f for f in polygonize(unary_union(lines)) if parent.covers(f.representative_point())]
-    return faces or list(getattr(parent, "geoms", [parent]))
+    return _without_slivers(faces) or list(getattr(parent, "geoms", [parent]))
+
+
+def _without_slivers(faces: list[shapely.Geometry]) -> list[shapely.Geometry]:
+    """Faces below ``MIN_FACE_M2`` (a road drawn a hair beside the parent's edge leaves a face of 1e-9 m²)
+    joined to the neighbour they share most boundary with: no cell is a sliver."""
+    arr = np.asarray(faces, dtype=object)
+    small = shapely.area(arr) < MIN_FACE_M2
+    if not small.any() or small.all():
+        return faces
+    big = np.flatnonzero(~small)
+    tree = shapely.STRtree(arr[big])
+    for i in np.flatnonzero(small):
+        near = tree.query(arr[i], predicate="intersects")
+        if len(near) == 0:
+            near = tree.query_nearest(arr[i])
+        shared = shapely.length(shapely.intersection(shapely.boundary(arr[big[near]]), arr[i].boundary))
+        k = big[near[int(np.argmax(shared))]]
+        arr[k] = shapely.union(arr[k], arr[i])
+    return list(arr[big])
 
 
 def _merge_blocks_under_buildings(
@@ -167,7 +188,19 @@ def tessellate(
         else:
             cells.extend(next(done))
             owner.extend(members.tolist())
-    return _whole_cells(cells, np.asarray(owner), footprints), np.asarray(owner)
+    whole = np.asarray(_whole_cells(cells, np.asarray(owner), footprints), dtype=object)
+    return list(_edge_matched(whole)), np.asarray(owner)
+
+
+def _edge_matched(cells: np.ndarray) -> np.ndarray:
+    """The cells as a clean coverage: shared edges with identical vertices, no gaps or overlaps.
+
+    Voronoi pieces clipped to blocks and footprints meet their neighbours only to within about 1e-9 m, so
+    a union of cells keeps holes of 1e-11 m² that look valid in metres but collapse to two-point rings once
+    reprojected to degrees (36 of the demo's 57 grids were invalid that way). Snapping the cells into one
+    coverage here makes every union of them exact.
+    """
+    return shapely.coverage_clean(cells, gap_width=COVERAGE_GAP_M)
 
 
 def _whole_cells(
