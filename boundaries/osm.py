@@ -14,6 +14,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from boundaries.readers import ReadError, source_layer_name
 from geo.coords import utm_epsg
 
 AREA_PER_HOUSEHOLD_M2 = 90.0
@@ -83,11 +84,23 @@ def read_buildings(path: str | Path) -> gpd.GeoDataFrame:
     )
 
 
-def read_lines_or_osm(path: str | Path) -> gpd.GeoDataFrame:
-    """Road lines from any file GDAL reads, or from an OSM extract."""
-    return read_roads(path) if is_osm(path) else gpd.read_file(path)
+def read_file_layer(path: str | Path, layer: str | None, default: str) -> gpd.GeoDataFrame:
+    """One layer of a file GDAL reads: the one asked for, else one named ``default``, else the first (a
+    district GeoPackage holds streets, grids, buildings and roads side by side)."""
+    path = Path(path)
+    if not path.exists():
+        raise ReadError(f"file not found: {path}")
+    if path.suffix.lower() == ".parquet":
+        return gpd.read_parquet(path)
+    return gpd.read_file(path, layer=source_layer_name(path, layer, default))
 
 
-def read_buildings_or_osm(path: str | Path) -> gpd.GeoDataFrame:
-    """Buildings from any file GDAL reads, or from an OSM extract (households estimated)."""
-    return read_buildings(path) if is_osm(path) else gpd.read_file(path)
+def read_lines_or_osm(path: str | Path, layer: str | None = None) -> gpd.GeoDataFrame:
+    """Road lines from any file GDAL reads (``layer``, else ``roads``, else the first), or an OSM extract."""
+    return read_roads(path) if is_osm(path) else read_file_layer(path, layer, "roads")
+
+
+def read_buildings_or_osm(path: str | Path, layer: str | None = None) -> gpd.GeoDataFrame:
+    """Buildings from any file GDAL reads (``layer``, else ``buildings``, else the first), or an OSM extract
+    (households estimated)."""
+    return read_buildings(path) if is_osm(path) else read_file_layer(path, layer, "buildings")

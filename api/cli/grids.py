@@ -29,7 +29,19 @@ def _grid_options(command):
                 "--roads",
                 "roads_file",
                 type=click.Path(path_type=Path),
-                help="道路文件 Roads (preferred cut lines).",
+                help="道路文件 Roads (preferred cut lines): any GIS file or an OSM extract (.osm.pbf).",
+            ),
+            click.option(
+                "--buildings-layer",
+                help="楼栋图层 Layer of the buildings file (default: buildings, or the first).",
+            ),
+            click.option(
+                "--roads-layer", help="道路图层 Layer of the roads file (default: roads, or the first)."
+            ),
+            click.option(
+                "--skip-outside",
+                is_flag=True,
+                help="跳过界外楼栋 Leave out buildings outside the boundary (listed by id) instead of refusing.",
             ),
             click.option(
                 "--households-field",
@@ -70,6 +82,9 @@ class Shared:
     """The options drawing and re-splitting share (see ``_grid_options``)."""
 
     roads_file: Path | None
+    buildings_layer: str | None
+    roads_layer: str | None
+    skip_outside: bool
     households_field: str
     target: int
     tolerance: float
@@ -89,17 +104,18 @@ class Shared:
 
 
 def _run_partition(
-    action: str, partition: Callable, buildings_file: Path, parent_file: Path, run: Shared, **extra: object
+    action: str,
+    partition: Callable,
+    buildings_file: Path,
+    parent: tuple[Path | None, str | None, str],
+    run: Shared,
+    **extra: object,
 ) -> dict:
     """Read the files, run ``partition(buildings, parent, roads)`` (the boundary to draw in, or the grids to
-    re-split), write grids and assignments; exit 2 on bad input. Reading is inside, so a bad file fails as
-    the drawing does, after the band's check."""
-    import geopandas as gpd
-    from pyogrio.errors import DataSourceError
-
+    re-split: ``parent`` is its file, layer and default layer name; no file: a boundary derived from the
+    data), write grids and assignments; exit 2 on bad input. Reading is inside, so a bad file fails as the
+    drawing does, after the band's check."""
     from boundaries.load import ShapeRefused, write_frame
-    from boundaries.osm import read_buildings_or_osm, read_lines_or_osm
-    from geo.partition import PartitionError
 
     if run.target <= 0 or not 0 < run.tolerance < 1:
         fail(
@@ -107,25 +123,54 @@ def _run_partition(
             2,
         )
     try:
-        buildings = read_buildings_or_osm(buildings_file)
-        roads = read_lines_or_osm(run.roads_file) if run.roads_file else None
-        result = partition(buildings, gpd.read_file(parent_file), roads, **run.band, **extra)
-    except (PartitionError, DataSourceError, OSError, ValueError) as exc:
+        buildings, parent_frame, roads, left_out = _inputs(buildings_file, parent, run)
+        result = partition(buildings, parent_frame, roads, **run.band, **extra)
+    except (ValueError, OSError) as exc:  # PartitionError, ReadError, OsmError and GDAL's errors among them
         fail(f"{action} failed: {exc}", 2)
     try:
         write_frame(result.grids, run.out, "grids", drawn=True)
+        if run.assignments:
+            write_frame(_assigned(buildings, result, left_out), run.assignments, "buildings")
     except ShapeRefused as exc:
         fail(str(exc), 1)
-    if run.assignments:
-        assigned = buildings.assign(grid_id=result.assignments.to_numpy())
-        if result.units is not None and len(result.units):
-            # A building split by units: which grid holds which units, e.g. "1-2:G23 3-5:G22".
-            runs = result.units.assign(
-                run=[f"{r.unit_from}-{r.unit_to}:{r.grid_id}" for r in result.units.itertuples()]
-            )
-            assigned["unit_grids"] = buildings.index.map(runs.groupby("building")["run"].agg(" ".join))
-        write_frame(assigned, run.assignments, "buildings")
     return result.report
+
+
+def _inputs(buildings_file: Path, parent: tuple[Path | None, str | None, str], run: Shared) -> tuple:
+    """Buildings, the parent frame, roads, and the buildings left out (``--skip-outside``, said by id)."""
+    from boundaries.osm import read_buildings_or_osm, read_file_layer, read_lines_or_osm
+    from geo.partition import building_names, buildings_outside, derived_boundary
+
+    buildings = read_buildings_or_osm(buildings_file, run.buildings_layer)
+    roads = read_lines_or_osm(run.roads_file, run.roads_layer) if run.roads_file else None
+    path, layer, default = parent
+    frame = read_file_layer(path, layer, default) if path else derived_boundary(buildings, roads)
+    left_out = buildings.iloc[:0]
+    if run.skip_outside:
+        outside = buildings_outside(buildings, frame)
+        if outside.any():
+            click.echo(
+                f"跳过界外楼栋 left out {int(outside.sum())} building(s) outside the boundary: "
+                f"{building_names(buildings, outside)}"
+            )
+        left_out, buildings = buildings[outside], buildings[~outside]
+    return buildings, frame, roads, left_out
+
+
+def _assigned(buildings, result, left_out):
+    """Buildings with their grid (and, split by units, which grid holds which units); left-out ones with none."""
+    import pandas as pd
+
+    assigned = buildings.assign(grid_id=result.assignments.to_numpy())
+    if result.units is not None and len(result.units):
+        # A building split by units: which grid holds which units, e.g. "1-2:G23 3-5:G22".
+        runs = result.units.assign(
+            run=[f"{r.unit_from}-{r.unit_to}:{r.grid_id}" for r in result.units.itertuples()]
+        )
+        assigned["unit_grids"] = buildings.index.map(runs.groupby("building")["run"].agg(" ".join))
+    if len(left_out):
+        assigned = pd.concat([assigned, left_out.assign(grid_id=None)])
+    return assigned
 
 
 @grids_group.command(
@@ -135,23 +180,28 @@ def _run_partition(
 )
 @click.option("--buildings", "buildings_file", type=click.Path(path_type=Path), help="楼栋文件 Buildings.")
 @click.option(
-    "--boundary", "boundary_file", type=click.Path(path_type=Path), help="边界文件 Parent boundary."
+    "--boundary",
+    "boundary_file",
+    type=click.Path(path_type=Path),
+    help="边界文件 Parent boundary (without it: derived from the buildings and roads).",
+)
+@click.option(
+    "--boundary-layer", help="边界图层 Layer of the boundary file (default: streets, or the first)."
 )
 @_grid_options
 @click.option(
     "--units-field", help="单元数字段 Units per building: a building above the band is split by its units."
 )
-def grids_draw(buildings_file, boundary_file, units_field, **shared) -> None:
+def grids_draw(buildings_file, boundary_file, boundary_layer, units_field, **shared) -> None:
     from geo.partition import draw_grids
 
     run = Shared(**shared)
     if run.on_database and units_field:
         fail("--units-field works on files: in the database a building row belongs to one grid", 2)
-    if _previewed("draw", run, {"--buildings": buildings_file, "--boundary": boundary_file}):
+    if _previewed("draw", run, {"--buildings": buildings_file}):
         return
-    r = _run_partition(
-        "划分 drawing", draw_grids, buildings_file, boundary_file, run, units_field=units_field
-    )
+    parent = (boundary_file, boundary_layer, "streets")
+    r = _run_partition("划分 drawing", draw_grids, buildings_file, parent, run, units_field=units_field)
     click.echo(
         f"已划分 {r['n_grids']} 个网格 / {r['n_grids']} grids: in band {r['in_band_share']:.0%}, "
         f"mean deviation {r['mean_abs_deviation']:.1%}, Polsby–Popper median {r['polsby_popper_median']:.2f}"
@@ -210,11 +260,12 @@ def _db_preview(kind: str, run: Shared) -> None:
     "--buildings", "buildings_file", type=click.Path(path_type=Path), help="楼栋文件 Buildings now."
 )
 @click.option("--grids", "grids_file", type=click.Path(path_type=Path), help="现有网格 Existing grids (id).")
+@click.option("--grids-layer", help="网格图层 Layer of the grids file (default: grids, or the first).")
 @_grid_options
 @click.option(
     "--mapping", type=click.Path(path_type=Path), help="对应表 CSV old grid → new grid, households moved."
 )
-def grids_resplit(buildings_file, grids_file, mapping, **shared) -> None:
+def grids_resplit(buildings_file, grids_file, grids_layer, mapping, **shared) -> None:
     import pandas as pd
 
     from geo.partition import resplit_grids
@@ -222,7 +273,8 @@ def grids_resplit(buildings_file, grids_file, mapping, **shared) -> None:
     run = Shared(**shared)
     if _previewed("resplit", run, {"--buildings": buildings_file, "--grids": grids_file}):
         return
-    r = _run_partition("调整 re-split", resplit_grids, buildings_file, grids_file, run)
+    parent = (grids_file, grids_layer, "grids")
+    r = _run_partition("调整 re-split", resplit_grids, buildings_file, parent, run)
     if mapping:
         pd.DataFrame(r["mapping"]).to_csv(mapping, index=False)
     click.echo(

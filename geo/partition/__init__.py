@@ -26,7 +26,7 @@ from geo.partition.balance import BALANCE_PRICE
 from geo.partition.bisection import ANGLES
 from geo.partition.draw import COARSE_CELLS, draw_grids
 from geo.partition.model import Partition, PartitionError
-from geo.partition.prepare import tessellation
+from geo.partition.prepare import building_names, buildings_outside, derived_boundary, tessellation
 from geo.partition.report import polsby_popper
 from geo.partition.resplit import resplit_grids
 from geo.partition.tessellate import SAMPLE_M
@@ -39,6 +39,9 @@ __all__ = [
     "SAMPLE_M",
     "Partition",
     "PartitionError",
+    "building_names",
+    "buildings_outside",
+    "derived_boundary",
     "draw_grids",
     "near_road_length",
     "polsby_popper",

@@ -8,6 +8,7 @@ import pandas as pd
 import shapely
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
+from shapely.ops import polygonize, unary_union
 
 from geo.coords import utm_epsg
 from geo.partition.adjacency import adjacency
@@ -52,17 +53,61 @@ def _metric_parent(boundary: gpd.GeoSeries | gpd.GeoDataFrame) -> tuple[shapely.
     return shapely.union_all(metric(gpd.GeoSeries([outline], crs=boundary.crs), epsg).values), epsg
 
 
-def _metric_footprints(buildings: gpd.GeoDataFrame, parent: shapely.Geometry, epsg: int) -> np.ndarray:
-    """The footprints in metres (a point becomes a small square), each checked to lie in the parent."""
+def _footprints_m(buildings: gpd.GeoDataFrame, epsg: int) -> np.ndarray:
+    """The footprints in metres (a point becomes a small square)."""
     fp = metric(buildings.geometry, epsg).values
-    fp = np.where(shapely.get_type_id(fp) == 0, shapely.buffer(fp, 1.0, quad_segs=2), fp)
+    return np.where(shapely.get_type_id(fp) == 0, shapely.buffer(fp, 1.0, quad_segs=2), fp)
+
+
+def buildings_outside(buildings: gpd.GeoDataFrame, boundary: gpd.GeoSeries | gpd.GeoDataFrame) -> np.ndarray:
+    """Which buildings do not lie wholly inside the boundary (half a metre of slack)."""
+    parent, epsg = _metric_parent(boundary)
+    return ~shapely.covers(parent.buffer(0.5), _footprints_m(buildings, epsg))
+
+
+def building_names(buildings: gpd.GeoDataFrame, mask: np.ndarray, limit: int = 10) -> str:
+    """The buildings ``mask`` picks, by their ``id`` (else their row), the first ``limit`` of them."""
+    names = (
+        buildings["id"] if "id" in buildings.columns else pd.Series(buildings.index, index=buildings.index)
+    )
+    picked = [str(n) for n in names[mask]]
+    return ", ".join(picked[:limit]) + (f" … {len(picked) - limit} more" if len(picked) > limit else "")
+
+
+def _metric_footprints(buildings: gpd.GeoDataFrame, parent: shapely.Geometry, epsg: int) -> np.ndarray:
+    """The footprints in metres, each checked to lie in the parent."""
+    fp = _footprints_m(buildings, epsg)
     outside = ~shapely.covers(parent.buffer(0.5), fp)
     if outside.any():
         raise PartitionError(
-            f"{int(outside.sum())} building(s) lie outside the boundary, e.g. index "
-            f"{buildings.index[np.flatnonzero(outside)[0]]}"
+            f"{int(outside.sum())} 栋楼在边界外 building(s) lie outside the boundary: "
+            f"{building_names(buildings, outside)}"
         )
     return fp
+
+
+DERIVED_MARGIN_M = 30.0  # a derived boundary runs this far outside the outermost buildings
+
+
+def derived_boundary(
+    buildings: gpd.GeoDataFrame, roads: gpd.GeoSeries | gpd.GeoDataFrame | None = None
+) -> gpd.GeoSeries:
+    """A boundary for buildings that came without one: the convex hull of the footprints, ``DERIVED_MARGIN_M``
+    out, together with every block the roads close around a building (so the edge follows those roads)."""
+    if buildings.crs is None:
+        raise PartitionError("buildings have no CRS; say what their coordinates are")
+    centre = shapely.centroid(shapely.box(*buildings.to_crs(4326).total_bounds))
+    epsg = utm_epsg(centre.x, centre.y)
+    fp = _footprints_m(buildings, epsg)
+    area = [shapely.convex_hull(shapely.union_all(fp)).buffer(DERIVED_MARGIN_M)]
+    if roads is not None and len(roads):
+        lines = metric(roads.geometry if hasattr(roads, "geometry") else roads, epsg).values
+        faces = np.asarray(list(polygonize(unary_union(lines))), dtype=object)
+        if len(faces):
+            holding = np.unique(shapely.STRtree(faces).query(shapely.point_on_surface(fp), "within")[1])
+            area.extend(faces[holding])
+    outline = shapely.union_all(area)
+    return gpd.GeoSeries([outline], crs=epsg).to_crs(buildings.crs)
 
 
 def _overlap_leaders(fp: np.ndarray) -> np.ndarray:

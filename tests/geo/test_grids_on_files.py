@@ -128,3 +128,68 @@ def test_a_bad_grid_is_refused_before_anything_is_written(tmp_path):
     assert not out.exists()
     write_frame(frame.iloc[[0, 2]], out, "grids")  # stored grids (an export) may come in pieces
     assert len(gpd.read_file(out)) == 2
+
+
+@pytest.fixture(scope="module")
+def district_gpkg(demo_layers, tmp_path_factory):
+    """The demo as ``wangge demo`` writes it: one GeoPackage, a layer per level (streets first)."""
+    path = tmp_path_factory.mktemp("district") / "district.gpkg"
+    for name in ("streets", "communities", "grids", "buildings", "roads"):
+        demo_layers[name].to_file(path, layer=name)
+    return path
+
+
+def test_layers_of_one_geopackage_are_chosen_by_name(cli, district_gpkg, demo_layers, tmp_path):
+    d = district_gpkg
+    out = tmp_path / "g.gpkg"
+    r = cli(
+        None,
+        f"grids draw --buildings {d} --buildings-layer buildings --boundary {d} --boundary-layer communities "
+        f"--roads {d} --roads-layer roads --out {out}",
+    )
+    assert r.exit_code == 0, r.output
+    assert_tiles(assert_clean_grids(out), demo_layers["communities"].to_crs(UTM51).union_all())
+    # Without the layer flags, each file is read for the layer named like it (not the first, streets).
+    r = cli(None, f"grids resplit --buildings {d} --grids {d} --roads {d} --out {tmp_path / 'r.gpkg'}")
+    assert r.exit_code == 0, r.output
+    assert (
+        gpd.read_file(tmp_path / "r.gpkg")["households"].sum() == demo_layers["buildings"]["households"].sum()
+    )
+    r = cli(None, f"grids draw --buildings {d} --buildings-layer houses --out {tmp_path / 'x.gpkg'}")
+    assert r.exit_code == 2 and "has no layer 'houses'" in r.output
+
+
+def test_buildings_outside_the_boundary_are_named_and_left_out_on_request(
+    cli, district_gpkg, demo_layers, tmp_path
+):
+    d, two = district_gpkg, tmp_path / "two.geojson"
+    communities = demo_layers["communities"]
+    communities.iloc[:2].to_file(two)
+    inside = demo_layers["buildings"]["community_id"].isin(communities["id"].iloc[:2])
+    first_outside = demo_layers["buildings"].loc[~inside, "id"].iloc[0]
+    r = cli(None, f"grids draw --buildings {d} --boundary {two} --out {tmp_path / 'g.gpkg'}")
+    assert r.exit_code == 2 and f"{(~inside).sum()} 栋楼在边界外" in r.output and first_outside in r.output
+    out, assigned = tmp_path / "g.gpkg", tmp_path / "a.gpkg"
+    r = cli(
+        None,
+        f"grids draw --buildings {d} --boundary {two} --skip-outside --out {out} --assignments {assigned}",
+    )
+    assert r.exit_code == 0, r.output
+    assert f"left out {(~inside).sum()} building(s)" in r.output and first_outside in r.output
+    assert_tiles(assert_clean_grids(out), communities.iloc[:2].to_crs(UTM51).union_all())
+    rows = gpd.read_file(assigned).set_index("id")["grid_id"]
+    assert rows.reindex(demo_layers["buildings"].loc[~inside, "id"]).isna().all()
+    assert rows.reindex(demo_layers["buildings"].loc[inside, "id"]).notna().all()
+
+
+def test_without_a_boundary_it_is_derived_from_buildings_and_roads(cli, district_gpkg, demo_layers, tmp_path):
+    d, out = district_gpkg, tmp_path / "g.gpkg"
+    r = cli(None, f"grids draw --buildings {d} --roads {d} --out {out} --assignments {tmp_path / 'a.gpkg'}")
+    assert r.exit_code == 0, r.output
+    grids = assert_clean_grids(out)
+    union = grids.to_crs(UTM51).union_all()
+    footprints = demo_layers["buildings"].to_crs(UTM51)
+    # The documented rule: the buildings' convex hull 30 m out, with every road-closed block holding a building.
+    hull = footprints.union_all().convex_hull.buffer(30)
+    assert union.covers(hull.buffer(-0.01)) and footprints.within(union.buffer(0.01)).all()
+    assert gpd.read_file(tmp_path / "a.gpkg")["grid_id"].notna().all()
