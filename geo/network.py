@@ -9,12 +9,15 @@ could not reach.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import geopandas as gpd
 import networkx as nx
 import numpy as np
+import pymatching
 import shapely
+from scipy.sparse import csc_matrix
 from scipy.spatial import cKDTree
 from shapely.geometry import LineString
 
@@ -198,3 +201,37 @@ def label_edges(
                 best[line] = (float(length), ids[seg])
     for e, (_, seg) in zip(keys, best, strict=True):
         g.edges[e]["segment"] = seg
+
+
+def min_t_join(graph: nx.MultiGraph, odd: Iterable[int]) -> list[tuple[int, int, int]]:
+    """The shortest set of edges (u, v, key) in which exactly the ``odd`` nodes have an odd number of ends: the
+    minimum T-join. Walking each of them once more makes every junction even, and it is the Chinese postman's
+    optimum (Edmonds and Johnson): the minimum-weight perfect matching of ``odd`` over shortest walking
+    distances, solved on the sparse road graph itself by PyMatching's sparse blossom rather than on the dense
+    graph of all pairs (seconds, not minutes, for thousands of junctions).
+
+    PyMatching rounds weights to steps of the longest edge ÷ 2**23 (0.1 mm for a 1 km edge), so the join is
+    the optimum to within that step per edge. Raises ``ValueError`` when some piece of the graph holds an odd
+    number of ``odd`` nodes (they cannot all be paired).
+    """
+    wanted = sorted(set(odd))
+    if not wanted:
+        return []
+    nodes = np.sort(np.fromiter(graph.nodes, dtype=np.int64, count=graph.number_of_nodes()))
+    rows = list(graph.edges(keys=True, data="length_m"))
+    u = np.searchsorted(nodes, [r[0] for r in rows])
+    v = np.searchsorted(nodes, [r[1] for r in rows])
+    a, b = np.minimum(u, v), np.maximum(u, v)
+    length = np.array([r[3] for r in rows], dtype=float)
+    # One column per pair of junctions, the shortest of parallel streets; a loop changes no junction's parity.
+    order = np.lexsort((length, b, a))
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = (a[order][1:] != a[order][:-1]) | (b[order][1:] != b[order][:-1])
+    cols = order[first & (a[order] != b[order])]
+    ends = np.concatenate([a[cols], b[cols]])
+    at = np.tile(np.arange(len(cols)), 2)
+    matrix = csc_matrix((np.ones(len(ends), dtype=np.uint8), (ends, at)), shape=(len(nodes), len(cols)))
+    syndrome = np.zeros(len(nodes), dtype=np.uint8)
+    syndrome[np.searchsorted(nodes, wanted)] = 1
+    chosen = pymatching.Matching.from_check_matrix(matrix, weights=length[cols]).decode(syndrome)
+    return [rows[c][:3] for c in cols[np.flatnonzero(chosen)]]

@@ -15,14 +15,16 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from itertools import combinations
 from typing import Any
 
 import geopandas as gpd
 import networkx as nx
+import numpy as np
 import shapely
+from scipy.optimize import linprog
+from scipy.sparse import csr_matrix
 
-from geo.network import RoadNetwork, edge_geometry
+from geo.network import RoadNetwork, edge_geometry, min_t_join
 
 WALK_KMH = 4.0
 
@@ -102,10 +104,6 @@ def required_edges(
     return out
 
 
-def _shortest(g: nx.MultiGraph, sources: list[int]) -> dict:
-    return {s: nx.single_source_dijkstra(g, s, weight="length_m") for s in sources}
-
-
 def path_edges(g: nx.MultiGraph, path: list[int]) -> list[Edge]:
     """The shortest edge between each consecutive pair of a node path."""
     out = []
@@ -122,16 +120,38 @@ def _check(required: set, speed_kmh: float) -> None:
         raise PatrolError(f"walking speed must be positive, got {speed_kmh}")
 
 
-def _joining_paths(graph: nx.Graph, pieces: list[set[int]]) -> list[list[int]]:
-    """Node paths that join the pieces: a minimum spanning tree over the shortest walks between them."""
-    meta = nx.Graph()
-    for i, j in combinations(range(len(pieces)), 2):
-        lengths, paths = nx.multi_source_dijkstra(graph, set(pieces[i]), weight="length_m")
-        target = min(sorted(pieces[j]), key=lambda n: lengths.get(n, math.inf))
-        if target not in lengths:
-            raise PatrolError("some roads to walk cannot be reached from the others on this network")
-        meta.add_edge(i, j, weight=lengths[target], path=paths[target])
-    return [d["path"] for _i, _j, d in nx.minimum_spanning_edges(meta, data=True)]
+def _joining_paths(graph: nx.MultiGraph | nx.MultiDiGraph, pieces: list[set[int]]) -> list[list[int]]:
+    """Node paths that join the pieces: a minimum spanning tree over the shortest walks between them.
+
+    One search from all pieces at once gives each node its nearest piece; a street whose ends fall to two
+    pieces offers a link (its nearest walks joined), and a minimum spanning tree over these links is one over
+    all shortest walks between pieces (Mehlhorn, 1988). On arcs the tree is chosen on the streets either
+    way, and each link is then walked as the shortest walk its arcs allow."""
+    ways = graph.to_undirected(as_view=True) if graph.is_directed() else graph
+    piece_of = {n: i for i, piece in enumerate(pieces) for n in piece}
+    lengths, paths = nx.multi_source_dijkstra(ways, set(piece_of), weight="length_m")
+    links = nx.Graph()
+    for u, v, metres in ways.edges(data="length_m"):
+        if u in lengths and v in lengths and piece_of[paths[u][0]] != piece_of[paths[v][0]]:
+            i, j = piece_of[paths[u][0]], piece_of[paths[v][0]]
+            total = lengths[u] + metres + lengths[v]
+            if not links.has_edge(i, j) or total < links[i][j]["weight"]:
+                links.add_edge(i, j, weight=total, path=paths[u] + paths[v][::-1])
+    tree = list(nx.minimum_spanning_edges(links, data=True))
+    if len(tree) < len(pieces) - 1:
+        raise PatrolError("some roads to walk cannot be reached from the others on this network")
+    if not graph.is_directed():
+        return [d["path"] for _i, _j, d in tree]
+    return [_walk_between(graph, pieces[i], pieces[j]) for i, j, _d in tree]
+
+
+def _walk_between(arcs: nx.MultiDiGraph, here: set[int], there: set[int]) -> list[int]:
+    """The shortest walk along arcs from any node of ``here`` to any of ``there``."""
+    lengths, paths = nx.multi_source_dijkstra(arcs, here, weight="length_m")
+    end = min(sorted(there), key=lambda n: lengths.get(n, math.inf))
+    if end not in lengths:
+        raise PatrolError("some sides to walk cannot be reached from the others on this network")
+    return paths[end]
 
 
 def coverage_route(
@@ -159,17 +179,12 @@ def coverage_route(
             for a, b, k in path_edges(g, path):
                 walk.add_edge(a, b, length_m=g.edges[a, b, k]["length_m"], base=(a, b, k))
     odd = [n for n in walk.nodes if walk.degree(n) % 2]
-    if odd:
-        paths = _shortest(g, odd)
-        pairs = nx.Graph()
-        for a, b in combinations(odd, 2):
-            lengths, routes = paths[a]
-            if b not in lengths:
-                raise PatrolError("some roads to walk cannot be reached from the others on this network")
-            pairs.add_edge(a, b, weight=lengths[b])
-        for a, b in nx.min_weight_matching(pairs):
-            for x, y, k in path_edges(g, paths[a][1][b]):
-                walk.add_edge(x, y, length_m=g.edges[x, y, k]["length_m"], base=(x, y, k))
+    try:
+        join = min_t_join(g, odd)
+    except ValueError:
+        raise PatrolError("some roads to walk cannot be reached from the others on this network") from None
+    for x, y, k in join:
+        walk.add_edge(x, y, length_m=g.edges[x, y, k]["length_m"], base=(x, y, k))
     walk.remove_nodes_from([n for n in list(walk.nodes) if walk.degree(n) == 0 and n != start])
     if walk.number_of_edges() == 0:
         raise PatrolError("there is no road to walk in the area")
@@ -235,10 +250,9 @@ def directed_route(
             "(heuristic)"
         )
         for there in _joining_paths(arcs, pieces):
-            back = nx.shortest_path(arcs, there[-1], there[0], weight="length_m")
             _add_path(walk, arcs, there)
-            _add_path(walk, arcs, back)
-    _balance_arcs(walk, arcs, len(required))
+            _add_path(walk, arcs, _walk_between(arcs, {there[-1]}, {there[0]}))
+    _balance_arcs(walk, arcs)
     if not nx.is_strongly_connected(walk):
         raise PatrolError("the sides to walk cannot all be reached and left again on this network")
     circuit = list(nx.eulerian_circuit(walk, source=start, keys=True))
@@ -263,31 +277,35 @@ def _add_path(walk: nx.MultiDiGraph, arcs: nx.MultiDiGraph, path: list[int]) -> 
         walk.add_edge(a, b, length_m=arcs[a][b][0]["length_m"], base=arcs[a][b][0]["base"])
 
 
-def _balance_arcs(walk: nx.MultiDiGraph, arcs: nx.MultiDiGraph, capacity: int) -> None:
-    """Walk shortest paths again until each node is left as often as it is entered: from nodes with more
-    arcs in to nodes with more arcs out, chosen by a minimum-cost flow."""
+def _balance_arcs(walk: nx.MultiDiGraph, arcs: nx.MultiDiGraph) -> None:
+    """Walk arcs again until each node is left as often as it is entered: the least metres that carry each
+    node's surplus of arcs in to the nodes with more arcs out, a minimum-cost flow on the sparse arcs
+    themselves (no shortest walks between every pair), with HiGHS's simplex; a network's flow problem has
+    whole-number vertices, so the times each arc is walked again come out whole."""
     surplus = {n: walk.in_degree(n) - walk.out_degree(n) for n in walk.nodes}
-    sources = [n for n, s in surplus.items() if s > 0]
-    sinks = [n for n, s in surplus.items() if s < 0]
-    if not sources:
+    if not any(surplus.values()):
         return
-    flow = nx.DiGraph()
-    paths = {}
-    for a in sources:
-        lengths, routes = nx.single_source_dijkstra(arcs, a, weight="length_m")
-        for b in sinks:
-            if b not in lengths:
-                raise PatrolError("a one-way street leads where the walk cannot come back from")
-            # Whole centimetres: the network simplex wants integer costs.
-            flow.add_edge(a, b, weight=round(lengths[b] * 100), capacity=capacity)
-            paths[a, b] = routes[b]
-    for n, s in surplus.items():
-        if s:
-            flow.add_node(n, demand=-s)
-    for a, targets in nx.min_cost_flow(flow).items():
-        for b, times in targets.items():
-            for _ in range(times):
-                _add_path(walk, arcs, paths[a, b])
+    nodes = list(arcs.nodes)
+    index = {n: i for i, n in enumerate(nodes)}
+    if any(s and n not in index for n, s in surplus.items()):
+        raise PatrolError("a one-way street leads where the walk cannot come back from")
+    ends = [(u, v, d) for u, v, d in arcs.edges(data=True)]
+    tail = [index[u] for u, _v, _d in ends]
+    head = [index[v] for _u, v, _d in ends]
+    cols = np.arange(len(ends))
+    # Row n: flow out of n minus flow into n equals what n must send on (its surplus of arcs in).
+    net = csr_matrix(
+        (np.r_[np.ones(len(ends)), -np.ones(len(ends))], (np.r_[tail, head], np.r_[cols, cols])),
+        shape=(len(nodes), len(ends)),
+    )
+    supply = np.array([surplus.get(n, 0) for n in nodes], dtype=float)
+    cost = np.array([d["length_m"] for _u, _v, d in ends])
+    found = linprog(cost, A_eq=net, b_eq=supply, bounds=(0, None), method="highs-ds")
+    if found.status != 0:
+        raise PatrolError("a one-way street leads where the walk cannot come back from")
+    for (u, v, d), times in zip(ends, np.rint(found.x).astype(int), strict=True):
+        for _ in range(times):
+            walk.add_edge(u, v, length_m=d["length_m"], base=d["base"])
 
 
 def _bearing(line: shapely.LineString) -> tuple[float, float]:
