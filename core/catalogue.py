@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from sqlalchemy import Connection
 
 from core.errors import Invalid, validation_detail
+from core.inputs import Label
 from store import catalogue as stored
 
 DEFAULT_FILE = Path(__file__).with_name("data") / "catalogue.json"
@@ -28,16 +29,16 @@ class CatalogueError(Invalid):
 class DepartmentSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     code: str = Field(pattern=CODE)
-    name_zh: str = Field(min_length=1, max_length=100)
-    name_en: str = Field(min_length=1, max_length=100)
+    name_zh: Label
+    name_en: Label
     report_limit_min: int = Field(gt=0, le=60 * 24 * 30)
 
 
 class CategorySpec(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     code: str = Field(pattern=CODE)
-    name_zh: str = Field(min_length=1, max_length=100)
-    name_en: str = Field(min_length=1, max_length=100)
+    name_zh: Label
+    name_en: Label
     tier: Literal["A", "B", "C", "D"]
     road_related: bool = False
     departments: list[str] = Field(default_factory=list)

@@ -92,7 +92,13 @@ def validation_detail(exc: ValidationError) -> str:
 
 
 # pydantic's words where plainer ones say it better.
-_MESSAGES = {"extra_forbidden": "unknown field: not one this request takes"}
+_MESSAGES = {
+    "extra_forbidden": "unknown field: not one this request takes",
+    "missing": "缺少 missing: this field is required",
+    "float_parsing": "not a number",
+    "int_parsing": "not a whole number",
+    "finite_number": "not a finite number",
+}
 
 
 def _given(value: object) -> str:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Annotated, Any, TypeVar
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -24,6 +25,10 @@ from pydantic import (
 )
 
 from core.errors import Invalid, validation_detail
+from core.vocabulary import CHANNELS, STATUSES, TIERS
+from geo.coords import CoordSystem
+from geo.tracks import FORMATS
+from store.scores import UNIT_KINDS
 
 # Ids of streets, communities, grids, buildings, segments, people, departments, categories and previews.
 ID_PATTERN = r"^[0-9A-Za-z_.:-]{1,64}$"
@@ -59,14 +64,23 @@ Flag = StrictBool
 Count = StrictInt
 
 
-def _text(max_length: int) -> Any:
-    return Annotated[str, Field(max_length=max_length), AfterValidator(printable)]
+# The same rule for the OpenAPI document (ECMA regex), so that a client or a fuzzer knows it.
+NO_CONTROL = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]*$"
+
+
+def _text(max_length: int, min_length: int = 0) -> Any:
+    return Annotated[
+        str,
+        Field(min_length=min_length, max_length=max_length, json_schema_extra={"pattern": NO_CONTROL}),
+        AfterValidator(printable),
+    ]
 
 
 # Text people type, by what it is: a name, a note or description, a link.
 PersonName = _text(50)
 LongText = _text(2000)
 Link = _text(500)
+Label = _text(100, min_length=1)  # a catalogue entry's name
 
 
 def normal_phone(raw: str | None) -> str | None:
@@ -143,3 +157,90 @@ class PatrolPlanIn(Body):
     speed_kmh: Annotated[Number, Field(gt=0, le=60)] = 4.0
     both_sides: Flag = False
     budget_min: Annotated[Number, Field(gt=0, le=24 * 60)] | None = None
+
+
+# ---- query strings: every value arrives as text; numbers are read from it, nothing else is coerced ----
+
+
+class Query(BaseModel):
+    """A query string: unknown parameters are refused (a misspelt filter must not silently match all)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
+Time = Annotated[str, Field(max_length=40, description="ISO 8601; without an offset, Beijing time")]
+Page = Annotated[int, Field(ge=0, le=10**9)]
+MAX_PAGE = 5000  # the most rows a page may ask for (a server's settings may lower it)
+
+
+class LocateQuery(Query):
+    """GET /api/v1/locate."""
+
+    lon: Annotated[FiniteFloat, Field(ge=-180, le=180)]
+    lat: Annotated[FiniteFloat, Field(ge=-90, le=90)]
+    crs: CoordSystem = "wgs84"
+
+
+class IncidentListQuery(Query):
+    """GET /api/v1/incidents: filters by equality, a period of report times, a page."""
+
+    status: Literal[STATUSES] | None = None  # type: ignore[valid-type]
+    tier: Literal[TIERS] | None = None  # type: ignore[valid-type]
+    category: Id | None = None
+    channel: Literal[CHANNELS] | None = None  # type: ignore[valid-type]
+    grid: Id | None = None
+    community: Id | None = None
+    street: Id | None = None
+    from_: Time | None = Field(default=None, alias="from")
+    to: Time | None = None
+    limit: Annotated[int, Field(ge=1, le=MAX_PAGE)] = 100
+    offset: Page = 0
+
+
+class PeriodQuery(Query):
+    """A period of report times (default: the last 90 days)."""
+
+    from_: Time | None = Field(default=None, alias="from")
+    to: Time | None = None
+
+
+class ScoresQuery(PeriodQuery):
+    """GET /api/v1/scores."""
+
+    unit: Literal[UNIT_KINDS] = "grid"  # type: ignore[valid-type]
+
+
+class CategoriesQuery(Query):
+    """GET /api/v1/categories: ``all=1`` lists retired categories too."""
+
+    all: Literal["0", "1"] | None = None
+
+
+class LayerQuery(Query):
+    """GET /api/v1/{layer}: a page of features, optionally within a lon/lat box and with retired versions."""
+
+    bbox: Annotated[str, Field(max_length=200, description="minlon,minlat,maxlon,maxlat")] | None = None
+    limit: Annotated[int, Field(ge=1, le=MAX_PAGE)] = 1000
+    offset: Page = 0
+    history: Literal["0", "1", "true", "false", "yes", "no"] = "false"
+
+
+class CoverageQuery(PeriodQuery):
+    """GET /api/v1/patrols/coverage (default period: the last 7 days)."""
+
+    street: Id | None = None
+    within_m: Annotated[FiniteFloat, Field(ge=1, le=200)] | None = None
+
+
+class TrackQuery(Query):
+    """POST /api/v1/patrols/tracks: whose log, in which format and coordinate system."""
+
+    person: Id | None = None
+    format: Literal[FORMATS] | None = None  # type: ignore[valid-type]
+    crs: CoordSystem = "wgs84"
+
+
+def parse_query(model: type[M], args: Mapping[str, str]) -> M:
+    """A query string as ``model`` (first value of each parameter), or a 400 naming what is wrong."""
+    return parse(model, dict(args))

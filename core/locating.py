@@ -24,25 +24,28 @@ CHUNK = 250_000
 SERVICE_MARGIN_DEG = 0.5
 _BOUNDS_TTL_S = 60.0
 _bounds: dict[str, tuple[float, tuple[float, float, float, float] | None]] = {}
+# What a located row holds beside its status and people (all empty for a point far outside).
+OUTSIDE_FIELDS = tuple(
+    f"{level}_{part}" for level in ("street", "community", "grid", "building") for part in ("id", "name")
+) + ("segment_id",)
 
 
-def require_in_service_area(conn: Connection, lon: float, lat: float) -> None:
-    """Refuse (422) a point far outside the service area, before anything projects it: a point a
+def in_service_area(conn: Connection, lon: float, lat: float) -> bool:
+    """Whether a point lies near enough the stored streets to be projected and asked about: a point a
     quarter of the globe away has no place in the district's UTM zone."""
     key = conn.engine.url.render_as_string(hide_password=True)
     cached = _bounds.get(key)
     if cached is None or time.monotonic() - cached[0] > _BOUNDS_TTL_S:
         cached = _bounds[key] = (time.monotonic(), service_bounds(conn))
-    box = cached[1]
-    m = SERVICE_MARGIN_DEG
-    if box is None or not (box[0] - m <= lon <= box[2] + m and box[1] - m <= lat <= box[3] + m):
-        where = (
-            "no street is stored yet"
-            if box is None
-            else f"the district spans {box[0]:.3f}–{box[2]:.3f}°E, {box[1]:.3f}–{box[3]:.3f}°N"
-        )
+    box, m = cached[1], SERVICE_MARGIN_DEG
+    return box is not None and box[0] - m <= lon <= box[2] + m and box[1] - m <= lat <= box[3] + m
+
+
+def require_in_service_area(conn: Connection, lon: float, lat: float) -> None:
+    """Refuse (422) a point far outside the service area, before anything projects it."""
+    if not in_service_area(conn, lon, lat):
         raise Unprocessable(
-            f"坐标 {lon}, {lat} 不在服务范围 is outside the service area: {where}",
+            f"坐标 {lon}, {lat} 不在服务范围 is outside the service area",
             title="不在服务范围 Outside the service area",
         )
 
@@ -76,13 +79,20 @@ def locate_one(conn: Connection, lon: float, lat: float, crs: str, *, srid: int,
     chiefs and the grid worker (phones masked); a point in no grid says so in ``status``."""
     if crs not in COORD_SYSTEMS:
         raise Invalid(f"crs {crs!r} is not one of {', '.join(COORD_SYSTEMS)}")
-    require_in_service_area(conn, lon, lat)
     try:
         xs, ys = to_wgs84(lon, lat, crs)
     except CoordinateError as exc:
         raise Invalid(str(exc)) from None
     x, y = float(xs), float(ys)
-    row = locate_point(conn, x, y, srid=srid, search_m=search_m)
+    if not in_service_area(conn, lon, lat):  # far away: answered without projecting it
+        row = {
+            **dict.fromkeys(OUTSIDE_FIELDS),
+            "status": "outside_service_area",
+            "grid_workers": [],
+            "street_chiefs": [],
+        }
+    else:
+        row = locate_point(conn, x, y, srid=srid, search_m=search_m)
     workers = [public_person(p) for p in row["grid_workers"]]
     return {
         "query": {"lon": lon, "lat": lat, "crs": crs},

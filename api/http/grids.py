@@ -6,6 +6,7 @@ from flask import Blueprint, jsonify
 from sqlalchemy import Connection
 
 from api.http.context import connection, principal, transaction
+from api.http.openapi import contract
 from api.http.params import json_body
 from core.access import Principal, require_redraw
 from core.grids import (
@@ -20,6 +21,7 @@ from store.hierarchy import streets_of
 
 bp = Blueprint("grids", __name__, url_prefix="/api/v1/grids")
 MAX_PREVIEW_BYTES = 4096
+TAG = "网格 grids"
 
 
 def _admin_for(conn: Connection, communities: list[str]) -> Principal:
@@ -46,16 +48,19 @@ def _preview(kind: str):
 
 
 @bp.post("/draw")
+@contract(TAG, body=GridPreviewIn, ok=201)
 def draw():
     return _preview("draw")
 
 
 @bp.post("/resplit")
+@contract(TAG, body=GridPreviewIn, ok=201)
 def resplit():
     return _preview("resplit")
 
 
 @bp.get("/previews/<preview_id>")
+@contract(TAG)
 def preview(preview_id: str):
     row = get_preview(connection(), preview_id)
     _admin_for(connection(), row["community_ids"])
@@ -63,6 +68,7 @@ def preview(preview_id: str):
 
 
 @bp.post("/previews/<preview_id>/apply")
+@contract(TAG)
 def apply(preview_id: str):
     with transaction() as conn:
         row = get_preview(conn, preview_id)
@@ -72,5 +78,6 @@ def apply(preview_id: str):
 
 
 @bp.get("/<grid_id>/history")
+@contract(TAG, security="public")
 def history(grid_id: str):
     return jsonify(grid_history(connection(), grid_id))

@@ -7,14 +7,17 @@ from __future__ import annotations
 from flask import Blueprint, jsonify
 
 from api.http.context import connection
+from api.http.openapi import contract
 from core.errors import Unavailable
 from store.hierarchy import postgis_version
 from store.migrate import at_head
 
 bp = Blueprint("health", __name__, url_prefix="/api/v1")
+TAG = "运维 operations"
 
 
 @bp.get("/health")
+@contract(TAG, security="public")
 def health():
     try:
         version = postgis_version(connection())
@@ -24,11 +27,13 @@ def health():
 
 
 @bp.get("/health/live")
+@contract(TAG, security="public")
 def live():
     return jsonify({"status": "live"})
 
 
 @bp.get("/health/ready")
+@contract(TAG, security="public")
 def ready():
     # An unreachable database raises here and is answered 503 like every route's outage.
     if not at_head(connection()):

@@ -5,9 +5,11 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, request
 
 from api.http.context import connection, now, principal, transaction, workflow
-from api.http.params import json_body, whole_number
+from api.http.openapi import contract
+from api.http.params import json_body
 from core.access import require_admin, require_district
 from core.catalogue import (
+    Catalogue,
     CatalogueError,
     known_departments,
     list_categories,
@@ -15,15 +17,17 @@ from core.catalogue import (
     parse_catalogue,
     save_catalogue,
 )
-from core.errors import Invalid, Unprocessable
-from core.incidents.intake import forget_categories, intake
-from core.incidents.lifecycle import act
+from core.errors import Unprocessable
+from core.incidents.intake import IncidentIn, forget_categories, intake
+from core.incidents.lifecycle import ActionIn, act
 from core.incidents.views import LIST_FILTERS, IncidentQuery, incident_events, incident_view, list_incidents
+from core.inputs import CategoriesQuery, IncidentListQuery, ScoresQuery, parse_query
 from core.periods import parse_time, period
-from core.scores import UNITS, WEIGHTS, scores
+from core.scores import WEIGHTS, scores
 from core.vocabulary import beijing_iso
 
 bp = Blueprint("incidents", __name__, url_prefix="/api/v1")
+TAG = "报事 incidents"
 MAX_INCIDENT_BYTES = 64 * 1024
 
 
@@ -31,26 +35,22 @@ def _json_body() -> dict:
     return json_body(MAX_INCIDENT_BYTES)
 
 
-def _page() -> tuple[int, int]:
-    return (
-        whole_number("limit", request.args.get("limit"), 100, 1, current_app.config["MAX_PAGE_SIZE"]),
-        whole_number("offset", request.args.get("offset"), 0, 0, 10**9),
-    )
-
-
 @bp.get("/categories")
+@contract(TAG, query=CategoriesQuery, security="public")
 def categories():
     """The catalogue (public: a reporting app needs it before anyone signs in)."""
+    asked = parse_query(CategoriesQuery, request.args)
     conn = connection()
     return jsonify(
         {
-            "categories": list_categories(conn, include_inactive=request.args.get("all") == "1"),
+            "categories": list_categories(conn, include_inactive=asked.all == "1"),
             "departments": list_departments(conn),
         }
     )
 
 
 @bp.post("/categories")
+@contract(TAG, body=Catalogue)
 def edit_categories():
     """Add or change departments and categories (district admins only); validated before anything is written."""
     p = principal()
@@ -66,6 +66,7 @@ def edit_categories():
 
 
 @bp.post("/incidents")
+@contract(TAG, body=IncidentIn, ok=201)
 def report():
     # Intake writes with one statement (the incident and its first event together), so it runs in
     # autocommit: no BEGIN and COMMIT round trips on the busiest path of the service.
@@ -81,21 +82,26 @@ def report():
 
 
 @bp.get("/incidents")
+@contract(TAG, query=IncidentListQuery)
 def incidents():
+    """The incidents the caller may see, newest first, filtered and paged."""
     p = principal()
-    filters = {k: request.args[k] for k in LIST_FILTERS if request.args.get(k)}
-    limit, offset = _page()
-    since, until = parse_time("from", request.args.get("from")), parse_time("to", request.args.get("to"))
-    rows = list_incidents(connection(), p, IncidentQuery(filters, since, until, limit, offset))
-    return jsonify({"incidents": rows, "limit": limit, "offset": offset})
+    asked = parse_query(IncidentListQuery, request.args)
+    filters = {k: v for k in LIST_FILTERS if (v := getattr(asked, k))}
+    limit = min(asked.limit, current_app.config["MAX_PAGE_SIZE"])
+    since, until = parse_time("from", asked.from_), parse_time("to", asked.to)
+    rows = list_incidents(connection(), p, IncidentQuery(filters, since, until, limit, asked.offset))
+    return jsonify({"incidents": rows, "limit": limit, "offset": asked.offset})
 
 
 @bp.get("/incidents/<int:incident_id>")
+@contract(TAG)
 def incident(incident_id: int):
     return jsonify(incident_view(connection(), incident_id, principal()))
 
 
 @bp.get("/incidents/<int:incident_id>/events")
+@contract(TAG)
 def events(incident_id: int):
     return jsonify(
         {"incident": incident_id, "events": incident_events(connection(), incident_id, principal())}
@@ -103,6 +109,7 @@ def events(incident_id: int):
 
 
 @bp.post("/incidents/<int:incident_id>/<action>")
+@contract(TAG, body=ActionIn)
 def step(incident_id: int, action: str):
     """accept, dispatch, start, return, resolve, verify, close, escalate, merge, move, summon, report, rate."""
     p = principal()
@@ -113,14 +120,14 @@ def step(incident_id: int, action: str):
 
 
 @bp.get("/scores")
+@contract("评分 scores", query=ScoresQuery)
 def ranking():
     """The three-rate ranking of grids, workers, chiefs, communities or streets over a period."""
     p = principal()
     require_admin(p, "rankings")
-    unit = request.args.get("unit", "grid")
-    if unit not in UNITS:
-        raise Invalid(f"unit {unit!r} is not one of {', '.join(UNITS)}")
-    asked = period(request.args.get("from"), request.args.get("to"), now=now())
+    query = parse_query(ScoresQuery, request.args)
+    unit = query.unit
+    asked = period(query.from_, query.to, now=now())
     rows = scores(connection(), unit, since=asked.since, until=asked.until, now=now(), scope=p.area)
     return jsonify(
         {

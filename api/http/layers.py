@@ -11,12 +11,14 @@ import shapely
 from flask import Blueprint, current_app, jsonify, request
 
 from api.http.context import connection
-from api.http.params import whole_number
+from api.http.openapi import contract
 from core.errors import Invalid, NotFound
+from core.inputs import LayerQuery, parse_query
 from core.vocabulary import SPATIAL_LAYERS, beijing_iso
 from store.hierarchy import get_feature, read_table
 
 bp = Blueprint("layers", __name__, url_prefix="/api/v1")
+TAG = "图层 layers"
 
 
 def _plain(value):
@@ -46,8 +48,7 @@ def _features(frame: gpd.GeoDataFrame) -> list[dict]:
     ]
 
 
-def _bbox() -> list[float] | None:
-    raw = request.args.get("bbox")
+def _bbox(raw: str | None) -> list[float] | None:
     if raw is None:
         return None
     try:
@@ -68,12 +69,15 @@ def _layer(layer: str) -> str:
 
 
 @bp.get("/<layer>")
+@contract(TAG, query=LayerQuery, security="public")
 def collection(layer: str):
+    """A page of a layer's features (streets, communities, grids, buildings, road segments)."""
     layer = _layer(layer)
-    limit = whole_number("limit", request.args.get("limit"), 1000, 1, current_app.config["MAX_PAGE_SIZE"])
-    offset = whole_number("offset", request.args.get("offset"), 0, 0, 10**9)
-    history = request.args.get("history", "false").lower() in ("1", "true", "yes")
-    frame = read_table(connection(), layer, include_history=history, bbox=_bbox(), limit=limit, offset=offset)
+    asked = parse_query(LayerQuery, request.args)
+    limit, offset = min(asked.limit, current_app.config["MAX_PAGE_SIZE"]), asked.offset
+    history = asked.history in ("1", "true", "yes")
+    box = _bbox(asked.bbox)
+    frame = read_table(connection(), layer, include_history=history, bbox=box, limit=limit, offset=offset)
     body = {
         "type": "FeatureCollection",
         "features": _features(frame),
@@ -92,6 +96,7 @@ def collection(layer: str):
 
 
 @bp.get("/<layer>/<feature_id>")
+@contract(TAG, security="public")
 def item(layer: str, feature_id: str):
     layer = _layer(layer)
     frame = get_feature(connection(), layer, feature_id)

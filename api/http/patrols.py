@@ -6,11 +6,12 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, request
 
 from api.http.context import connection, now, principal, transaction
-from api.http.params import finite_number, json_body
+from api.http.openapi import contract
+from api.http.params import json_body
 from core.access import coverage_view, require_plan, street_in_area, track_uploader_area
 from core.coverage import street_coverage, street_for
 from core.errors import Invalid, NotFound
-from core.inputs import PatrolPlanIn, parse
+from core.inputs import CoverageQuery, PatrolPlanIn, TrackQuery, parse, parse_query
 from core.patrols import area_inputs, plan, recent_incidents, routes_geojson
 from core.periods import PATROL_DAYS, PATROL_MAX_DAYS, period
 from core.tracks import import_track
@@ -19,9 +20,11 @@ from store.hierarchy import person_in_area, street_exists
 
 bp = Blueprint("patrols", __name__, url_prefix="/api/v1/patrols")
 MAX_PLAN_BYTES = 4096
+TAG = "巡查 patrols"
 
 
 @bp.post("/plan")
+@contract(TAG, body=PatrolPlanIn)
 def plan_route():
     who = principal()
     body = parse(PatrolPlanIn, json_body(MAX_PLAN_BYTES, example=' such as {"grid": ID, "patrollers": 2}'))
@@ -59,14 +62,16 @@ def _uploader_may(person: str) -> None:
 
 
 @bp.post("/tracks")
+@contract(TAG, query=TrackQuery, ok=201)
 def upload_track():
     """The body is the file itself (GPX, GeoJSON or CSV); ``?person=``, ``?format=``, ``?crs=wgs84|gcj02|bd09``."""
     who = principal()
-    person = request.args.get("person") or who.person_id
+    asked = parse_query(TrackQuery, request.args)
+    person = asked.person or who.person_id
     if not person:
         raise Invalid("say whose patrol log this is: ?person=ID")
     mime = (request.mimetype or "").lower()
-    fmt = request.args.get("format") or CONTENT_FORMATS.get(mime)
+    fmt = asked.format or CONTENT_FORMATS.get(mime)
     if fmt not in FORMATS:
         raise Invalid(
             f"say the track format: ?format={'|'.join(FORMATS)} or a Content-Type of "
@@ -78,32 +83,27 @@ def upload_track():
     if not data:
         raise Invalid("the body is empty: send the GPS file itself")
     with transaction() as conn:
-        stored = import_track(
-            conn, person, data, fmt, request.args.get("crs", "wgs84"), uploaded_by=who.actor
-        )
+        stored = import_track(conn, person, data, fmt, asked.crs, uploaded_by=who.actor)
     return jsonify(stored), 201
 
 
 @bp.get("/coverage")
+@contract(TAG, query=CoverageQuery)
 def coverage():
     """What was walked in ``from``..``to`` (default: the last 7 days) on one street, as the caller may see it."""
     who = principal()
+    query = parse_query(CoverageQuery, request.args)
     asked = period(
-        request.args.get("from"),
-        request.args.get("to"),
+        query.from_,
+        query.to,
         now=now(),
         default_days=PATROL_DAYS,
         max_days=PATROL_MAX_DAYS,
     )
     start, end = asked.since, asked.until
-    within = (
-        finite_number("within_m", request.args.get("within_m"))
-        or current_app.config["SETTINGS"].patrol_within_m
-    )
-    if not 1 <= within <= 200:
-        raise Invalid(f"within_m {within} is outside 1..200")
+    within = query.within_m or current_app.config["SETTINGS"].patrol_within_m
     conn = connection()
-    street = street_for(conn, who, request.args.get("street"))
+    street = street_for(conn, who, query.street)
     if not street_in_area(who, street) or not street_exists(conn, street):
         raise NotFound(f"no street {street!r}")
     return jsonify(coverage_view(street_coverage(conn, street, start, end, within_m=within), who))

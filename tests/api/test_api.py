@@ -78,11 +78,11 @@ def test_outside_the_service_area_is_explicit(client):
 @pytest.mark.parametrize(
     "query,detail",
     [
-        ("lat=41.12", "missing query parameter 'lon'"),
-        ("lon=abc&lat=41.12", "lon 'abc' is not a number"),
-        ("lon=nan&lat=41.12", "lon 'nan' is not a finite number"),
-        ("lon=122.07&lat=95.2", "lat 95.2 is outside −90..90"),
-        ("lon=122.07&lat=41.12&crs=mars", "crs 'mars' is not one of"),
+        ("lat=41.12", "lon: 缺少 missing"),
+        ("lon=abc&lat=41.12", "lon: not a number (got 'abc')"),
+        ("lon=nan&lat=41.12", "lon: not a finite number"),
+        ("lon=122.07&lat=95.2", "lat: Input should be less than or equal to 90"),
+        ("lon=122.07&lat=41.12&crs=mars", "crs: Input should be 'wgs84'"),
     ],
 )
 def test_bad_locate_queries_get_problem_details(client, query, detail):

@@ -119,9 +119,11 @@ def test_far_points_and_huge_ids_are_refused_not_projected(case):
     world, place, citizen, inc = case
     before = _counts(world)
     for query in ("lon=33&lat=0", "lon=0&lat=5e-324", "lon=-179.9&lat=89.9", f"lon={place.lon}&lat=-60"):
-        _refused(world.get(f"/api/v1/locate?{query}"), 422, "outside the service area")
-    far = {"lon": 33, "lat": 0, "category": "A01"}
-    _refused(world.post("/api/v1/incidents", citizen, far), 422, "outside the service area")
+        far = world.get(f"/api/v1/locate?{query}")  # answered, never projected
+        assert far.status_code == 200 and far.get_json()["status"] == "outside_service_area", far.get_json()
+        assert far.get_json()["grid"] is None
+    away = {"lon": 33, "lat": 0, "category": "A01"}
+    _refused(world.post("/api/v1/incidents", citizen, away), 422, "outside the service area")
     plan = {"grid": place.grid_id, "start": [33, 0]}
     _refused(world.post("/api/v1/patrols/plan", world.district, plan), (400, 422), "start")
     for path in (

@@ -143,11 +143,11 @@ def test_a_worker_uploads_a_gcj02_walk_and_sees_their_grid_walked(setting):
             422,
             "never comes within the service area",
         ),
-        ("?format=kml", b"x", "worker", 400, "say the track format"),
+        ("?format=kml", b"x", "worker", 400, "format: Input should be 'gpx'"),
         ("?format=gpx&person={other}", b"<gpx/>", "worker", 403, "only their own"),
         ("?format=gpx&person=NOBODY", b"<gpx/>", "admin", 404, "no person"),
         ("?format=gpx", b"", "citizen", 400, "say whose patrol log"),
-        ("?format=gpx&crs=utm", b"<gpx/>", "worker", 422, "crs must be one of"),
+        ("?format=gpx&crs=utm", b"<gpx/>", "worker", 400, "crs: Input should be"),
     ],
 )
 def test_bad_uploads_get_a_clear_problem_and_store_nothing(setting, query, data, who, status, detail):
