@@ -4,6 +4,7 @@ as GeoJSON and GPX (what patrol phones load)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from sqlalchemy import Connection
 
 from core.errors import NotFound, Unprocessable
 from core.periods import INCIDENT_DAYS
+from geo.coords import utm_epsg
 from geo.heat import tier_weights
 from geo.hotspots import hotspot_route
 from geo.network import NetworkError, RoadNetwork, build_network, label_edges
@@ -35,6 +37,59 @@ from store import patrols as stored
 from store.hierarchy import street_roads
 
 MAX_START_M = 200.0
+# Planning costs about 0.4 ms per edge of network on 2 cores (noding, the T-join, the Euler circuit, steps): a
+# network past MAX_ROUTE_EDGES would take past 15 s, and is refused at once rather than left to run for minutes.
+SECONDS_PER_EDGE = 4e-4
+MAX_ROUTE_EDGES = 40_000
+EDGES_PER_LINE = 2.0  # a road line is cut at its crossings into about two edges (OSM walking ways: 1.95)
+EDGES_PER_PBF_KB = 6.6  # central Helsinki's extract: 4,530 walkable edges in 685 KB, buildings and all
+# Roads this far round an area are kept to connect its streets: a shorter walk between two of them that goes
+# farther out would be a rare detour, and noding a whole city's extract for one neighbourhood is not.
+AROUND_AREA_M = 1000.0
+
+
+def plan_seconds(roads: gpd.GeoDataFrame) -> float:
+    """About how long planning over these road lines takes (s), from their count."""
+    return len(roads) * EDGES_PER_LINE * SECONDS_PER_EDGE
+
+
+def _near(roads: gpd.GeoDataFrame, area: shapely.Geometry | None) -> gpd.GeoDataFrame:
+    """The roads within ``AROUND_AREA_M`` of the area (all of them without one): a whole city's extract
+    asked for one neighbourhood is noded only round it."""
+    if area is None or len(roads) == 0 or roads.crs is None:
+        return roads
+    centre = area.centroid
+    metric = gpd.GeoSeries([area], crs=4326).to_crs(utm_epsg(centre.x, centre.y))
+    reach = metric.buffer(AROUND_AREA_M).to_crs(roads.crs).iloc[0]
+    near = roads[roads.intersects(reach)]
+    if len(near) == 0:
+        raise PatrolError("there are no roads in the area to walk")
+    return near
+
+
+def _check_size(roads: gpd.GeoDataFrame) -> None:
+    """Refuse at once a network too big to plan in seconds, saying how big it is."""
+    edges = len(roads) * EDGES_PER_LINE
+    if edges > MAX_ROUTE_EDGES:
+        km = roads.to_crs(roads.estimate_utm_crs()).length.sum() / 1000 if roads.crs else float("nan")
+        _too_large(f"{len(roads):,} road lines ({km:,.0f} km, about {edges:,.0f} edges)")
+
+
+def check_extract(size_bytes: int) -> None:
+    """Refuse at once an OSM extract whose walking network would be too big to plan in seconds, before it is
+    read (reading a city's extract whole takes minutes and gigabytes)."""
+    edges = size_bytes / 1024 * EDGES_PER_PBF_KB
+    if edges > MAX_ROUTE_EDGES:
+        _too_large(
+            f"an OSM extract of {size_bytes / 2**20:,.1f} MB (about {edges:,.0f} edges of walking ways)"
+        )
+
+
+def _too_large(size: str) -> None:
+    raise Unprocessable(
+        f"范围太大 too large to plan at once: {size}; at most {MAX_ROUTE_EDGES:,} edges plan in seconds. "
+        "请缩小范围 Narrow it: --area FILE, --street ID or --grid ID"
+    )
 
 
 def depot_node(network: RoadNetwork, required: set) -> int:
@@ -68,17 +123,23 @@ def plan(
     budget_min: float | None = None,
     incidents: gpd.GeoDataFrame | None = None,
     labels: dict | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> tuple[RoadNetwork, list[Route]]:
     """Full-coverage routes over the roads (those of ``area`` when given, WGS-84), shared by ``patrollers``;
     ``sides``: walk each street along both sides (shops on both sides of a main road); ``budget_min``: a
     hot-spot route in that time instead, weighted by ``incidents`` (points, with ``tier`` when known).
+    ``progress`` is told the name of each stage as it starts (a long plan shows where it is).
 
-    Raises ``Unprocessable`` for a count out of range or when these roads cannot give a route, ``Invalid``
-    for a hot-spot route asked of several patrollers or both sides."""
+    Raises ``Unprocessable`` for a count out of range, a network too big to plan in seconds (at once, before
+    any work) or when these roads cannot give a route, ``Invalid`` for a hot-spot route asked of several
+    patrollers or both sides."""
     if patrollers < 1 or patrollers > 50:
         raise Unprocessable(f"patrollers must be 1 to 50, got {patrollers}")
+    told = progress or (lambda _stage: None)
     try:
-        return _plan(roads, area, start, speed_kmh, patrollers, sides, budget_min, incidents, labels)
+        roads = _near(roads, area)
+        _check_size(roads)
+        return _plan(roads, area, start, speed_kmh, patrollers, sides, budget_min, incidents, labels, told)
     except (PatrolError, NetworkError) as exc:
         raise Unprocessable(str(exc)) from None
 
@@ -93,7 +154,9 @@ def _plan(
     budget_min: float | None,
     incidents: gpd.GeoDataFrame | None,
     labels: dict | None,
+    told: Callable[[str], None],
 ) -> tuple[RoadNetwork, list[Route]]:
+    told("路网 network")
     network = build_network(roads)
     if labels:
         label_edges(network, **labels)
@@ -115,6 +178,7 @@ def _plan(
         if cut_off
         else []
     )
+    told("路线 route")
     routes = _routes(
         network,
         required,

@@ -83,26 +83,34 @@ def patrol_plan(
     budget_min,
     incidents_file,
 ) -> None:
-    from core.errors import ServiceError
-    from core.patrols import plan, write_geojson, write_gpx
+    from tqdm import tqdm
 
-    try:
-        roads, area, labels, incidents = _plan_inputs(
-            roads_file, area_file, grid_id, street_id, chief_id, incidents_file, budget_min
-        )
-        how = {
-            "speed_kmh": speed_kmh,
-            "patrollers": patrollers,
-            "sides": both_sides,
-            "budget_min": budget_min,
-        }
-        network, routes = plan(roads, area, _lonlat(start), incidents=incidents, labels=labels, **how)
-    except (ServiceError, OSError, ValueError) as exc:
-        raise click.ClickException(f"无法规划 cannot plan: {exc}") from None
-    write_geojson(network, routes, out)
-    if gpx_file:
-        write_gpx(network, routes, gpx_file)
-    _print_routes(routes)
+    from core.errors import ServiceError
+    from core.patrols import plan, plan_seconds, write_geojson, write_gpx
+
+    how = {"speed_kmh": speed_kmh, "patrollers": patrollers, "sides": both_sides, "budget_min": budget_min}
+    # Stages of a plan; the bar shows on a terminal, with the time the roads' count predicts.
+    with tqdm(total=3, desc="读取 reading", unit="stage", disable=None, leave=False) as bar:
+
+        def stage(name: str) -> None:
+            bar.set_description(name)
+            bar.update(1)
+
+        try:
+            roads, area, labels, incidents = _plan_inputs(
+                roads_file, area_file, grid_id, street_id, chief_id, incidents_file, budget_min
+            )
+            bar.set_postfix_str(f"预计 about {plan_seconds(roads):.0f} s")
+            network, routes = plan(
+                roads, area, _lonlat(start), incidents=incidents, labels=labels, progress=stage, **how
+            )
+        except (ServiceError, OSError, ValueError) as exc:
+            raise click.ClickException(f"无法规划 cannot plan: {exc}") from None
+        stage("写出 writing")
+        write_geojson(network, routes, out)
+        if gpx_file:
+            write_gpx(network, routes, gpx_file)
+    _print_routes(routes, out)
 
 
 def _plan_inputs(
@@ -117,8 +125,8 @@ def _plan_inputs(
     """Roads, the area to walk, edge labels and weighting incidents: from the database or from files."""
     import geopandas as gpd
 
-    from boundaries.osm import read_lines_or_osm
-    from core.patrols import area_inputs, recent_incidents
+    from boundaries.osm import is_osm, read_lines_or_osm
+    from core.patrols import area_inputs, check_extract, recent_incidents
 
     incidents = gpd.read_file(incidents_file) if incidents_file else None
     if grid_id or street_id or chief_id:
@@ -130,18 +138,35 @@ def _plan_inputs(
     if not roads_file:
         raise click.ClickException("无法规划 cannot plan: say --roads FILE (and --area FILE), or --grid ID")
     area = gpd.read_file(area_file).to_crs(4326).union_all() if area_file else None
+    if area is None and is_osm(roads_file) and roads_file.is_file():
+        check_extract(roads_file.stat().st_size)
     return read_lines_or_osm(roads_file), area, None, incidents
 
 
-def _print_routes(routes: list) -> None:
+MAX_PRINTED_STEPS = 200  # more than a screenful is read in the GeoJSON, where every step is
+
+
+def _print_routes(routes: list, out: Path) -> None:
+    """Each route's figures, every note, and its steps (past ``MAX_PRINTED_STEPS`` in all, how many are left
+    out and where they are)."""
     from geo.patrol import balance
 
+    room = MAX_PRINTED_STEPS // len(routes)
     for i, route in enumerate(routes, start=1):
         click.echo(
             f"路线 route {i}: {route.length_m:,.0f} m, {route.duration_min:.0f} min; roads to walk "
             f"{route.required_length_m:,.0f} m, repeated {route.deadhead_length_m:,.0f} m; "
             f"{'optimal' if route.optimal else 'heuristic'}"
         )
+        for note in route.notes:
+            click.echo(f"  注 note: {note}")
+        for step in route.steps[:room]:
+            click.echo(f"  {step['text']}")
+        if len(route.steps) > room:
+            click.echo(
+                f"  … 另有 {len(route.steps) - room:,} 步未列出 {len(route.steps) - room:,} more steps of "
+                f"{len(route.steps):,} not shown: all are in {out} (features[{i - 1}].properties.steps)"
+            )
     extra = routes[0].extra
     if extra:
         click.echo(
@@ -151,9 +176,6 @@ def _print_routes(routes: list) -> None:
         )
     if len(routes) > 1:
         click.echo(f"均衡 balance (longest ÷ average): {balance(routes):.3f}")
-    else:
-        for step in routes[0].steps[:40]:
-            click.echo(f"  {step['text']}")
 
 
 @patrol_group.command(

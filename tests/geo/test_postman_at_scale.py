@@ -5,6 +5,8 @@ for it, and PyMatching fed the graph edge by edge on the whole network."""
 
 from __future__ import annotations
 
+import json
+import time
 from pathlib import Path
 
 import geopandas as gpd
@@ -142,3 +144,42 @@ def test_one_way_sides_of_the_whole_network_equal_an_independent_flow(helsinki):
     sides = sum(g.edges[a]["length_m"] for a in arcs)
     assert _walked_m(helsinki, route) == pytest.approx(sides + _balancing_m(g, arcs), abs=0.01)
     assert _walked_m(helsinki, route) > sides + 100
+
+
+def test_the_cli_plans_the_whole_extract_and_prints_every_step_or_says_where_they_are(cli, tmp_path):
+    """No --area: the whole extract plans in seconds; the steps past the screenful are counted and found."""
+    out = tmp_path / "route.geojson"
+    started = time.perf_counter()
+    r = cli(None, "patrol", "plan", "--roads", str(HELSINKI), "--out", str(out))
+    assert r.exit_code == 0, r.output
+    assert time.perf_counter() - started < 20
+    steps = json.loads(out.read_text(encoding="utf-8"))["features"][0]["properties"]["steps"]
+    notes = json.loads(out.read_text(encoding="utf-8"))["features"][0]["properties"]["notes"]
+    printed = [line for line in r.output.splitlines() if line.startswith("  ") and "米 / along" in line]
+    assert printed == [f"  {s['text']}" for s in steps[: len(printed)]]
+    left = len(steps) - len(printed)
+    assert left > 0 and f"{left:,} more steps of {len(steps):,} not shown: all are in {out}" in r.output
+    # Pieces the start cannot reach are left out, and the note says so on screen as in the file.
+    assert notes and all(f"注 note: {n}" in r.output for n in notes)
+
+
+def test_too_big_is_refused_at_once_with_its_size_and_the_way_out(cli, tmp_path):
+    out = tmp_path / "route.geojson"
+    # An extract the size of a city's (here a dummy: it is refused on its size, before it is read).
+    city = tmp_path / "city.osm.pbf"
+    city.write_bytes(b"\0" * (64 * 2**20))
+    started = time.perf_counter()
+    r = cli(None, "patrol", "plan", "--roads", str(city), "--out", str(out))
+    assert r.exit_code == 1 and time.perf_counter() - started < 2
+    assert "64.0 MB" in r.output and "--area FILE, --street ID or --grid ID" in r.output
+    # Lines from any file: counted once read, before any noding.
+    lines = gpd.GeoDataFrame(
+        geometry=[shapely.LineString([(x, 0), (x, 50)]) for x in range(0, 25_000 * 10, 10)], crs=32651
+    ).to_crs(4326)
+    many = tmp_path / "many.parquet"
+    lines.to_parquet(many)
+    started = time.perf_counter()
+    r = cli(None, "patrol", "plan", "--roads", str(many), "--out", str(out))
+    assert r.exit_code == 1 and time.perf_counter() - started < 5
+    assert "25,000 road lines (1,2" in r.output and "50,000 edges" in r.output and "--area FILE" in r.output
+    assert not out.exists()
