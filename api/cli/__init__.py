@@ -9,6 +9,7 @@ import click
 
 from api.cli import catalogue, db, demo, grids, incidents, layers, locate, maps, patrol, serve, users
 from core.errors import ServiceError
+from core.outages import database_refusal
 
 
 class WanggeGroup(click.Group):
@@ -19,6 +20,11 @@ class WanggeGroup(click.Group):
             return super().invoke(ctx)
         except ServiceError as exc:
             raise click.ClickException(exc.detail) from None
+        except Exception as exc:  # a database away or a lost race is a message, not a traceback
+            refusal = database_refusal(exc)
+            if refusal is None:
+                raise
+            raise click.ClickException(refusal.detail) from None
 
 
 @click.group(cls=WanggeGroup, help="网格化管理服务 Wangge: 街道 > 社区 > 网格 > 楼栋 grid management.")

@@ -31,9 +31,14 @@ def _admin_for(conn: Connection, communities: list[str]) -> Principal:
     return who
 
 
-def _preview(kind: str):
+def _may_redraw() -> None:
+    """The role first, before anything is looked up; the street is checked once it is known."""
     who = principal()
-    require_redraw(who, lambda: [who.scope_id])  # the role first; the street is checked once known
+    require_redraw(who, lambda: [who.scope_id])
+
+
+def _preview(kind: str):
+    _may_redraw()
     example = ': {"community": ID} or {"street": ID}, optionally target and tolerance'
     body = parse(GridPreviewIn, json_body(MAX_PREVIEW_BYTES, example=example))
     target, tolerance = body.target, body.tolerance
@@ -62,6 +67,7 @@ def resplit():
 @bp.get("/previews/<preview_id>")
 @contract(TAG)
 def preview(preview_id: str):
+    _may_redraw()
     row = get_preview(connection(), preview_id)
     _admin_for(connection(), row["community_ids"])
     return jsonify({k: v for k, v in row.items() if k not in ("assignments", "base_fingerprint")})
@@ -70,6 +76,7 @@ def preview(preview_id: str):
 @bp.post("/previews/<preview_id>/apply")
 @contract(TAG)
 def apply(preview_id: str):
+    _may_redraw()
     with transaction() as conn:
         row = get_preview(conn, preview_id)
         who = _admin_for(conn, row["community_ids"])

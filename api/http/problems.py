@@ -7,8 +7,8 @@ import traceback
 from flask import Flask, Response, g, json, request
 from werkzeug.exceptions import HTTPException
 
-from core.errors import RETRY_AFTER_S, TITLES, Conflict, ServiceError, Unavailable
-from store.engine import lost_race, unreachable
+from core.errors import RETRY_AFTER_S, TITLES, ServiceError
+from core.outages import database_refusal
 
 PROBLEM_TYPE = "application/problem+json"
 
@@ -26,17 +26,6 @@ def problem_response(status: int, detail: str, title: str | None = None, **extra
     if status == 503:
         response.headers["Retry-After"] = str(RETRY_AFTER_S)
     return response
-
-
-def database_refusal(exc: BaseException) -> ServiceError | None:
-    """The refusal a database failure amounts to: an outage is 503, a lost race 409; None for anything else."""
-    if unreachable(exc):
-        return Unavailable(
-            f"数据库暂时不可用，请稍后重试 the database is unavailable; retry in {RETRY_AFTER_S} s"
-        )
-    if lost_race(exc):
-        return Conflict("并发修改冲突，请重试 a concurrent change won; nothing was changed, retry")
-    return None
 
 
 def register_error_handlers(app: Flask) -> None:
