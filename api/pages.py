@@ -57,8 +57,9 @@ def render_map(
         return board_map(layers, base, **stamp)
     if kind == "heat":
         f = mapdata.incident_filter(conn, params, now)
-        points = mapdata.incident_points(conn, f, principal)
-        return incident_heat_map(points, layers, base, options=heat_options(params, f.describe()), **stamp)
+        options = heat_options(params, f.describe())
+        heat, recent = mapdata.heat_data(conn, f, principal, options.step, options.markers)
+        return incident_heat_map(heat, recent, layers, base, options=options, **stamp)
     if kind == "coverage":
         page = mapdata.coverage_page(conn, params, principal, now, MAX_TRACKS_DRAWN)
         return coverage_map(page.report, page.frames, base, route=page.route, **stamp)

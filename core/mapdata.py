@@ -21,6 +21,7 @@ from core.periods import PATROL_DAYS, PATROL_MAX_DAYS, Period, period
 from core.scores import scores
 from core.tracks import tracks_between
 from core.vocabulary import ASSIGNEE_LABELS, CHANNELS, MAP_KINDS, MEASURES, STATUSES, TIERS
+from geo.heat import HeatCells
 from store import maps as store
 from store.hierarchy import read_table, street_outline, street_roads, streets_of
 
@@ -96,21 +97,37 @@ def incident_filter(conn: Connection, params: Mapping[str, str], now: datetime) 
     )
 
 
-def incident_points(conn: Connection, f: IncidentFilter, principal: Principal | None) -> pd.DataFrame:
-    """The filtered incidents a principal may see (all, for the CLI), one row each, WGS-84, with who holds
-    each (a person's name, else the level's label)."""
-    frame = store.incident_points(
-        conn,
+def _query(f: IncidentFilter, principal: Principal | None) -> store.IncidentQuery:
+    """The filtered incidents a principal may see (all, for the CLI)."""
+    return store.IncidentQuery(
         visible_incidents(principal),
-        since=f.period.since,
-        until=f.period.until,
-        categories=f.categories,
-        tiers=f.tiers,
-        channels=f.channels,
-        statuses=f.statuses,
+        f.period.since,
+        f.period.until,
+        f.categories,
+        f.tiers,
+        f.channels,
+        f.statuses,
     )
+
+
+def incident_points(
+    conn: Connection, f: IncidentFilter, principal: Principal | None, newest: int | None = None
+) -> pd.DataFrame:
+    """The filtered incidents a principal may see (all, for the CLI), one row each, WGS-84, with who holds
+    each (a person's name, else the level's label); ``newest``: only that many of the most recent."""
+    frame = store.incident_points(conn, _query(f, principal), newest)
     frame["assignee"] = frame["person"].fillna(frame["assignee_kind"].map(ASSIGNEE_LABELS))
     return frame
+
+
+def heat_data(
+    conn: Connection, f: IncidentFilter, principal: Principal | None, step: str, markers: int
+) -> tuple[HeatCells, pd.DataFrame]:
+    """The heat page's cells, summed in the database (never every incident read out), and the ``markers``
+    most recent reports to mark."""
+    return store.incident_cells(conn, _query(f, principal), step), incident_points(
+        conn, f, principal, markers
+    )
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,9 @@ really was. Nothing is dropped: every point's weight is in exactly one cell.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
@@ -26,6 +28,11 @@ STEPS = ("day", "week")
 M_PER_DEG_LAT = 110_574.0
 BEIJING_S = 8 * 3600
 DENSE_CELLS = 8_000_000
+HEAT_CELL_M = 12.0
+# The time slider holds one frame per day or week: its cells grow (never past a block) until the
+# frames fit a budget, so a long period at any volume still makes a small page.
+TIME_CELLS_M = (30.0, 45.0, 60.0, 90.0, 120.0)
+TIME_BUDGET = 50_000
 
 
 def tier_weights(tiers: ArrayLike) -> np.ndarray:
@@ -34,19 +41,32 @@ def tier_weights(tiers: ArrayLike) -> np.ndarray:
     return np.append(np.array(list(TIER_WEIGHTS.values())), 1.0)[codes]
 
 
+def cell_scale(lat0: float, cell_m: float) -> tuple[float, float]:
+    """Cells per degree of longitude and of latitude for cells of ``cell_m`` near latitude ``lat0`` (one
+    formula for the binning here and the binning in PostGIS, so both draw the same cells)."""
+    return M_PER_DEG_LAT * math.cos(math.radians(lat0)) / cell_m, M_PER_DEG_LAT / cell_m
+
+
 def bin_points(
-    lon: ArrayLike, lat: ArrayLike, weight: ArrayLike, *, cell_m: float, keys: ArrayLike | None = None
+    lon: ArrayLike,
+    lat: ArrayLike,
+    weight: ArrayLike,
+    *,
+    cell_m: float,
+    keys: ArrayLike | None = None,
+    lat0: float | None = None,
 ) -> pd.DataFrame:
-    """Sum weights per cell (and per integer ``keys`` value, e.g. a time step).
+    """Sum weights per cell (and per integer ``keys`` value, e.g. a time step); cells are square near
+    ``lat0`` (default: the points' mean latitude).
 
     Returns columns ``key``, ``lon``, ``lat`` (weighted mean of the cell's points), ``weight``, ``n``.
     """
     lon, lat, weight = (np.asarray(a, dtype=float) for a in (lon, lat, weight))
     if len(lon) == 0:
         return pd.DataFrame({"key": np.array([], np.int64), "lon": [], "lat": [], "weight": [], "n": []})
-    lat0 = float(np.mean(lat))
-    ix = np.floor(lon * (M_PER_DEG_LAT * np.cos(np.radians(lat0)) / cell_m)).astype(np.int64)
-    iy = np.floor(lat * (M_PER_DEG_LAT / cell_m)).astype(np.int64)
+    sx, sy = cell_scale(float(np.mean(lat)) if lat0 is None else lat0, cell_m)
+    ix = np.floor(lon * sx).astype(np.int64)
+    iy = np.floor(lat * sy).astype(np.int64)
     key = np.zeros(len(lon), np.int64) if keys is None else np.asarray(keys, np.int64)
     k0, x0, y0 = key.min(), ix.min(), iy.min()
     nk, nx, ny = int(key.max() - k0 + 1), int(ix.max() - x0 + 1), int(iy.max() - y0 + 1)
@@ -83,3 +103,42 @@ def time_keys(times: Times, step: str) -> np.ndarray:
 
 def key_label(key: int) -> str:
     return str(np.datetime64(int(key), "D"))
+
+
+@dataclass(frozen=True)
+class HeatCells:
+    """What a heat page draws: sums of tier weights per cell, never the points, so its size and the time to
+    build it grow with the cells, not with the incidents.
+
+    ``cells``: ``HEAT_CELL_M`` cells of the whole period; ``frames``: ``TIME_CELLS_M[0]`` cells per time
+    ``key``; both with ``lon``, ``lat`` (the weighted mean of the cell's points), ``weight`` and ``n``.
+    """
+
+    total: int  # incidents summed
+    cells: pd.DataFrame
+    frames: pd.DataFrame
+    lat0: float  # the latitude at which cells are square
+
+    @classmethod
+    def of_points(cls, lon: ArrayLike, lat: ArrayLike, weight: ArrayLike, keys: ArrayLike) -> HeatCells:
+        """The cells of points in memory (what PostGIS sums for a page, for points that are not stored)."""
+        lat = np.asarray(lat, dtype=float)
+        lat0 = float(np.mean(lat)) if len(lat) else 0.0
+        return cls(
+            len(lat),
+            bin_points(lon, lat, weight, cell_m=HEAT_CELL_M, lat0=lat0),
+            bin_points(lon, lat, weight, cell_m=TIME_CELLS_M[0], keys=keys, lat0=lat0),
+            lat0,
+        )
+
+    def time_frames(self) -> pd.DataFrame:
+        """The slider's frames in the smallest cells that fit ``TIME_BUDGET``: the finest cells merged into
+        coarser ones (a merged cell keeps its weight and the weighted mean of its points exactly; its ``n``
+        counts the cells merged)."""
+        frames = self.frames
+        for cell in TIME_CELLS_M[1:]:
+            if len(frames) <= TIME_BUDGET:
+                break
+            f = self.frames
+            frames = bin_points(f["lon"], f["lat"], f["weight"], cell_m=cell, keys=f["key"], lat0=self.lat0)
+        return frames

@@ -1,8 +1,8 @@
 """The incident heat map: tier-weighted heat, a day or week time slider, clustered recent reports.
 
-Points are binned (``geo.heat``) before they reach the page, so a million incidents make a
-page of a few hundred kilobytes; the heat kernel is wider than a cell, so binning moves no
-hot spot. Markers are the most recent reports only, said so on the map.
+The page is drawn from cells (``geo.heat.HeatCells``, summed in PostGIS for stored incidents), never from
+the points, so a million incidents make a page of a few hundred kilobytes; the heat kernel is wider than a
+cell, so binning moves no hot spot. Markers are the most recent reports only, said so on the map.
 """
 
 from __future__ import annotations
@@ -17,17 +17,12 @@ from folium import plugins
 
 from core.vocabulary import STATUS_LABELS, beijing_text
 from geo.coords import from_wgs84
-from geo.heat import bin_points, key_label, tier_weights, time_keys
+from geo.heat import HeatCells, key_label
 from maps.basemaps import BaseMap, new_map
 from maps.frame import add_panel
 from maps.safe import features, safe
 
 GRADIENT = {0.2: "#2b83ba", 0.45: "#abdda4", 0.65: "#ffffbf", 0.85: "#fdae61", 1.0: "#d7191c"}
-HEAT_CELL_M = 12.0
-# The time slider holds one frame per day or week: its cells grow (never past a block) until the
-# frames fit a budget, so a long period at any volume still makes a small page.
-TIME_CELLS_M = (30.0, 45.0, 60.0, 90.0, 120.0)
-TIME_BUDGET = 50_000
 # Each marker popup is a short row; the clusterer builds markers in the browser from plain arrays.
 MARKER_JS = """function (row) {
   var m = L.circleMarker(new L.LatLng(row[0], row[1]),
@@ -69,7 +64,8 @@ def _popup(r) -> str:
 
 
 def incident_heat_map(
-    incidents: pd.DataFrame,
+    heat: HeatCells,
+    recent: pd.DataFrame,
     context: dict[str, pd.DataFrame],
     base: BaseMap,
     *,
@@ -77,16 +73,13 @@ def incident_heat_map(
     source: str,
     data_time: datetime,
 ) -> folium.Map:
-    """``incidents``: lon, lat, tier, reported_at, and for markers id, category, status, grid, assignee."""
+    """``heat``: the incidents' cells; ``recent``: the most recent reports to mark, with id, lon, lat, tier,
+    reported_at, category, status, grid and assignee."""
     grids = context["grids"]
     fmap = new_map(base, tuple(grids.total_bounds))
-    lon, lat = incidents["lon"].to_numpy(float), incidents["lat"].to_numpy(float)
-    weight = tier_weights(incidents["tier"])
-    _heat_layer(lon, lat, weight, base).add_to(fmap)
-    if len(incidents):
-        keys = time_keys(incidents["reported_at"], options.step)
-        _time_slider(lon, lat, weight, keys, options.step, base).add_to(fmap)
-    recent = incidents.nlargest(options.markers, "reported_at") if options.markers else incidents.iloc[:0]
+    _heat_layer(heat.cells, base).add_to(fmap)
+    if len(heat.frames):
+        _time_slider(heat.time_frames(), options.step, base).add_to(fmap)
     if len(recent):
         _recent_markers(recent, base).add_to(fmap)
     outline = folium.FeatureGroup(name="网格 Grids", show=True)
@@ -102,14 +95,13 @@ def incident_heat_map(
         (GRADIENT[1.0], "热力 多 heat: many"),
     ]
     legend += [(c, f"标记 {t}类 marker: tier {t}") for t, c in TIER_COLOURS.items()]
-    note = f"{len(incidents):,} 件事件 incidents; 热力按级别加权 weighted by tier. {options.note}".strip()
+    note = f"{heat.total:,} 件事件 incidents; 热力按级别加权 weighted by tier. {options.note}".strip()
     add_panel(fmap, "事件热力图 Incident heat", legend, source=source, data_time=data_time, note=note)
     return fmap
 
 
-def _heat_layer(lon: np.ndarray, lat: np.ndarray, weight: np.ndarray, base: BaseMap) -> folium.FeatureGroup:
-    """The whole period's heat, binned into small cells."""
-    cells = bin_points(lon, lat, weight, cell_m=HEAT_CELL_M)
+def _heat_layer(cells: pd.DataFrame, base: BaseMap) -> folium.FeatureGroup:
+    """The whole period's heat, in small cells."""
     # Scale by a high percentile, not the single hottest cell, so one extreme cell does not wash out the rest.
     scale = float(np.percentile(cells["weight"], 98)) if len(cells) else 1.0
     heat = folium.FeatureGroup(name="事件热力 Incident heat (A1 B2 C3 D4)", show=True)
@@ -120,14 +112,8 @@ def _heat_layer(lon: np.ndarray, lat: np.ndarray, weight: np.ndarray, base: Base
     return heat
 
 
-def _time_slider(
-    lon: np.ndarray, lat: np.ndarray, weight: np.ndarray, keys: np.ndarray, step: str, base: BaseMap
-) -> plugins.HeatMapWithTime:
-    """Heat a day or week at a time (``keys``), in the smallest cells whose frames fit the budget."""
-    for cell in TIME_CELLS_M:
-        frames = bin_points(lon, lat, weight, cell_m=cell, keys=keys)
-        if len(frames) <= TIME_BUDGET:
-            break
+def _time_slider(frames: pd.DataFrame, step: str, base: BaseMap) -> plugins.HeatMapWithTime:
+    """Heat a day or week at a time (the frames' ``key``)."""
     frames = frames.sort_values("key", kind="stable")
     fscale = float(np.percentile(frames["weight"], 98))
     order, starts = np.unique(frames["key"].to_numpy(), return_index=True)

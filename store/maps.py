@@ -3,50 +3,91 @@ frames of a street's coverage page, and the grids as they stood when a re-split 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 import geopandas as gpd
 import pandas as pd
 from sqlalchemy import Connection, text
 
+from geo.heat import BEIJING_S, HEAT_CELL_M, TIER_WEIGHTS, TIME_CELLS_M, HeatCells, cell_scale
 from store.incidents import Visible, visibility_sql
 
 
-def incident_points(
-    conn: Connection,
-    visible: Visible,
-    *,
-    since: datetime,
-    until: datetime,
-    categories: tuple[str, ...] = (),
-    tiers: tuple[str, ...] = (),
-    channels: tuple[str, ...] = (),
-    statuses: tuple[str, ...] = (),
-) -> pd.DataFrame:
-    """Visible incidents reported in [since, until), one row each (WGS-84 lon, lat); an empty filter is all."""
-    where, params = visibility_sql(visible)
+@dataclass(frozen=True)
+class IncidentQuery:
+    """Which incidents a map reads: those ``visible`` reported in [since, until); an empty filter is all."""
+
+    visible: Visible
+    since: datetime
+    until: datetime
+    categories: tuple[str, ...] = ()
+    tiers: tuple[str, ...] = ()
+    channels: tuple[str, ...] = ()
+    statuses: tuple[str, ...] = ()
+
+    def where(self) -> tuple[str, dict]:
+        """The condition on incidents ``i``, with its parameters."""
+        seen, params = visibility_sql(self.visible)
+        condition = f"""i.reported_at >= :since AND i.reported_at < :until AND {seen}
+          AND (cardinality(CAST(:cats AS text[])) = 0 OR i.category_code = ANY(CAST(:cats AS text[])))
+          AND (cardinality(CAST(:tiers AS text[])) = 0 OR i.tier = ANY(CAST(:tiers AS text[])))
+          AND (cardinality(CAST(:channels AS text[])) = 0 OR i.channel = ANY(CAST(:channels AS text[])))
+          AND (cardinality(CAST(:statuses AS text[])) = 0 OR i.status = ANY(CAST(:statuses AS text[])))"""
+        return condition, params | {
+            "since": self.since,
+            "until": self.until,
+            "cats": list(self.categories),
+            "tiers": list(self.tiers),
+            "channels": list(self.channels),
+            "statuses": list(self.statuses),
+        }
+
+
+def incident_points(conn: Connection, asked: IncidentQuery, newest: int | None = None) -> pd.DataFrame:
+    """The incidents asked, one row each (WGS-84 lon, lat, with their names); ``newest``: only that many of
+    the most recently reported."""
+    where, params = asked.where()
     sql = text(f"""
         SELECT i.id, ST_X(i.geom) AS lon, ST_Y(i.geom) AS lat, i.tier, i.reported_at, c.name_zh AS category,
                i.status, i.grid_id, g.name AS grid, i.assignee_kind, p.name AS person
         FROM incidents i JOIN categories c ON c.code = i.category_code
         LEFT JOIN grids g ON g.id = i.grid_id
         LEFT JOIN people p ON i.assignee_kind = 'person' AND p.id = i.assignee_id
-        WHERE i.reported_at >= :since AND i.reported_at < :until AND {where}
-          AND (cardinality(CAST(:cats AS text[])) = 0 OR i.category_code = ANY(CAST(:cats AS text[])))
-          AND (cardinality(CAST(:tiers AS text[])) = 0 OR i.tier = ANY(CAST(:tiers AS text[])))
-          AND (cardinality(CAST(:channels AS text[])) = 0 OR i.channel = ANY(CAST(:channels AS text[])))
-          AND (cardinality(CAST(:statuses AS text[])) = 0 OR i.status = ANY(CAST(:statuses AS text[])))""")  # noqa: S608
-    params |= {
-        "since": since,
-        "until": until,
-        "cats": list(categories),
-        "tiers": list(tiers),
-        "channels": list(channels),
-        "statuses": list(statuses),
-    }
-    frame = pd.read_sql(sql, conn, params=params)
+        WHERE {where}
+        {"ORDER BY i.reported_at DESC, i.id DESC LIMIT :newest" if newest is not None else ""}""")  # noqa: S608
+    frame = pd.read_sql(sql, conn, params=params | {"newest": newest})
     frame["reported_at"] = pd.to_datetime(frame["reported_at"], utc=True)
     return frame
+
+
+def incident_cells(conn: Connection, asked: IncidentQuery, step: str) -> HeatCells:
+    """The incidents asked, summed in PostGIS into the heat page's cells: ``HEAT_CELL_M`` cells of all times
+    together, and ``TIME_CELLS_M[0]`` cells per Beijing ``step`` (day, or week from Monday).
+
+    One scan with two grouping sets, so a million incidents come back as the thousands of cells a page draws;
+    the cells are exactly ``geo.heat.bin_points``'s with ``lat0`` the middle of the service area.
+    """
+    lat0 = float(
+        conn.execute(text("SELECT COALESCE(ST_Y(ST_Centroid(ST_Extent(geom))), 0) FROM streets")).scalar_one()
+    )
+    where, params = asked.where()
+    weight = " ".join(f"WHEN '{t}' THEN {w}" for t, w in TIER_WEIGHTS.items())
+    day = f"CAST(floor((extract(epoch FROM i.reported_at) + {BEIJING_S}) / 86400) AS bigint)"
+    key = day if step == "day" else f"{day} - mod({day} + 3, 7)"  # 1970-01-01 was a Thursday
+    sql = text(f"""
+        WITH p AS (
+            SELECT ST_X(i.geom) AS x, ST_Y(i.geom) AS y, CASE i.tier {weight} ELSE 1.0 END AS w, {key} AS key
+            FROM incidents i WHERE {where})
+        SELECT GROUPING(key) = 1 AS whole, COALESCE(key, 0) AS key, sum(w * x) / sum(w) AS lon,
+               sum(w * y) / sum(w) AS lat, sum(w) AS weight, count(*) AS n
+        FROM p
+        GROUP BY GROUPING SETS ((floor(x * :x0), floor(y * :y0)), (key, floor(x * :x1), floor(y * :y1)))""")  # noqa: S608
+    (x0, y0), (x1, y1) = cell_scale(lat0, HEAT_CELL_M), cell_scale(lat0, TIME_CELLS_M[0])
+    rows = pd.read_sql(sql, conn, params=params | {"x0": x0, "y0": y0, "x1": x1, "y1": y1})
+    whole = rows.pop("whole").astype(bool)
+    cells, frames = (rows[w].reset_index(drop=True) for w in (whole, ~whole))
+    return HeatCells(int(cells["n"].sum()), cells, frames, lat0)
 
 
 def category_codes(conn: Connection) -> tuple[str, ...]:

@@ -11,6 +11,7 @@ from sqlalchemy import create_engine, text
 from core.scores import scores
 from core.tokens import add_user
 from geo.coords import wgs84_to_gcj02
+from geo.heat import HeatCells, time_keys
 from maps.basemaps import base_map
 from maps.heat import HeatOptions, incident_heat_map
 from tests.browser import chromium, live_server, visit
@@ -177,8 +178,10 @@ def test_heat_on_a_gcj02_base_map_is_shifted(demo_layers):
             "assignee": ["a"],
         }
     )
+    heat = HeatCells.of_points(one["lon"], one["lat"], [1.0], time_keys(one["reported_at"], "day"))
     pages = {
         name: incident_heat_map(
+            heat,
             one,
             demo_layers,
             base_map(name),
