@@ -165,6 +165,17 @@ def address_point(conn: Connection, address: str) -> tuple[float, float] | None:
     return (row[0], row[1]) if row else None
 
 
+def building_point(conn: Connection, building_id: str) -> tuple[float, float] | None:
+    """A point inside a building (Open311's ``address_id``); None for an unknown id."""
+    row = conn.execute(
+        text(
+            "SELECT ST_X(pt), ST_Y(pt) FROM (SELECT ST_PointOnSurface(geom) AS pt FROM buildings WHERE id = :b) s"
+        ),
+        {"b": building_id},
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
 def stored_ids(session: Session, model: type[models.Base]) -> set[str]:
     """Every id a layer's table holds (grids: every version)."""
     return set(session.scalars(select(model.id)))  # type: ignore[attr-defined]

@@ -230,7 +230,7 @@ class IncidentQuery:
     """Which incidents a list asks for: fields (``LIST_COLUMNS``) equal to values, reported in
     [since, until), in one of ``statuses``; newest first, a page of ``limit`` from ``offset``."""
 
-    filters: dict[str, str] = field(default_factory=dict)
+    filters: dict[str, str | tuple[str, ...]] = field(default_factory=dict)  # a tuple: any of its values
     since: datetime | None = None
     until: datetime | None = None
     limit: int = 100
@@ -238,35 +238,45 @@ class IncidentQuery:
     statuses: tuple[str, ...] | None = None
 
 
-def view_rows(conn: Connection, visible: Visible, query: IncidentQuery) -> list[dict]:
-    """Visible rows matching ``query``."""
+def _where(visible: Visible, query: IncidentQuery) -> tuple[str, dict]:
+    """The WHERE clause (and its parameters) of the incidents ``visible`` admits and ``query`` asks for."""
     where, params = visibility_sql(visible)
     clauses = [where]
     if query.statuses is not None:
         clauses.append("i.status = ANY(:statuses)")
         params["statuses"] = list(query.statuses)
     for name, value in query.filters.items():
+        values = list(value) if isinstance(value, tuple) else [value]
         if name == "grid":
             # Reported in this grid, or (after a re-split) lying inside it now: old incidents stay findable.
             clauses.append(
-                "(i.grid_id = :f_grid OR EXISTS (SELECT 1 FROM grids ng WHERE ng.id = :f_grid "
+                "(i.grid_id = ANY(:f_grid) OR EXISTS (SELECT 1 FROM grids ng WHERE ng.id = ANY(:f_grid) "
                 "AND ng.valid_to IS NULL AND ST_Covers(ng.geom, i.geom)))"
             )
         else:
-            clauses.append(f"i.{LIST_COLUMNS[name]} = :f_{name}")
-        params[f"f_{name}"] = value
+            clauses.append(f"i.{LIST_COLUMNS[name]} = ANY(:f_{name})")
+        params[f"f_{name}"] = values
     if query.since is not None:
         clauses.append("i.reported_at >= :since")
         params["since"] = query.since
     if query.until is not None:
         clauses.append("i.reported_at < :until")
         params["until"] = query.until
-    sql = (
-        _VIEW_SQL + " WHERE " + " AND ".join(clauses) + " ORDER BY i.reported_at DESC, i.id DESC "
-        "LIMIT :limit OFFSET :offset"
-    )
+    return " AND ".join(clauses), params
+
+
+def view_rows(conn: Connection, visible: Visible, query: IncidentQuery) -> list[dict]:
+    """Visible rows matching ``query``, newest first (ties by id: a stable order for paging)."""
+    where, params = _where(visible, query)
+    sql = _VIEW_SQL + f" WHERE {where} ORDER BY i.reported_at DESC, i.id DESC LIMIT :limit OFFSET :offset"
     rows = conn.execute(text(sql), {**params, "limit": query.limit, "offset": query.offset}).mappings()
     return [dict(r) for r in rows]
+
+
+def count_rows(conn: Connection, visible: Visible, query: IncidentQuery) -> int:
+    """How many visible rows match ``query`` (every page together)."""
+    where, params = _where(visible, query)
+    return conn.execute(text(f"SELECT count(*) FROM incidents i WHERE {where}"), params).scalar_one()  # noqa: S608
 
 
 def event_rows(conn: Connection, incident_id: int) -> list[dict]:

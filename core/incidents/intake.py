@@ -25,8 +25,10 @@ from geo.settings import Settings
 from store import incidents as store
 from store.locate import locate_point
 
-# Channels whose reports need no reporter's name and phone.
-ANONYMOUS_CHANNELS = ("patrol", "camera")
+# Channels where staff take a report on someone's behalf (a call, a visit): the caller's name and phone are
+# needed to call back. A citizen's own app or WeChat report is known by its token; patrols and cameras
+# have no reporter to call.
+CONTACT_CHANNELS = ("hotline_12345", "walk_in")
 
 
 class Reporter(Body):
@@ -156,10 +158,9 @@ def _checked(p: Principal, body: object, idempotency_key: str | None) -> tuple[I
     reporter = data.reporter or Reporter()
     if p.role == "citizen":
         reporter = Reporter(name=reporter.name or p.name, phone=reporter.phone or p.phone)
-    if data.channel not in ANONYMOUS_CHANNELS and not (reporter.name and reporter.phone):
+    if data.channel in CONTACT_CHANNELS and not (reporter.name and reporter.phone):
         raise Invalid(
-            f"reporter name and phone are required for channel {data.channel} "
-            f"(optional only for {', '.join(ANONYMOUS_CHANNELS)})",
+            f"reporter name and phone are required for channel {data.channel}: the caller is called back",
         )
     return data, reporter
 

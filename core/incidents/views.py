@@ -148,6 +148,11 @@ def list_incidents(conn: Connection, p: Principal | None, query: IncidentQuery) 
     return [shape(r, p) for r in store.view_rows(conn, visible_incidents(p), query)]
 
 
+def count_incidents(conn: Connection, p: Principal | None, query: IncidentQuery) -> int:
+    """How many incidents the principal may see match ``query``, every page together."""
+    return store.count_rows(conn, visible_incidents(p), query)
+
+
 def incident_events(conn: Connection, incident_id: int, p: Principal) -> list[dict]:
     """The incident's append-only story, oldest first. A citizen reads what happened and when, and any
     ``reply`` written for them, never staff notes or who on the staff did it."""

@@ -108,8 +108,8 @@ def _check_refusals(client: GeoReportV2, base: str, place: Place) -> None:
     for call, status, words in (
         (
             lambda: client.create_request("Z99", lat=place.lat, long=place.lon),
-            400,
-            "unknown incident category",
+            404,
+            "service_code 'Z99' not found",
         ),
         (lambda: client.create_request("A01", lat=39.9, long=116.4), 400, "outside the service area"),
         (lambda: client.create_request("A01", address_string="火星路"), 400, "matches no building"),
