@@ -12,9 +12,10 @@ from sqlalchemy.engine import Connection
 from core import mapdata
 from core.access import Principal
 from core.errors import Invalid
+from core.vocabulary import beijing_text
 from geo.heat import STEPS
 from geo.settings import get_settings
-from maps.basemaps import BaseMap
+from maps.basemaps import BaseMap, set_title
 from maps.board import board_map
 from maps.coverage import MAX_TRACKS_DRAWN, coverage_map
 from maps.grids import GridMeasure, grids_map
@@ -43,25 +44,43 @@ def render_map(
     principal: Principal | None = None,
     now: datetime | None = None,
 ) -> folium.Map:
-    """Build map ``kind`` from the stored data, stamped with the database and the time read."""
+    """Build map ``kind`` from the stored data, stamped with the database and the time read, and named (its
+    ``<title>``) by the map and its period."""
     params = params or {}
     now = now or datetime.now(UTC)
+    fmap, period = _render(conn, kind, base, params, principal, now)
+    set_title(fmap, kind, period)
+    return fmap
+
+
+def _render(
+    conn: Connection,
+    kind: str,
+    base: BaseMap,
+    params: Mapping[str, str],
+    principal: Principal | None,
+    now: datetime,
+) -> tuple[folium.Map, str]:
+    """The page, and the period it shows (or the moment, for a map of how things stand)."""
     layers = mapdata.map_layers(conn, kind)
     stamp = {"source": f"Wangge 数据库 database {conn.engine.url.database}", "data_time": now}
     band = get_settings().households_band
+    current = f"现状 as of {beijing_text(now)}"
     if kind == "grids":
         measure = mapdata.grid_measure(conn, params, layers["buildings"], principal, now)
         shade = GridMeasure(**asdict(measure)) if measure else None
-        return grids_map(layers, band, base, measure=shade, **stamp)
+        return grids_map(layers, band, base, measure=shade, **stamp), measure.period if measure else current
     if kind == "board":
-        return board_map(layers, base, **stamp)
+        return board_map(layers, base, **stamp), current
     if kind == "heat":
         f = mapdata.incident_filter(conn, params, now)
         options = heat_options(params, f.describe())
         heat, recent = mapdata.heat_data(conn, f, principal, options.step, options.markers)
-        return incident_heat_map(heat, recent, layers, base, options=options, **stamp)
+        return incident_heat_map(heat, recent, layers, base, options=options, **stamp), f.describe()
     if kind == "coverage":
         page = mapdata.coverage_page(conn, params, principal, now, MAX_TRACKS_DRAWN)
-        return coverage_map(page.report, page.frames, base, route=page.route, **stamp)
+        walked = f"{page.report['from'][:10]} – {page.report['to'][:10]}"
+        return coverage_map(page.report, page.frames, base, route=page.route, **stamp), walked
     page = mapdata.resplit_page(conn, params.get("preview"), principal)
-    return resplit_map(page.before, page.after, page.moved, band, base, summary=page.summary, **stamp)
+    fmap = resplit_map(page.before, page.after, page.moved, band, base, summary=page.summary, **stamp)
+    return fmap, f"预览 preview {page.summary['preview_id']}"

@@ -9,13 +9,14 @@ page to the local copy, and refuses a page that would still reach outside.
 
 from __future__ import annotations
 
+import posixpath
 import re
 import shutil
 import subprocess
 import tarfile
 import tempfile
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import folium
 
@@ -129,18 +130,43 @@ def localise(html: str, prefix: str = STATIC_PREFIX, used: set[Asset] | None = N
 
 
 def export_page(html: str, out: Path) -> Path:
-    """Write a self-contained page: ``out`` plus ``<stem>_files/`` holding the libraries it uses."""
+    """Write a self-contained page: ``out`` plus ``<stem>_files/`` holding only the files it loads (each
+    script and stylesheet, and the images and fonts those stylesheets load), not whole packages."""
     used: set[Asset] = set()
     files = f"{out.stem}_files"
     html = localise(html, prefix=files, used=used)
     out.parent.mkdir(parents=True, exist_ok=True)
-    for folder in sorted({a.folder for a in used} | {dep for a in used for dep in _font_folders(a.package)}):
-        src = vendor_dir() / folder
-        if not src.exists():
+    for rel in sorted(_files_loaded(used)):
+        src = vendor_dir() / rel
+        if not src.is_file():
             raise AssetError(f"{src} is missing: run `wangge assets`")
-        shutil.copytree(src, out.parent / files / folder, dirs_exist_ok=True)
+        dest = out.parent / files / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, dest)
     out.write_text(html, encoding="utf-8")
     return out
+
+
+# A stylesheet's url(…) of a file beside it (not data: or another host), without its ?query or #hash.
+_CSS_URL = re.compile(r"""url\(\s*['"]?(?!data:|https?:|//)([^'")?#]+)""")
+
+
+def _files_loaded(used: set[Asset]) -> set[PurePosixPath]:
+    """The files the page's assets load, as paths under the vendor folder: each asset, and what its
+    stylesheets load in turn (Leaflet's marker images, the time slider's Glyphicons)."""
+    root, found = vendor_dir(), set()
+    todo = [PurePosixPath(a.folder) / a.path for a in used]
+    while todo:
+        rel = todo.pop()
+        if rel in found:
+            continue
+        found.add(rel)
+        if rel.suffix == ".css" and (root / rel).is_file():
+            for ref in _CSS_URL.findall((root / rel).read_text(encoding="utf-8")):
+                target = PurePosixPath(posixpath.normpath(str(rel.parent / ref.strip())))
+                if target.parts and target.parts[0] != "..":
+                    todo.append(target)
+    return found
 
 
 def reference_page() -> str:
@@ -163,11 +189,6 @@ def needed_assets() -> list[Asset]:
     if unknown:
         raise AssetError(f"no known source for {', '.join(unknown)}")
     return [asset_for(u) for u in urls]
-
-
-def _font_folders(package: str) -> list[str]:
-    dep = FONT_DEPENDENCIES.get(package)
-    return [f"{dep[0]}@{dep[1]}"] if dep else []
 
 
 def _npm_unpack(pkg: str, ver: str, dest: Path, keep: str | None = None) -> None:

@@ -7,6 +7,7 @@ GCJ-02 map, so on such a map every overlay is converted to GCJ-02 first.
 
 from __future__ import annotations
 
+import html
 import os
 from dataclasses import dataclass
 
@@ -101,6 +102,22 @@ def new_map(base: BaseMap, bounds: tuple[float, float, float, float]) -> folium.
         folium.TileLayer(base.tiles, attr=base.attribution, name=base.label, **extra).add_to(fmap)
     fmap.fit_bounds([[miny, minx], [maxy, maxx]])
     return fmap
+
+
+# What each page is called in the browser's tab and history, before its period.
+PAGE_TITLES = {
+    "grids": "网格图 Grids",
+    "board": "公示牌 Public board",
+    "heat": "事件热力图 Incident heat",
+    "resplit": "网格重划预览 Re-split preview",
+    "coverage": "巡查覆盖 Patrol coverage",
+}
+
+
+def set_title(fmap: folium.Map, kind: str, period: str) -> None:
+    """Name the page (its ``<title>``) by its map and period, so a saved or printed page says what it is."""
+    text = f"{PAGE_TITLES[kind]} · {period}"
+    fmap.get_root().header.add_child(folium.Element(f"<title>{html.escape(text)}</title>"), name="title")
 
 
 def for_display(frame: gpd.GeoDataFrame, base: BaseMap) -> gpd.GeoDataFrame:
