@@ -84,6 +84,7 @@ def locate_one(conn: Connection, lon: float, lat: float, crs: str, *, srid: int,
     except CoordinateError as exc:
         raise Invalid(str(exc)) from None
     x, y = float(xs), float(ys)
+    row: dict
     if not in_service_area(conn, lon, lat):  # far away: answered without projecting it
         row = {
             **dict.fromkeys(OUTSIDE_FIELDS),

@@ -279,6 +279,18 @@ def count_rows(conn: Connection, visible: Visible, query: IncidentQuery) -> int:
     return conn.execute(text(f"SELECT count(*) FROM incidents i WHERE {where}"), params).scalar_one()  # noqa: S608
 
 
+def events_of(conn: Connection, incident_ids: list[int]) -> list[dict]:
+    """The events of many incidents at once (an export), by incident then in order."""
+    rows = conn.execute(
+        text(
+            "SELECT incident_id, at, actor, role, action, from_status, to_status, note, data "
+            "FROM incident_events WHERE incident_id = ANY(:ids) ORDER BY incident_id, id"
+        ),
+        {"ids": incident_ids},
+    ).mappings()
+    return [dict(r) for r in rows]
+
+
 def event_rows(conn: Connection, incident_id: int) -> list[dict]:
     rows = conn.execute(
         text(

@@ -9,8 +9,10 @@ from pathlib import Path
 import click
 
 from api.cli.common import CRS_CHOICE, LAYER_CHOICE, fail
+from api.cli.exports import CASE_TABLES, export_cases
 from core.vocabulary import LAYERS as LAYER_NAMES
 from store.engine import get_engine, session_scope
+from store.scores import UNIT_KINDS
 
 
 def _print_problems(problems, title: str) -> None:
@@ -111,11 +113,28 @@ def import_cmd(
     )
 
 
-@click.command("export", help="导出图层 Write a stored layer to .gpkg, .geojson, .shp, .parquet or .csv.")
-@click.argument("layer", type=LAYER_CHOICE)
+@click.command(
+    "export",
+    help="导出 Write a stored layer (.gpkg, .geojson, .shp, .parquet, .csv), or incidents or scores "
+    "(.csv with a BOM, .xlsx, .gpkg, .geojson; the last 90 days unless --from/--to).",
+)
+@click.argument("layer", type=click.Choice([*LAYER_NAMES, *CASE_TABLES]))
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--history", is_flag=True, help="含历史网格 Include grid versions that are no longer current.")
-def export_cmd(layer, file, history) -> None:
+@click.option("--from", "since", help="起 From (ISO; Beijing time without an offset).")
+@click.option("--to", "until", help="止 To.")
+@click.option("--street", help="街道 Incidents of these streets (comma list).")
+@click.option("--community", help="社区 Of these communities.")
+@click.option("--grid", help="网格 Of these grids.")
+@click.option("--status", help="状态 In these statuses.")
+@click.option("--category", help="类别 Of these categories.")
+@click.option("--tier", help="级别 Of these tiers.")
+@click.option("--channel", help="渠道 From these channels.")
+@click.option("--unit", type=click.Choice(list(UNIT_KINDS)), help="排名单位 What scores rank (default grid).")
+def export_cmd(layer, file, history, **options) -> None:
+    if layer in CASE_TABLES:
+        export_cases(layer, file, options)
+        return
     from boundaries.load import ShapeRefused, export_layer
 
     try:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 
 from api.http.context import connection, now, principal, transaction, workflow
 from api.http.openapi import contract
-from api.http.params import json_body
+from api.http.params import json_body, page_links
+from boundaries.tables import TABLE_TYPES, table_bytes
 from core.access import require_admin, require_district
 from core.catalogue import (
     Catalogue,
@@ -17,10 +18,18 @@ from core.catalogue import (
     parse_catalogue,
     save_catalogue,
 )
-from core.errors import Unprocessable
+from core.errors import NotFound, Unprocessable
+from core.exports import incident_sheets, score_sheets
 from core.incidents.intake import IncidentIn, forget_categories, intake
 from core.incidents.lifecycle import ActionIn, act
-from core.incidents.views import LIST_FILTERS, IncidentQuery, incident_events, incident_view, list_incidents
+from core.incidents.views import (
+    LIST_FILTERS,
+    IncidentQuery,
+    count_incidents,
+    incident_events,
+    incident_view,
+    list_incidents,
+)
 from core.inputs import CategoriesQuery, IncidentListQuery, ScoresQuery, parse_query
 from core.periods import parse_time, period
 from core.scores import WEIGHTS, scores
@@ -90,8 +99,31 @@ def incidents():
     filters = {k: v for k in LIST_FILTERS if (v := getattr(asked, k))}
     limit = min(asked.limit, current_app.config["MAX_PAGE_SIZE"])
     since, until = parse_time("from", asked.from_), parse_time("to", asked.to)
-    rows = list_incidents(connection(), p, IncidentQuery(filters, since, until, limit, asked.offset))
-    return jsonify({"incidents": rows, "limit": limit, "offset": asked.offset})
+    query = IncidentQuery(filters, since, until, limit, asked.offset)
+    rows = list_incidents(connection(), p, query)
+    total = count_incidents(connection(), p, query)
+    return jsonify(
+        {
+            "incidents": rows,
+            "total": total,
+            "limit": limit,
+            "offset": asked.offset,
+            "links": page_links(asked.offset, limit, total),
+        }
+    )
+
+
+@bp.get("/incidents.<fmt>")
+@contract(TAG, query=IncidentListQuery)
+def incidents_table(fmt: str):
+    """Every incident the caller may see that the filters match (not a page), with a sheet of their
+    events: CSV with a byte-order mark, or an Excel workbook."""
+    p = principal()
+    asked = parse_query(IncidentListQuery, request.args)
+    filters = {k: v for k in LIST_FILTERS if (v := getattr(asked, k))}
+    since, until = parse_time("from", asked.from_), parse_time("to", asked.to)
+    sheets = incident_sheets(connection(), p, IncidentQuery(filters, since, until))
+    return _download(sheets, fmt, "incidents")
 
 
 @bp.get("/incidents/<int:incident_id>")
@@ -117,6 +149,28 @@ def step(incident_id: int, action: str):
     with transaction() as conn:
         result = act(conn, p, incident_id, action, body, **workflow(conn))
     return jsonify(result)
+
+
+@bp.get("/scores.<fmt>")
+@contract("评分 scores", query=ScoresQuery)
+def ranking_table(fmt: str):
+    """The ranking as CSV (with a byte-order mark) or an Excel workbook."""
+    p = principal()
+    require_admin(p, "rankings")
+    query = parse_query(ScoresQuery, request.args)
+    asked = period(query.from_, query.to, now=now())
+    sheets = score_sheets(
+        connection(), query.unit, since=asked.since, until=asked.until, now=now(), scope=p.area
+    )
+    return _download(sheets, fmt, f"scores-{query.unit}")
+
+
+def _download(sheets: dict, fmt: str, stem: str) -> Response:
+    if fmt not in TABLE_TYPES:
+        raise NotFound(f"no table format {fmt!r}: csv or xlsx")
+    response = Response(table_bytes(sheets, fmt), content_type=TABLE_TYPES[fmt])
+    response.headers["Content-Disposition"] = f'attachment; filename="{stem}.{fmt}"'
+    return response
 
 
 @bp.get("/scores")

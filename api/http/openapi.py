@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from spectree import Response, SecurityScheme, SpecTree, Tag
 from spectree.models import SecureType, SecuritySchemeData
 
+from boundaries.tables import TABLE_TYPES
 from core.incidents.workflow import ACTIONS
 from core.inputs import ID_PATTERN
 from core.vocabulary import SPATIAL_LAYERS
@@ -97,6 +98,7 @@ PATH_PARAMETERS: dict[str, dict] = {
     "action": {"type": "string", "enum": list(ACTIONS)},
     "incident_id": {"type": "integer", "format": "int64", "minimum": 1},
     **dict.fromkeys(("grid_id", "feature_id", "preview_id"), {"type": "string", "pattern": ID_PATTERN}),
+    "fmt": {"type": "string", "enum": list(TABLE_TYPES)},
 }
 
 
@@ -104,7 +106,7 @@ def _problems_typed(doc: dict) -> dict:
     """spectree writes every body as application/json; ours errors are application/problem+json, and a
     success without a model has any JSON body. Path parameters get their enums and patterns."""
     doc = copy.deepcopy(doc)
-    for operations in doc["paths"].values():
+    for path, operations in doc["paths"].items():
         for operation in operations.values():
             for parameter in operation.get("parameters", []):
                 if parameter["in"] == "path" and parameter["name"] in PATH_PARAMETERS:
@@ -113,6 +115,8 @@ def _problems_typed(doc: dict) -> dict:
                 content = answer.get("content", {})
                 if int(code) >= 400 and "application/json" in content:
                     answer["content"] = {PROBLEM: content["application/json"]}
+                elif not content and path.endswith(".{fmt}"):  # a table to download
+                    answer["content"] = {media: {"schema": {}} for media in TABLE_TYPES.values()}
                 elif not content:
                     answer["content"] = {"application/json": {"schema": {}}}
     return doc

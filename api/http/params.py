@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+from urllib.parse import urlencode
 
 from flask import request
 
@@ -82,3 +83,13 @@ def check_request_text() -> None:
         for key, value in values.items(multi=True):
             check_text_everywhere(key, f"{where} parameter name")
             check_text_everywhere(value, f"{where} parameter {key}")
+
+
+def page_links(offset: int, limit: int, total: int) -> list[dict]:
+    """``next`` and ``prev`` links of a paged list: the same query with another ``offset``."""
+    links = []
+    for rel, start in (("prev", max(offset - limit, 0)), ("next", offset + limit)):
+        if (rel == "prev" and offset > 0) or (rel == "next" and start < total):
+            args = request.args.to_dict() | {"offset": str(start), "limit": str(limit)}
+            links.append({"rel": rel, "href": request.base_url + "?" + urlencode(args)})
+    return links

@@ -154,14 +154,20 @@ def count_incidents(conn: Connection, p: Principal | None, query: IncidentQuery)
 
 
 def incident_events(conn: Connection, incident_id: int, p: Principal) -> list[dict]:
-    """The incident's append-only story, oldest first. A citizen reads what happened and when, and any
-    ``reply`` written for them, never staff notes or who on the staff did it."""
+    """The incident's append-only story, oldest first, as ``p`` may read it (see ``seen_events``)."""
     fetch(conn, incident_id, p)
-    events = [{**r, "at": beijing_iso(r["at"])} for r in store.event_rows(conn, incident_id)]
-    if p.role != "citizen":
+    return seen_events(store.event_rows(conn, incident_id), p)
+
+
+def seen_events(events: list[dict], p: Principal | None) -> list[dict]:
+    """Events with Beijing times. A citizen reads what happened and when, and any ``reply`` written for
+    them, never staff notes or who on the staff did it."""
+    events = [{**e, "at": beijing_iso(e["at"])} for e in events]
+    if p is None or p.role != "citizen":
         return events
     return [
         {
+            **({"incident_id": e["incident_id"]} if "incident_id" in e else {}),
             "at": e["at"],
             "role": e["role"] if e["role"] == "citizen" else "staff",
             "action": e["action"],
