@@ -9,14 +9,16 @@ could not reach.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import geopandas as gpd
 import networkx as nx
 import numpy as np
 import pymatching
 import shapely
+from pyproj import Transformer
 from scipy.sparse import csc_matrix
 from scipy.spatial import cKDTree
 from shapely.geometry import LineString
@@ -35,10 +37,42 @@ class RoadNetwork:
     graph: nx.MultiGraph
     epsg: int
     report: dict = field(default_factory=dict)
+    # Built from the graph when first asked for, again if the graph has changed size since.
+    _built: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def _fresh(self, name: str, build: Callable[[], Any]) -> Any:
+        """What ``build`` makes of the graph, kept while the graph keeps its nodes (a graph whose edges change
+        under the same nodes needs a new ``RoadNetwork``)."""
+        size = self.graph.number_of_nodes()
+        if name not in self._built or self._built[name][0] != size:
+            self._built[name] = (size, build())
+        return self._built[name][1]
+
+    def metric(self, geometry: shapely.Geometry) -> shapely.Geometry:
+        """A WGS-84 geometry in the network's metric CRS (one transformer per network)."""
+        to_metric = self._fresh("crs", lambda: Transformer.from_crs(4326, self.epsg, always_xy=True))
+        return shapely.transform(
+            geometry, lambda xy: np.column_stack(to_metric.transform(xy[:, 0], xy[:, 1]))
+        )
+
+    def t_join(self, odd: Iterable[int]) -> list[tuple[int, int, int]]:
+        """The minimum T-join of ``odd`` (see ``TJoin``), over a matching graph built once per network."""
+        join: TJoin = self._fresh("t_join", lambda: TJoin(self.graph))
+        return join(odd)
+
+    def edge_lines(self) -> tuple[list[tuple[int, int, int]], np.ndarray, shapely.STRtree]:
+        """Every edge (u, v, key), its metric line, and a tree of the lines (built once per network)."""
+
+        def build() -> tuple[list[tuple[int, int, int]], np.ndarray, shapely.STRtree]:
+            keys = list(self.graph.edges(keys=True))
+            lines = np.array([self.graph.edges[e]["geometry"] for e in keys], dtype=object)
+            return keys, lines, shapely.STRtree(lines)
+
+        return self._fresh("lines", build)
 
     def nearest_node(self, lon: float, lat: float) -> tuple[int, float]:
         """The node nearest a WGS-84 point, and how far it is in metres."""
-        p = gpd.GeoSeries([shapely.Point(lon, lat)], crs=4326).to_crs(self.epsg).iloc[0]
+        p = self.metric(shapely.Point(lon, lat))
         nodes = list(self.graph.nodes)
         xy = np.array([self.graph.nodes[n]["xy"] for n in nodes])
         d = np.hypot(xy[:, 0] - p.x, xy[:, 1] - p.y)
@@ -203,35 +237,47 @@ def label_edges(
         g.edges[e]["segment"] = seg
 
 
-def min_t_join(graph: nx.MultiGraph, odd: Iterable[int]) -> list[tuple[int, int, int]]:
-    """The shortest set of edges (u, v, key) in which exactly the ``odd`` nodes have an odd number of ends: the
-    minimum T-join. Walking each of them once more makes every junction even, and it is the Chinese postman's
-    optimum (Edmonds and Johnson): the minimum-weight perfect matching of ``odd`` over shortest walking
-    distances, solved on the sparse road graph itself by PyMatching's sparse blossom rather than on the dense
-    graph of all pairs (seconds, not minutes, for thousands of junctions).
+class TJoin:
+    """A road graph as PyMatching's matching graph, built once and then asked for the minimum T-join of any
+    set of odd junctions (a district plans each of its grids over its street's one network).
 
-    PyMatching rounds weights to steps of the longest edge ÷ 2**23 (0.1 mm for a 1 km edge), so the join is
-    the optimum to within that step per edge. Raises ``ValueError`` when some piece of the graph holds an odd
-    number of ``odd`` nodes (they cannot all be paired).
+    The minimum T-join is the shortest set of edges in which exactly the odd nodes have an odd number of
+    ends. Walking each of them once more makes every junction even, and it is the Chinese postman's optimum
+    (Edmonds and Johnson): the minimum-weight perfect matching of the odd nodes over shortest walking
+    distances, solved here on the sparse road graph itself by PyMatching's sparse blossom rather than on
+    the dense graph of all pairs (seconds, not minutes, for thousands of junctions). PyMatching rounds
+    weights to steps of the longest edge ÷ 2**23 (0.1 mm for a 1 km edge), so the join is the optimum to
+    within that step per edge.
     """
-    wanted = sorted(set(odd))
-    if not wanted:
-        return []
-    nodes = np.sort(np.fromiter(graph.nodes, dtype=np.int64, count=graph.number_of_nodes()))
-    rows = list(graph.edges(keys=True, data="length_m"))
-    u = np.searchsorted(nodes, [r[0] for r in rows])
-    v = np.searchsorted(nodes, [r[1] for r in rows])
-    a, b = np.minimum(u, v), np.maximum(u, v)
-    length = np.array([r[3] for r in rows], dtype=float)
-    # One column per pair of junctions, the shortest of parallel streets; a loop changes no junction's parity.
-    order = np.lexsort((length, b, a))
-    first = np.ones(len(order), dtype=bool)
-    first[1:] = (a[order][1:] != a[order][:-1]) | (b[order][1:] != b[order][:-1])
-    cols = order[first & (a[order] != b[order])]
-    ends = np.concatenate([a[cols], b[cols]])
-    at = np.tile(np.arange(len(cols)), 2)
-    matrix = csc_matrix((np.ones(len(ends), dtype=np.uint8), (ends, at)), shape=(len(nodes), len(cols)))
-    syndrome = np.zeros(len(nodes), dtype=np.uint8)
-    syndrome[np.searchsorted(nodes, wanted)] = 1
-    chosen = pymatching.Matching.from_check_matrix(matrix, weights=length[cols]).decode(syndrome)
-    return [rows[c][:3] for c in cols[np.flatnonzero(chosen)]]
+
+    def __init__(self, graph: nx.MultiGraph) -> None:
+        self.nodes = np.sort(np.fromiter(graph.nodes, dtype=np.int64, count=graph.number_of_nodes()))
+        rows = list(graph.edges(keys=True, data="length_m"))
+        a, b = (np.searchsorted(self.nodes, [r[i] for r in rows]) for i in (0, 1))
+        a, b = np.minimum(a, b), np.maximum(a, b)
+        length = np.array([r[3] for r in rows], dtype=float)
+        # One column per pair of junctions, the shortest of parallel streets; a loop changes no parity.
+        order = np.lexsort((length, b, a))
+        first = np.ones(len(order), dtype=bool)
+        first[1:] = (a[order][1:] != a[order][:-1]) | (b[order][1:] != b[order][:-1])
+        cols = order[first & (a[order] != b[order])]
+        ends = np.concatenate([a[cols], b[cols]])
+        at = np.tile(np.arange(len(cols)), 2)
+        shape = (len(self.nodes), len(cols))
+        matrix = csc_matrix((np.ones(len(ends), dtype=np.uint8), (ends, at)), shape=shape)
+        self.edges = [rows[c][:3] for c in cols]
+        self.matching = (
+            pymatching.Matching.from_check_matrix(matrix, weights=length[cols]) if len(cols) else None
+        )
+
+    def __call__(self, odd: Iterable[int]) -> list[tuple[int, int, int]]:
+        """The edges (u, v, key) of the minimum T-join of ``odd``. Raises ``ValueError`` when some piece of
+        the graph holds an odd number of them (they cannot all be paired)."""
+        wanted = sorted(set(odd))
+        if not wanted:
+            return []
+        if self.matching is None:
+            raise ValueError("no edge joins the odd nodes")
+        syndrome = np.zeros(len(self.nodes), dtype=np.uint8)
+        syndrome[np.searchsorted(self.nodes, wanted)] = 1
+        return [self.edges[c] for c in np.flatnonzero(self.matching.decode(syndrome))]

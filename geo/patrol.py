@@ -24,7 +24,7 @@ import shapely
 from scipy.optimize import linprog
 from scipy.sparse import csr_matrix
 
-from geo.network import RoadNetwork, edge_geometry, min_t_join
+from geo.network import RoadNetwork, edge_geometry
 
 WALK_KMH = 4.0
 
@@ -93,15 +93,13 @@ def required_edges(
 
     The margin takes in the streets that bound a grid (grids are drawn along roads); no area: every edge.
     """
-    g = network.graph
     if area is None:
-        return {edge_key(u, v, k) for u, v, k in g.edges(keys=True)}
-    metric = gpd.GeoSeries([area], crs=4326).to_crs(network.epsg).iloc[0].buffer(margin_m)
-    out = set()
-    for u, v, k, d in g.edges(keys=True, data=True):
-        if d["geometry"].intersection(metric).length >= min_share * d["length_m"]:
-            out.add(edge_key(u, v, k))
-    return out
+        return {edge_key(u, v, k) for u, v, k in network.graph.edges(keys=True)}
+    metric = network.metric(area).buffer(margin_m)
+    keys, lines, tree = network.edge_lines()
+    near = tree.query(metric, predicate="intersects")
+    inside = shapely.length(shapely.intersection(lines[near], metric))
+    return {edge_key(*keys[i]) for i, m in zip(near, inside, strict=True) if m >= min_share * lines[i].length}
 
 
 def path_edges(g: nx.MultiGraph, path: list[int]) -> list[Edge]:
@@ -161,12 +159,10 @@ def coverage_route(
     g = network.graph
     _check(required, speed_kmh)
     walk = nx.MultiGraph()
-    walk.add_nodes_from(g.nodes)
+    walk.add_node(start)
     for u, v, k in required:
         walk.add_edge(u, v, key=k, length_m=g.edges[u, v, k]["length_m"], base=(u, v, k))
-    pieces = [c for c in nx.connected_components(walk) if walk.degree(next(iter(c))) > 0 or start in c]
-    if not any(start in c for c in pieces):
-        pieces.append({start})
+    pieces = list(nx.connected_components(walk))
     optimal = len(pieces) == 1
     notes: list[str] = []
     if len(pieces) > 1:
@@ -180,14 +176,11 @@ def coverage_route(
                 walk.add_edge(a, b, length_m=g.edges[a, b, k]["length_m"], base=(a, b, k))
     odd = [n for n in walk.nodes if walk.degree(n) % 2]
     try:
-        join = min_t_join(g, odd)
+        join = network.t_join(odd)
     except ValueError:
         raise PatrolError("some roads to walk cannot be reached from the others on this network") from None
     for x, y, k in join:
         walk.add_edge(x, y, length_m=g.edges[x, y, k]["length_m"], base=(x, y, k))
-    walk.remove_nodes_from([n for n in list(walk.nodes) if walk.degree(n) == 0 and n != start])
-    if walk.number_of_edges() == 0:
-        raise PatrolError("there is no road to walk in the area")
     circuit = list(nx.eulerian_circuit(walk, source=start, keys=True))
     # Each walked edge is a copy of a network edge: keep the network's key, in walking direction.
     edges = [(u, v, walk.edges[u, v, k]["base"][2]) for u, v, k in circuit]
