@@ -19,12 +19,14 @@ sys.path.insert(0, str(HERE.parent))
 import heat_bench  # noqa: E402
 import intake_bench  # noqa: E402
 import locate_bench  # noqa: E402
+import osm_bench  # noqa: E402
 import partition_bench  # noqa: E402
 import patrol_bench  # noqa: E402
 
 SECTIONS = {
     "locate": locate_bench,
     "partition": partition_bench,
+    "osm": osm_bench,
     "intake": intake_bench,
     "heat": heat_bench,
     "patrol": patrol_bench,

@@ -13,6 +13,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from boundaries.readers import ReadError, source_layer_name
 from geo.coords import utm_epsg
@@ -20,6 +21,13 @@ from geo.coords import utm_epsg
 AREA_PER_HOUSEHOLD_M2 = 90.0
 DEFAULT_LEVELS = 3.0
 MIN_FOOTPRINT_M2 = 20.0  # sheds and kiosks hold no household
+# Barriers a grid should not cross (people do not walk over them to their grid worker): major roads (OSM's
+# highway classes, or a roads file's ``kind`` as the demo writes it), railways and water.
+MAJOR_ROADS = {"motorway", "trunk", "primary", "secondary", "main"} | {
+    f"{k}_link" for k in ("motorway", "trunk", "primary", "secondary")
+}
+RAILWAYS = ["rail", "light_rail", "narrow_gauge"]
+WATERWAYS = ["river", "canal"]
 
 
 class OsmError(ValueError):
@@ -104,3 +112,29 @@ def read_buildings_or_osm(path: str | Path, layer: str | None = None) -> gpd.Geo
     """Buildings from any file GDAL reads (``layer``, else ``buildings``, else the first), or an OSM extract
     (households estimated)."""
     return read_buildings(path) if is_osm(path) else read_file_layer(path, layer, "buildings")
+
+
+def major_roads(roads: gpd.GeoDataFrame) -> gpd.GeoSeries:
+    """The roads of a roads layer that are barriers, by their ``highway`` (OSM) or ``kind`` column."""
+    column = next((c for c in ("highway", "kind") if c in roads.columns), None)
+    if column is None:
+        return gpd.GeoSeries([], crs=roads.crs)
+    return roads.geometry[roads[column].astype(str).isin(MAJOR_ROADS)]
+
+
+def read_barriers(path: str | Path, layer: str | None = None) -> gpd.GeoSeries:
+    """Barrier lines of a roads input: its major roads, and from an OSM extract also its railways, rivers,
+    canals and the shores of water (WGS-84 for an extract)."""
+    if not is_osm(path):
+        return major_roads(read_file_layer(path, layer, "roads"))
+    osm = _open(path)
+    parts = [major_roads(read_roads(path)).to_crs(4326).values]
+    for tag, values in (("railway", RAILWAYS), ("waterway", WATERWAYS), ("natural", ["water"])):
+        found = osm.get_data_by_custom_criteria(
+            custom_filter={tag: values}, filter_type="keep", keep_nodes=False, keep_relations=tag == "natural"
+        )
+        if found is not None and len(found):
+            parts.append(
+                shapely.boundary(found.geometry.values) if tag == "natural" else found.geometry.values
+            )
+    return gpd.GeoSeries(np.concatenate(parts), crs=4326).explode(index_parts=False)

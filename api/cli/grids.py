@@ -109,13 +109,16 @@ def _run_partition(
     buildings_file: Path,
     parent: tuple[Path | None, str | None, str],
     run: Shared,
+    barriers: bool = False,
     **extra: object,
 ) -> dict:
     """Read the files, run ``partition(buildings, parent, roads)`` (the boundary to draw in, or the grids to
     re-split: ``parent`` is its file, layer and default layer name; no file: a boundary derived from the
     data), write grids and assignments; exit 2 on bad input. Reading is inside, so a bad file fails as the
-    drawing does, after the band's check."""
+    drawing does, after the band's check. ``barriers``: the roads input's major roads, railways and water
+    are passed as barriers."""
     from boundaries.load import ShapeRefused, write_frame
+    from boundaries.osm import read_barriers
 
     if run.target <= 0 or not 0 < run.tolerance < 1:
         fail(
@@ -124,6 +127,8 @@ def _run_partition(
         )
     try:
         buildings, parent_frame, roads, left_out = _inputs(buildings_file, parent, run)
+        if barriers and run.roads_file:
+            extra["barriers"] = read_barriers(run.roads_file, run.roads_layer)
         result = partition(buildings, parent_frame, roads, **run.band, **extra)
     except (ValueError, OSError) as exc:  # PartitionError, ReadError, OsmError and GDAL's errors among them
         fail(f"{action} failed: {exc}", 2)
@@ -201,11 +206,14 @@ def grids_draw(buildings_file, boundary_file, boundary_layer, units_field, **sha
     if _previewed("draw", run, {"--buildings": buildings_file}):
         return
     parent = (boundary_file, boundary_layer, "streets")
-    r = _run_partition("划分 drawing", draw_grids, buildings_file, parent, run, units_field=units_field)
+    r = _run_partition(
+        "划分 drawing", draw_grids, buildings_file, parent, run, barriers=True, units_field=units_field
+    )
     click.echo(
         f"已划分 {r['n_grids']} 个网格 / {r['n_grids']} grids: in band {r['in_band_share']:.0%}, "
         f"mean deviation {r['mean_abs_deviation']:.1%}, Polsby–Popper median {r['polsby_popper_median']:.2f}"
         + (f", boundary on roads {r['road_share']:.0%}" if r["road_share"] is not None else "")
+        + f", 跨越主干道/铁路/水域 grids across a barrier {r['barrier_crossings']}"
     )
     for g in r["out_of_band"]:
         click.echo(f"  {g['id']}: {g['households']} 户 households — {g['reason']}")

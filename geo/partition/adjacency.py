@@ -9,12 +9,14 @@ import shapely
 from geo.sampling import near, sample_lines, vertices
 
 ROAD_NEAR_M = 15.0
+BARRIER_NEAR_M = 1.0  # barriers are cut lines: the cells on either side meet on the line itself
 
 
 def adjacency(
-    cells: np.ndarray, roads_m: gpd.GeoSeries | None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Pairs of touching cells, their shared boundary length and how much of it lies off the roads."""
+    cells: np.ndarray, roads_m: gpd.GeoSeries | None, barriers_m: gpd.GeoSeries | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs of touching cells, their shared boundary length, how much of it lies off the roads, and whether
+    it runs along a barrier (most of it within a metre of one: the barrier is a cut line between them)."""
     a, b = shapely.STRtree(cells).query(cells, predicate="intersects")
     keep = a < b
     a, b = a[keep], b[keep]
@@ -25,7 +27,10 @@ def adjacency(
     off = (
         length - near_road_length(shared, roads_m) if roads_m is not None and len(roads_m) else length.copy()
     )
-    return a, b, length, off
+    across = np.zeros(len(a), dtype=bool)
+    if barriers_m is not None and len(barriers_m):
+        across = near_road_length(shared, barriers_m, within_m=BARRIER_NEAR_M) > 0.5 * length
+    return a, b, length, off, across
 
 
 def near_road_length(

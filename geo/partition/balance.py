@@ -122,8 +122,8 @@ def smooth(grid_of: np.ndarray, c: Cells, target: float, tolerance: float, round
     """Move boundary cells to the neighbouring grid they share more boundary with, while both grids stay in
     band and whole: each such move shortens the boundary between grids, so grids become more compact.
 
-    Boundary is weighed as in the bisection (off-road length in full, along roads a quarter), so a
-    boundary on a road is the last to be smoothed away.
+    Boundary is weighed as in the bisection (off-road length in full, along roads a quarter, along a
+    barrier nothing), so a boundary on a road is the last to be smoothed away, and one on a barrier never.
     """
     hh, a, b = c.hh, c.a, c.b
     grid_of = grid_of.copy()
@@ -131,7 +131,7 @@ def smooth(grid_of: np.ndarray, c: Cells, target: float, tolerance: float, round
     lo, hi = band(target, tolerance)
     graph = Graph(len(grid_of), a, b)
     ends, others = np.concatenate([a, b]), np.concatenate([b, a])
-    weight = np.tile(c.off + 0.25 * c.length, 2)
+    weight = np.tile(np.where(c.across, 0.0, c.off + 0.25 * c.length), 2)  # a barrier is never smoothed away
     for _ in range(rounds):
         gh = np.bincount(grid_of, weights=hh, minlength=n_grids)
         # boundary each cell shares with each grid around it (its own included)

@@ -24,7 +24,8 @@ class Bisector:
 
     def __init__(self, c: Cells, target: float, tolerance: float) -> None:
         self.xy, self.hh, self.a, self.b = c.xy, c.hh, c.a, c.b
-        self.length, self.off = c.length, c.off
+        # A cut along a barrier (a major road, a railway, water) costs nothing: grids end there first.
+        self.length, self.off = np.where(c.across, 0.0, c.length), np.where(c.across, 0.0, c.off)
         self.target, self.tolerance = target, tolerance
         self.rank = np.full(len(c.hh), -1)  # scratch: a cell's position in the order being tried
 

@@ -39,7 +39,9 @@ def grid_communities(
 def apart(c: Cells, cell_community: np.ndarray) -> Cells:
     """The cells with no adjacency across communities: no move, split or merge can join them."""
     same = cell_community[c.a] == cell_community[c.b]
-    return dataclasses.replace(c, a=c.a[same], b=c.b[same], length=c.length[same], off=c.off[same])
+    return dataclasses.replace(
+        c, a=c.a[same], b=c.b[same], length=c.length[same], off=c.off[same], across=c.across[same]
+    )
 
 
 def _fit(grid_of: np.ndarray, hh: np.ndarray, lo: float, hi: float) -> tuple[float, float, set[int]]:

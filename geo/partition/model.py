@@ -46,6 +46,7 @@ class Cells:
     index: pd.Index
     leader: np.ndarray  # building → the building whose cell it shares (itself, unless footprints overlap)
     parent: shapely.Geometry  # the parent's outline, metric
+    across: np.ndarray  # each adjacency edge: whether it runs along a barrier (a major road, railway, water)
 
 
 def band(target: float, tolerance: float) -> tuple[float, float]:

@@ -146,11 +146,13 @@ def prepare(
     roads: gpd.GeoSeries | gpd.GeoDataFrame | None,
     households_field: str,
     walls: gpd.GeoSeries | None = None,
+    barriers: gpd.GeoSeries | None = None,
 ) -> Cells:
     """The parent tessellated in metres, each cell with its building's households and its neighbours.
 
     ``walls`` (lines, such as the outlines of communities) cut blocks as roads do, so no cell straddles one,
-    but are not roads: a boundary along them does not count as following a road.
+    but are not roads: a boundary along them does not count as following a road. ``barriers`` (major roads,
+    railways, water) cut blocks too, and the edges between cells along them are marked ``across``.
     """
     hh = _households(buildings, households_field)
     parent, epsg = _metric_parent(boundary)
@@ -158,11 +160,11 @@ def prepare(
     roads_m = None
     if roads is not None:
         roads_m = metric(roads.geometry if hasattr(roads, "geometry") else roads, epsg)
+    barriers_m = None if barriers is None or not len(barriers) else metric(barriers.geometry, epsg)
+    extra = [metric(x.geometry, epsg).values for x in (walls, barriers) if x is not None and len(x)]
     cuts = roads_m
-    if walls is not None and len(walls):
-        cuts = gpd.GeoSeries(
-            np.concatenate([[] if roads_m is None else roads_m.values, metric(walls, epsg).values]), crs=epsg
-        )
+    if extra:
+        cuts = gpd.GeoSeries(np.concatenate([[] if roads_m is None else roads_m.values, *extra]), crs=epsg)
     leader = _overlap_leaders(fp)
     merged, leaders = _merged_footprints(fp, leader)
     cell_list, owner = tessellate(blocks(parent, cuts), merged)
@@ -171,7 +173,7 @@ def prepare(
     building_hh = hh.to_numpy(dtype=float)
     cluster_hh = np.bincount(leader, weights=building_hh, minlength=len(fp))
     cell_hh = np.where(owner >= 0, cluster_hh[np.maximum(owner, 0)], 0.0)
-    a, b, length, off = adjacency(cells, roads_m)
+    a, b, length, off, across = adjacency(cells, roads_m, barriers_m)
     xy = shapely.get_coordinates(shapely.point_on_surface(cells))
     return Cells(
         epsg,
@@ -189,6 +191,7 @@ def prepare(
         buildings.index,
         leader,
         parent,
+        across,
     )
 
 
