@@ -31,8 +31,12 @@ def _print_problems(problems, title: str) -> None:
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option(
     "--layer-name",
+    "--buildings-layer",
+    "--roads-layer",
+    "--boundary-layer",
     "source_layer",
-    help="文件内图层 Layer inside a multi-layer file (default: LAYER or the first).",
+    help="文件内图层 Layer inside a multi-layer file (default: LAYER or the first); the names grids draw "
+    "uses for its inputs work too.",
 )
 @click.option("--id-field", help="编号字段 Field holding the id.")
 @click.option("--name-field", help="名称字段 Field holding the name.")
