@@ -25,7 +25,7 @@ from pydantic import (
 )
 
 from core.errors import Invalid, validation_detail
-from core.vocabulary import CHANNELS, STATUSES, TIERS
+from core.vocabulary import CHANNELS, RELATIONS, SEXES, STATUSES, TIERS
 from geo.coords import CoordSystem
 from geo.tracks import FORMATS
 from store.scores import UNIT_KINDS
@@ -244,3 +244,103 @@ class TrackQuery(Query):
 def parse_query(model: type[M], args: Mapping[str, str]) -> M:
     """A query string as ``model`` (first value of each parameter), or a 400 naming what is wrong."""
     return parse(model, dict(args))
+
+
+# ---- the residents' register (core.residents, core.resident_visits) ----------------------------
+
+# 18 characters of GB 11643: 17 digits and a check character (core.residents checks the checksum).
+IdCardNumber = Annotated[str, Field(pattern=r"^[0-9]{17}[0-9Xx]$")]
+GroupCode = Annotated[str, Field(pattern=r"^[a-z0-9_]{1,32}$")]
+# Written out (not through _text) so that this module may use them as types.
+_Plain = AfterValidator(printable)
+Room = Annotated[str, Field(min_length=1, max_length=20, json_schema_extra={"pattern": NO_CONTROL}), _Plain]
+Unit = Annotated[str, Field(max_length=20, json_schema_extra={"pattern": NO_CONTROL}), _Plain]
+Phone = Annotated[str, Field(max_length=40, json_schema_extra={"pattern": NO_CONTROL}), _Plain]
+ResidentName = Annotated[
+    str, Field(min_length=1, max_length=50, json_schema_extra={"pattern": NO_CONTROL}), _Plain
+]
+GroupName = Annotated[
+    str, Field(min_length=1, max_length=100, json_schema_extra={"pattern": NO_CONTROL}), _Plain
+]
+Note = Annotated[str, Field(max_length=2000, json_schema_extra={"pattern": NO_CONTROL}), _Plain]
+BirthYear = Annotated[StrictInt, Field(ge=1890, le=2100)]
+RowId = Annotated[StrictInt, Field(ge=1, le=2**63 - 1)]
+Sex = Literal[SEXES]  # type: ignore[valid-type]
+Relation = Literal[RELATIONS]  # type: ignore[valid-type]
+
+
+class ResidentFieldsIn(Body):
+    """What a person's record holds besides where they live; on a change, a field left out stays as it was
+    and one sent as null is cleared."""
+
+    name: ResidentName | None = None
+    sex: Sex | None = None
+    birth_year: BirthYear | None = None
+    relation: Relation | None = None
+    phone: Phone | None = None
+    id_number: IdCardNumber | None = None
+    groups: Annotated[list[GroupCode], Field(max_length=20)] | None = None
+
+
+class ResidentIn(ResidentFieldsIn):
+    """POST /api/v1/residents: a person at a building, unit and room (the household is made if new)."""
+
+    building: Id
+    unit: Unit = ""
+    room: Room
+    name: ResidentName
+
+
+class ResidentSearchIn(Body):
+    """POST /api/v1/residents/search: a person by ID-card number (in a body, never in a logged URL)."""
+
+    id_number: IdCardNumber
+
+
+class SpecialGroupIn(Body):
+    """POST /api/v1/residents/groups: a tag of the catalogue and its visit plan (days; null: no plan)."""
+
+    code: GroupCode
+    name_zh: GroupName
+    name_en: GroupName
+    visit_days: Annotated[StrictInt, Field(ge=1, le=366)] | None = None
+    active: Flag = True
+
+
+class VisitIn(Body):
+    """POST /api/v1/residents/visits: a visit to a household (time default now), a note, a GPS point."""
+
+    household: RowId
+    visited_at: Time | None = None
+    note: Note | None = None
+    lon: Longitude | None = None
+    lat: Latitude | None = None
+    crs: CoordSystem = "wgs84"
+    worker: Id | None = None
+
+
+class ResidentListQuery(Query):
+    """GET /api/v1/residents: the register as the caller may see it, by place or group, a page at a time."""
+
+    grid: Id | None = None
+    building: Id | None = None
+    household: Annotated[int, Field(ge=1, le=2**63 - 1)] | None = None
+    group: GroupCode | None = None
+    limit: Annotated[int, Field(ge=1, le=MAX_PAGE)] = 100
+    offset: Page = 0
+
+
+class OverdueQuery(Query):
+    """GET /api/v1/residents/visits/overdue: one grid's or one worker's overdue visits."""
+
+    grid: Id | None = None
+    worker: Id | None = None
+
+
+class AccessLogQuery(PeriodQuery):
+    """GET /api/v1/residents/access-log: who read whose record, when (default: the last 90 days)."""
+
+    resident: Annotated[int, Field(ge=1, le=2**63 - 1)] | None = None
+    actor: Annotated[str, Field(max_length=100, json_schema_extra={"pattern": NO_CONTROL})] | None = None
+    limit: Annotated[int, Field(ge=1, le=MAX_PAGE)] = 1000
+    offset: Page = 0

@@ -75,6 +75,24 @@ TOKEN_ROLE_LABELS = {
 RATERS: tuple[str, ...] = ("reporter", "callback", "staff")
 COUNTED_RATERS: tuple[str, ...] = ("reporter", "callback")
 
+# ---- the residents' register ------------------------------------------------------------------
+
+SEXES: tuple[str, ...] = ("M", "F")
+SEX_LABELS = {"M": "男 male", "F": "女 female"}
+# A member's relation to the head of the household (户主), as the register books write it.
+RELATIONS: tuple[str, ...] = ("head", "spouse", "child", "parent", "grandchild", "sibling", "other")
+RELATION_LABELS = {
+    "head": "户主 head",
+    "spouse": "配偶 spouse",
+    "child": "子女 child",
+    "parent": "父母 parent",
+    "grandchild": "孙辈 grandchild",
+    "sibling": "兄弟姐妹 sibling",
+    "other": "其他 other",
+}
+# What a staff read of a person's record was, in the append-only access log.
+RESIDENT_ACCESS: tuple[str, ...] = ("read", "list", "search", "write", "export")
+
 # ---- incidents -------------------------------------------------------------------------------
 
 TIERS: tuple[str, ...] = ("A", "B", "C", "D")
@@ -154,6 +172,15 @@ def mask_phone(phone: str | None) -> str | None:
     if len(digits) < 7:
         return "*" * len(digits)
     return f"{digits[:3]}{'*' * (len(digits) - 7)}{digits[-4:]}"
+
+
+def mask_id_number(number: str | None) -> str | None:
+    """2101**********123X: the region and the last four, never the birth date between."""
+    if not number:
+        return None
+    return (
+        f"{number[:4]}{'*' * max(len(number) - 8, 0)}{number[-4:]}" if len(number) > 8 else "*" * len(number)
+    )
 
 
 # ---- how times are shown ---------------------------------------------------------------------

@@ -47,6 +47,14 @@ class Settings:
     )
     # Patrols: a road counts as walked where a track passed within this (the issue's 20 m).
     patrol_within_m: float = field(default_factory=lambda: _float("WANGGE_PATROL_WITHIN_M", 20.0))
+    # The residents' register: the key that seals ID-card numbers and phones lives outside the database, in
+    # a file only the office holds (created 0600 on first use). Without it the sealed columns are noise.
+    resident_key_file: Path = field(
+        default_factory=lambda: Path(
+            os.environ.get("WANGGE_RESIDENT_KEY_FILE")
+            or Path(os.environ.get("WANGGE_VAR", PROJECT_ROOT / "var")) / "keys" / "residents.key"
+        )
+    )
     # API guard rails.
     max_page_size: int = 5000
     max_request_bytes: int = 1_000_000

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Integer,
+    LargeBinary,
     SmallInteger,
     String,
     Text,
@@ -333,3 +334,83 @@ class PatrolTrack(Base):
     report: Mapped[dict] = mapped_column(JSONB)
     uploaded_by: Mapped[str] = mapped_column(String(100))
     uploaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+# ---- The residents' register ---------------------------------------------------------------------
+
+
+class SpecialGroup(Base):
+    """特殊群体: a tag of the office's catalogue (独居老人, 低保 …) and how often its households are visited."""
+
+    __tablename__ = "special_groups"
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name_zh: Mapped[str] = mapped_column(String(100))
+    name_en: Mapped[str] = mapped_column(String(100))
+    visit_days: Mapped[int | None] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Household(Base):
+    """户: one room of one unit of a building; the register's households are the building's count."""
+
+    __tablename__ = "households"
+    __table_args__ = (UniqueConstraint("building_id", "unit", "room", name="households_one_per_room"),)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    building_id: Mapped[str] = mapped_column(ForeignKey("buildings.id"), index=True)
+    unit: Mapped[str] = mapped_column(String(20), default="")
+    room: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Resident(Base):
+    """居民: a member of a household; ID-card number and phone sealed with the office's key, never plain."""
+
+    __tablename__ = "residents"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id"), index=True)
+    name: Mapped[str] = mapped_column(String(50))
+    sex: Mapped[str | None] = mapped_column(String(1))
+    birth_year: Mapped[int | None] = mapped_column(SmallInteger)
+    relation: Mapped[str | None] = mapped_column(String(20))
+    phone_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    id_number_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    id_number_mac: Mapped[bytes | None] = mapped_column(LargeBinary, unique=True)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ResidentGroup(Base):
+    """A resident's tag, and since when (the first visit falls due one plan's interval after)."""
+
+    __tablename__ = "resident_groups"
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), primary_key=True)
+    group_code: Mapped[str] = mapped_column(ForeignKey("special_groups.code"), primary_key=True, index=True)
+    since: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ResidentVisit(Base):
+    """走访: a worker's visit to a household, with an optional GPS point; kept as recorded."""
+
+    __tablename__ = "resident_visits"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id"))
+    person_id: Mapped[str | None] = mapped_column(ForeignKey("people.id"))
+    visited_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    note: Mapped[str | None] = mapped_column(Text)
+    geom = mapped_column(_geom("POINT"))
+    recorded_by: Mapped[str] = mapped_column(String(100))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ResidentAccess(Base):
+    """One staff read of a person's record: who, how, when. Append-only (a trigger refuses the rest)."""
+
+    __tablename__ = "resident_access_log"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    resident_id: Mapped[int] = mapped_column(BigInteger)
+    action: Mapped[str] = mapped_column(String(10))
+    actor: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str | None] = mapped_column(String(20))
+    token_id: Mapped[int | None] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -7,7 +7,20 @@ from typing import Any
 
 import click
 
-from api.cli import catalogue, db, demo, grids, incidents, layers, locate, maps, patrol, serve, users
+from api.cli import (
+    catalogue,
+    db,
+    demo,
+    grids,
+    incidents,
+    layers,
+    locate,
+    maps,
+    patrol,
+    residents,
+    serve,
+    users,
+)
 from core.errors import ServiceError
 from core.outages import database_refusal
 
@@ -48,5 +61,6 @@ for command in (
     incidents.incidents_group,
     incidents.scores_cmd,
     patrol.patrol_group,
+    residents.residents_group,
 ):
     main.add_command(command)

@@ -14,7 +14,7 @@ from typing import Any
 from flask import Flask, Response, g, jsonify, request
 from flask.json.provider import DefaultJSONProvider
 
-from api.http import grids, health, incidents, layers, locating, maps, open311, openapi, patrols
+from api.http import grids, health, incidents, layers, locating, maps, open311, openapi, patrols, residents
 from api.http.params import check_request_text
 from api.http.problems import register_error_handlers
 from core.vocabulary import SPATIAL_LAYERS, beijing_iso
@@ -76,7 +76,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_error_handlers(app)
     _log_requests(app)
     app.before_request(check_request_text)  # no control character in a path, query or form
-    for blueprint in (health, openapi, locating, grids, layers, maps, incidents, open311, patrols):
+    for blueprint in (health, openapi, locating, grids, layers, maps, incidents, open311, patrols, residents):
         app.register_blueprint(blueprint.bp)
 
     @app.get("/")

@@ -1,0 +1,149 @@
+"""`wangge residents`: the register from and to the CSV and XLSX sheets grid workers keep, and overdue visits."""
+
+from __future__ import annotations
+
+import csv
+import getpass
+import io
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from api.cli.common import now_option, table
+from store.engine import get_engine
+
+SHEETS = (".csv", ".xlsx")
+
+
+def _sheet_rows(path: Path) -> list[dict[str, str]]:
+    """The first sheet's rows under its header row, every cell as text."""
+    if path.suffix.lower() == ".xlsx":
+        from openpyxl import load_workbook
+
+        book = load_workbook(path, read_only=True, data_only=True)
+        cells = [
+            ["" if c is None else str(c) for c in row]
+            for row in book.worksheets[0].iter_rows(values_only=True)
+        ]
+        book.close()
+        if not cells:
+            return []
+        header = [h.strip() for h in cells[0]]
+        return [dict(zip(header, row, strict=False)) for row in cells[1:] if any(c.strip() for c in row)]
+    raw = path.read_bytes()
+    try:  # Excel writes CSV in UTF-8 with a BOM, or in GB18030 on Chinese Windows
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = raw.decode("gb18030")
+    return [row for row in csv.DictReader(io.StringIO(text)) if any((v or "").strip() for v in row.values())]
+
+
+def _write_sheet(path: Path, rows: list[dict[str, str]], header: list[str]) -> None:
+    if path.suffix.lower() == ".xlsx":
+        from openpyxl import Workbook
+
+        book = Workbook(write_only=True)
+        sheet = book.create_sheet("居民 residents")
+        sheet.append(header)
+        for row in rows:
+            sheet.append([row[h] for h in header])
+        book.save(path)
+        return
+    with path.open("w", encoding="utf-8-sig", newline="") as out:  # the BOM lets Excel read Chinese
+        writer = csv.DictWriter(out, fieldnames=header)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def _sheet_path(path: str) -> Path:
+    if Path(path).suffix.lower() not in SHEETS:
+        raise click.BadParameter(f"{path}: a .csv or .xlsx file")
+    return Path(path)
+
+
+def _actor() -> str:
+    return f"cli:{getpass.getuser()}"
+
+
+@click.group("residents", help="居民登记 The residents' register: import, export, overdue visits.")
+def residents_group() -> None:
+    pass
+
+
+@residents_group.command("import", help="导入居民 Add a sheet's people to the register (all or nothing).")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--grid", help="网格 The grid whose buildings the rows name (by id or name).")
+@click.option("--building", help="楼栋 The one building of every row.")
+@click.option(
+    "--map",
+    "mappings",
+    multiple=True,
+    metavar="COL=FIELD",
+    help="列映射 A column of the file and our field it holds (name, sex, birth_year, phone, id_number, …).",
+)
+def import_cmd(file, grid, building, mappings) -> None:
+    from core.resident_import import import_register
+
+    mapping = {}
+    for item in mappings:
+        col, sep, field = item.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{item!r}: write COL=FIELD", param_hint="--map")
+        mapping[col.strip()] = field.strip()
+    rows = _sheet_rows(_sheet_path(file))
+    with get_engine().begin() as conn:
+        done = import_register(
+            conn, rows, grid=grid, building=building, mapping=mapping, actor=_actor(), now=datetime.now(UTC)
+        )
+    click.echo(f"已导入 imported {done['residents']} residents in {done['households']} households")
+
+
+@residents_group.command(
+    "export", help="导出居民 Write the register (in full; each person logged) to CSV or XLSX."
+)
+@click.argument("file")
+@click.option("--grid", help="网格 Only this grid's register.")
+def export_cmd(file, grid) -> None:
+    from core.resident_import import COLUMNS, export_register
+
+    path = _sheet_path(file)
+    with get_engine().begin() as conn:
+        rows = export_register(conn, grid=grid, actor=_actor(), now=datetime.now(UTC))
+    _write_sheet(path, rows, list(COLUMNS.values()))
+    click.echo(f"已导出 exported {len(rows)} residents to {path}")
+
+
+@residents_group.command("overdue", help="逾期走访 Households whose visit is overdue, most overdue first.")
+@click.option("--grid", help="网格 One grid.")
+@click.option("--worker", help="网格员 One grid worker's grid.")
+@click.option("--now", "now_raw", help="当前时间 The time to judge at (ISO; Beijing time without a zone).")
+@click.option("--json", "as_json", is_flag=True, help="JSON instead of a table.")
+def overdue_cmd(grid, worker, now_raw, as_json) -> None:
+    from core.resident_visits import overdue_visits
+    from core.vocabulary import beijing_iso
+
+    with get_engine().connect() as conn:
+        found = overdue_visits(conn, None, now_option(now_raw), grid=grid, worker=worker)
+    rows = found["households"]
+    for row in rows:
+        row["groups"] = "、".join(g["name"] for g in row["groups"])
+    if as_json:
+        click.echo(json.dumps(found, ensure_ascii=False, default=beijing_iso, indent=1))
+        return
+    table(
+        rows,
+        [
+            "grid_id",
+            "worker_name",
+            "building_name",
+            "unit",
+            "room",
+            "groups",
+            "last_visit",
+            "due_at",
+            "days_overdue",
+        ],
+    )
+    click.echo(f"逾期 overdue: {len(rows)} households")
