@@ -19,7 +19,8 @@ import numpy as np
 import pymatching
 import shapely
 from pyproj import Transformer
-from scipy.sparse import csc_matrix
+from scipy.sparse import coo_matrix, csc_matrix
+from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 from shapely.geometry import LineString
 
@@ -97,17 +98,24 @@ def build_network(
     pieces = _noded(sources, snap_m)
     tree = shapely.STRtree(sources)
     graph = nx.MultiGraph()
-    ends = np.array([c for p in pieces for c in (p.coords[0], p.coords[-1])])
+    lines = np.array(pieces, dtype=object)
+    ends = shapely.get_coordinates(
+        np.column_stack([shapely.get_point(lines, 0), shapely.get_point(lines, -1)])
+    )
     node_of = _cluster(ends, snap_m)
-    for n in np.unique(node_of):
-        graph.add_node(int(n), xy=tuple(ends[node_of == n].mean(axis=0)))
-
+    count = np.bincount(node_of)
+    mean = np.column_stack([np.bincount(node_of, weights=ends[:, i]) / count for i in (0, 1)])
+    graph.add_nodes_from((int(n), {"xy": (float(x), float(y))}) for n, (x, y) in enumerate(mean))
+    # Each piece keeps the name of the source line nearest its middle.
+    source = tree.query_nearest(
+        shapely.line_interpolate_point(lines, 0.5, normalized=True), all_matches=False
+    )[1]
+    length = shapely.length(lines)
     for i, piece in enumerate(pieces):
         u, v = int(node_of[2 * i]), int(node_of[2 * i + 1])
-        if u == v and piece.length < snap_m:
+        if u == v and length[i] < snap_m:
             continue
-        src = tree.query_nearest(piece.interpolate(0.5, normalized=True))[0]
-        graph.add_edge(u, v, length_m=float(piece.length), name=str(names[src]), geometry=piece)
+        graph.add_edge(u, v, length_m=float(length[i]), name=str(names[source[i]]), geometry=piece)
     return RoadNetwork(graph, epsg, _report(graph, stub_m))
 
 
@@ -174,13 +182,9 @@ def _report(graph: nx.MultiGraph, stub_m: float) -> dict:
 def _cluster(points: np.ndarray, within: float) -> np.ndarray:
     """A node number per point: points closer than ``within`` (directly or through each other) share one."""
     pairs = cKDTree(points).query_pairs(within, output_type="ndarray")
-    joined = nx.Graph()
-    joined.add_nodes_from(range(len(points)))
-    joined.add_edges_from(pairs.tolist())
-    out = np.empty(len(points), dtype=np.int64)
-    for label, members in enumerate(nx.connected_components(joined)):
-        out[list(members)] = label
-    return out
+    joined = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(len(points), len(points)))
+    # Numbered in order of each piece's first point, as a walk over the points in order would meet them.
+    return connected_components(joined, directed=False)[1].astype(np.int64)
 
 
 def edge_geometry(network: RoadNetwork, u: int, v: int, key: int) -> LineString:
