@@ -16,12 +16,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import folium
+import heat_db_bench
 import numpy as np
 import pandas as pd
 import shapely
 from folium import plugins
 
 from boundaries.demo import make_district
+from geo.heat import HeatCells, tier_weights, time_keys
 from maps.assets import export_page
 from maps.basemaps import base_map
 from maps.heat import HeatOptions, incident_heat_map
@@ -55,8 +57,12 @@ def _incidents(n: int, layers: dict, rng: np.random.Generator) -> pd.DataFrame:
 
 
 def _ours(frame: pd.DataFrame, layers: dict) -> str:
+    """The page from points in memory: binned here (a stored year is summed in PostGIS instead)."""
+    keys = time_keys(frame["reported_at"], "week")
+    heat = HeatCells.of_points(frame["lon"], frame["lat"], tier_weights(frame["tier"]), keys)
     fmap = incident_heat_map(
-        frame,
+        heat,
+        frame.nlargest(1000, "reported_at"),
         layers,
         base_map("none"),
         options=HeatOptions(step="week"),
@@ -105,6 +111,7 @@ def run() -> list[str]:
             rows.append((n, ours_s, len(ours.encode()), ours_draw, peer_s, len(peer.encode()), peer_draw))
             shutil.rmtree(folder, ignore_errors=True)
             folder.mkdir(exist_ok=True)
+        stored = heat_db_bench.run(browser, folder)
     lines = [
         "## Incident heat page (maps/heat.py) beside folium.plugins.HeatMap of the raw points",
         "",
@@ -123,6 +130,7 @@ def run() -> list[str]:
     lines += [
         "",
         "Targets (issue #6): 1,000,000 incidents under 1 s to build, under 2 MB, drawn in under 2 s.",
+        *stored,
         "",
     ]
     return lines

@@ -16,6 +16,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
+import export_bench  # noqa: E402
 import heat_bench  # noqa: E402
 import intake_bench  # noqa: E402
 import locate_bench  # noqa: E402
@@ -30,6 +31,7 @@ SECTIONS = {
     "intake": intake_bench,
     "heat": heat_bench,
     "patrol": patrol_bench,
+    "exports": export_bench,
 }
 
 
