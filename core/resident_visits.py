@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime, timedelta
 
+import geopandas as gpd
 from sqlalchemy import Connection
 
 from core.access import Principal
@@ -19,6 +20,7 @@ from core.inputs import VisitIn
 from core.locating import require_in_service_area
 from core.periods import parse_time
 from core.residents import MAX_ROW_ID, register_area
+from core.vocabulary import beijing_text
 from geo.coords import CoordinateError, to_wgs84
 from store import residents as store
 from store.hierarchy import person_exists
@@ -95,3 +97,45 @@ def overdue_visits(
         for (g, w, n), k in sorted(count.items())
     ]
     return {"now": now, "households": rows, "by_worker": by_worker}
+
+
+def overdue_map_frames(
+    conn: Connection, p: Principal | None, now: datetime, *, grid: str | None = None
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """What the overdue-visits map draws: the grids of the caller's area, and each overdue household at a
+    point of its building with its card's text (times in Beijing time). Staff with the register only."""
+    area = register_area(p)
+    found = overdue_visits(conn, p, now, grid=grid)["households"]
+    points = store.building_points(conn, sorted({h["building_id"] for h in found}))
+    at = dict(zip(points["id"], points.geometry, strict=True))
+    rows = [
+        {
+            "building_name": h["building_name"],
+            "unit": h["unit"],
+            "room": h["room"],
+            "groups": "、".join(g["name"] for g in h["groups"]),
+            "worker_name": h["worker_name"],
+            "last_visit": beijing_text(h["last_visit"]),
+            "due_at": beijing_text(h["due_at"]),
+            "days_overdue": h["days_overdue"],
+            "geometry": at[h["building_id"]],
+        }
+        for h in found
+    ]
+    households = gpd.GeoDataFrame(rows, geometry="geometry", crs=4326) if rows else _no_households()
+    grids = store.area_grids(conn, area).rename_geometry("geometry").set_crs(4326, allow_override=True)
+    return grids, households
+
+
+def _no_households() -> gpd.GeoDataFrame:
+    columns = [
+        "building_name",
+        "unit",
+        "room",
+        "groups",
+        "worker_name",
+        "last_visit",
+        "due_at",
+        "days_overdue",
+    ]
+    return gpd.GeoDataFrame({c: [] for c in columns}, geometry=gpd.GeoSeries([], crs=4326))

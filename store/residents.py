@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import geopandas as gpd
 from sqlalchemy import Connection, insert, text
 
 from store import models
@@ -28,11 +29,12 @@ _RESIDENTS = f"""
     FROM residents r JOIN households h ON h.id = r.household_id {_UP}"""  # noqa: S608 (our own joins)
 
 
-def _area(area: Area, params: dict[str, Any]) -> str:
+def _area(area: Area, params: dict[str, Any], grid_column: str = "b.grid_id") -> str:
+    """The SQL condition of an area; ``grid_column`` where the grid is named other than by a building."""
     if area is None:
         return "TRUE"
     params["area"] = area[1]
-    return f"{_AREA_COLUMNS[area[0]]} = :area"
+    return f"{grid_column if area[0] == 'grid' else _AREA_COLUMNS[area[0]]} = :area"
 
 
 # ---- places and the catalogue -----------------------------------------------------------------
@@ -278,3 +280,17 @@ def overdue_rows(
           AND (CAST(:worker AS text) IS NULL OR w.id = :worker)
         ORDER BY d.due_at, h.id"""  # noqa: S608 (the area's column from _AREA_COLUMNS)
     return [dict(r) for r in conn.execute(text(sql), params).mappings()]
+
+
+def area_grids(conn: Connection, area: Area) -> gpd.GeoDataFrame:
+    """The current grids of an area (id, name, geom), for a map's outlines."""
+    params: dict[str, Any] = {}
+    sql = f"""SELECT g.id, g.name, g.geom FROM grids g JOIN communities c ON c.id = g.community_id
+        WHERE g.valid_to IS NULL AND {_area(area, params, "g.id")} ORDER BY g.id"""  # noqa: S608 (our columns)
+    return gpd.read_postgis(text(sql), conn, geom_col="geom", params=params)
+
+
+def building_points(conn: Connection, ids: list[str]) -> gpd.GeoDataFrame:
+    """A point on each building's footprint (id, geom), where a map marks its households."""
+    sql = text("SELECT id, ST_PointOnSurface(geom) AS geom FROM buildings WHERE id = ANY(:ids)")
+    return gpd.read_postgis(sql, conn, geom_col="geom", params={"ids": ids})

@@ -78,6 +78,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.before_request(check_request_text)  # no control character in a path, query or form
     for blueprint in (health, openapi, locating, grids, layers, maps, incidents, open311, patrols, residents):
         app.register_blueprint(blueprint.bp)
+    app.register_blueprint(residents.maps_bp)  # the staff-only overdue-visits page
 
     @app.get("/")
     def index():

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
-from api.http.context import now, principal, transaction
+from api.http.context import connection, now, principal, transaction
+from api.http.maps import page
 from api.http.openapi import contract
 from api.http.params import json_body
+from core.errors import Invalid
 from core.inputs import (
     AccessLogQuery,
     OverdueQuery,
@@ -20,7 +22,7 @@ from core.inputs import (
     parse,
     parse_query,
 )
-from core.resident_visits import overdue_visits, record_visit
+from core.resident_visits import overdue_map_frames, overdue_visits, record_visit
 from core.residents import (
     access_log,
     add_resident,
@@ -30,10 +32,15 @@ from core.residents import (
     list_groups,
     list_residents,
     put_group,
+    register_area,
     row_id,
 )
+from maps.basemaps import BaseMapError, base_map
+from maps.residents import overdue_visits_map
 
 bp = Blueprint("residents", __name__, url_prefix="/api/v1/residents")
+# The staff-only map page lives with the maps, outside /api/v1.
+maps_bp = Blueprint("resident_maps", __name__)
 MAX_BODY_BYTES = 8192
 TAG = "居民 residents"
 
@@ -134,3 +141,18 @@ def log():
     query = parse_query(AccessLogQuery, request.args)
     with transaction() as conn:
         return jsonify(access_log(conn, who, query, now()))
+
+
+@maps_bp.get("/maps/visits")
+def visits_map():
+    """Overdue visits on a map (``grid``, ``base``): staff with the register only, before anything is read."""
+    who = principal()
+    register_area(who)
+    try:
+        base = base_map(request.args.get("base"))
+    except BaseMapError as exc:
+        raise Invalid(str(exc)) from None
+    conn = connection()
+    grids, households = overdue_map_frames(conn, who, now(), grid=request.args.get("grid") or None)
+    source = f"Wangge 数据库 database {conn.engine.url.database}"
+    return page(overdue_visits_map(grids, households, base, source=source, data_time=now()))
