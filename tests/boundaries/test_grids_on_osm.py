@@ -17,8 +17,8 @@ from geo.partition import polsby_popper
 from tests.geo.test_grids_on_files import assert_clean_grids
 
 LO, HI = 450, 550
-# spopt MaxPHeuristic's Polsby–Popper median on the same cells (bench/RESULTS.md, "on real OSM extracts"):
-# it takes minutes on these cells, too long for a test, so its figure is quoted.
+# spopt MaxPHeuristic's Polsby–Popper median on the same cells was 0.27 to 0.30 over two runs (bench/RESULTS.md,
+# "on real OSM extracts"): it takes minutes on these cells, too long for a test, so the higher is quoted.
 EXTRACTS = {"helsinki_pbf": (32635, 0.30), "test_pbf": (32635, 0.30)}
 
 
