@@ -25,7 +25,7 @@ from pydantic import (
 )
 
 from core.errors import Invalid, validation_detail
-from core.vocabulary import CHANNELS, RELATIONS, SEXES, STATUSES, TIERS
+from core.vocabulary import CHANNELS, RELATIONS, SEXES, STATUSES, TEAM_KINDS, TIERS
 from geo.coords import CoordSystem
 from geo.tracks import FORMATS
 from store.scores import UNIT_KINDS
@@ -344,3 +344,48 @@ class AccessLogQuery(PeriodQuery):
     actor: Annotated[str, Field(max_length=100, json_schema_extra={"pattern": NO_CONTROL})] | None = None
     limit: Annotated[int, Field(ge=1, le=MAX_PAGE)] = 1000
     offset: Page = 0
+
+
+# ---- volunteers (core.volunteers) ----------------------------------------------------------------
+
+Skill = Annotated[str, Field(min_length=1, max_length=50, json_schema_extra={"pattern": NO_CONTROL}), _Plain]
+
+
+class VolunteerIn(Body):
+    name: ResidentName
+    skills: Annotated[list[Skill], Field(max_length=20)] = Field(default_factory=list)
+
+
+class TeamIn(Body):
+    """POST /api/v1/volunteers/teams: a team of a street with its members."""
+
+    name: GroupName
+    kind: Literal[TEAM_KINDS]  # type: ignore[valid-type]
+    street: Id | None = None
+    members: Annotated[list[VolunteerIn], Field(max_length=500)] = Field(default_factory=list)
+
+
+class ServiceRequestIn(Body):
+    """POST /api/v1/volunteers/requests (群众点单): what a household asks for, and the skill it needs."""
+
+    household: RowId
+    need: Annotated[
+        str, Field(min_length=1, max_length=2000, json_schema_extra={"pattern": NO_CONTROL}), _Plain
+    ]
+    skill: Skill | None = None
+
+
+class RequestStepIn(Body):
+    """POST /api/v1/volunteers/requests/{id}/{step}: ``dispatch`` names the team (派单), ``accept`` the
+    volunteer who takes it (接单), ``complete`` the hours given and a note."""
+
+    team: RowId | None = None
+    volunteer: RowId | None = None
+    hours: Annotated[Number, Field(gt=0, le=24)] | None = None
+    note: Note | None = None
+
+
+class HoursQuery(PeriodQuery):
+    """GET /api/v1/volunteers/hours: hours completed in the period (default: the last 90 days)."""
+
+    street: Id | None = None

@@ -174,11 +174,11 @@ def check_groups(conn: Connection, codes: list[str]) -> list[str]:
 # ---- reading ------------------------------------------------------------------------------------------
 
 
-def row_id(raw: str) -> int:
-    """A resident's id as a path names it; anything that cannot be one is an unknown resident (404), the
-    same answer as an id outside the caller's area."""
+def row_id(raw: str, what: str = "resident") -> int:
+    """A row's id as a path names it; anything that cannot be one is an unknown one (404), the same answer
+    as an id outside the caller's area."""
     if not raw.isascii() or not raw.isdigit() or not 0 < int(raw) <= MAX_ROW_ID:
-        raise NotFound(f"no resident {raw[:40]!r}")
+        raise NotFound(f"no {what} {raw[:40]!r}")
     return int(raw)
 
 

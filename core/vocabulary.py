@@ -90,6 +90,16 @@ RELATION_LABELS = {
     "sibling": "兄弟姐妹 sibling",
     "other": "其他 other",
 }
+# Volunteer teams (seed 003) and the steps of a service request: 群众点单 → 政府派单 → 志愿者接单 → 完成.
+TEAM_KINDS: tuple[str, ...] = ("patrol", "mediation", "service")
+TEAM_KIND_LABELS = {"patrol": "巡逻队 patrol", "mediation": "调解队 mediation", "service": "服务队 service"}
+REQUEST_STATES: tuple[str, ...] = ("requested", "dispatched", "accepted", "completed")
+REQUEST_STATE_LABELS = {
+    "requested": "已点单 requested",
+    "dispatched": "已派单 dispatched",
+    "accepted": "已接单 accepted",
+    "completed": "已完成 completed",
+}
 # What a staff read of a person's record was, in the append-only access log.
 RESIDENT_ACCESS: tuple[str, ...] = ("read", "list", "search", "write", "export")
 

@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Integer,
     LargeBinary,
+    Numeric,
     SmallInteger,
     String,
     Text,
@@ -414,3 +415,48 @@ class ResidentAccess(Base):
     role: Mapped[str | None] = mapped_column(String(20))
     token_id: Mapped[int | None] = mapped_column(Integer)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+# ---- Volunteers ----------------------------------------------------------------------------------
+
+
+class VolunteerTeam(Base):
+    """志愿者队伍: a patrol, mediation or service team of a street (seed 003: 60 patrol, 70 mediation)."""
+
+    __tablename__ = "volunteer_teams"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(20))
+    street_id: Mapped[str] = mapped_column(ForeignKey("streets.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Volunteer(Base):
+    """A member of a team, with the skills a request may ask for."""
+
+    __tablename__ = "volunteers"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("volunteer_teams.id"), index=True)
+    name: Mapped[str] = mapped_column(String(50))
+    skills: Mapped[list[str]] = mapped_column(ARRAY(String(50)), default=list)
+
+
+class ServiceRequest(Base):
+    """群众点单 → 政府派单 → 志愿者接单: a household's request, the team it went to, who took it, the hours."""
+
+    __tablename__ = "service_requests"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id"), index=True)
+    need: Mapped[str] = mapped_column(Text)
+    skill: Mapped[str | None] = mapped_column(String(50))
+    status: Mapped[str] = mapped_column(String(12), default="requested")
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    requested_by: Mapped[str] = mapped_column(String(100))
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("volunteer_teams.id"), index=True)
+    dispatched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    dispatched_by: Mapped[str | None] = mapped_column(String(100))
+    volunteer_id: Mapped[int | None] = mapped_column(ForeignKey("volunteers.id"), index=True)
+    accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    hours: Mapped[float | None] = mapped_column(Numeric(6, 2, asdecimal=False))
+    note: Mapped[str | None] = mapped_column(Text)

@@ -14,7 +14,19 @@ from typing import Any
 from flask import Flask, Response, g, jsonify, request
 from flask.json.provider import DefaultJSONProvider
 
-from api.http import grids, health, incidents, layers, locating, maps, open311, openapi, patrols, residents
+from api.http import (
+    grids,
+    health,
+    incidents,
+    layers,
+    locating,
+    maps,
+    open311,
+    openapi,
+    patrols,
+    residents,
+    volunteers,
+)
 from api.http.params import check_request_text
 from api.http.problems import register_error_handlers
 from core.vocabulary import SPATIAL_LAYERS, beijing_iso
@@ -79,6 +91,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     for blueprint in (health, openapi, locating, grids, layers, maps, incidents, open311, patrols, residents):
         app.register_blueprint(blueprint.bp)
     app.register_blueprint(residents.maps_bp)  # the staff-only overdue-visits page
+    app.register_blueprint(volunteers.bp)
 
     @app.get("/")
     def index():
