@@ -27,22 +27,24 @@ def _reading_order(c: Cells, parts: list[np.ndarray]) -> np.ndarray:
     return np.lexsort((centres[:, 0], -np.round(centres[:, 1] / 200.0)))
 
 
-def _draw(c: Cells, k: int, target: int, tolerance: float, region: np.ndarray | None = None) -> np.ndarray:
-    """Each cell's grid (0..k-1): bisection, then balancing, then smoothing. With ``region`` (barriers), each
-    region is bisected on its own into the grids its households make, and ``k`` is not used."""
+def _draw(c: Cells, groups: list[tuple[np.ndarray, int]], target: int, tolerance: float) -> np.ndarray:
+    """Each cell's grid: each group of cells bisected into its count of grids, then balancing, then
+    smoothing."""
     bisector = Bisector(c, target, tolerance)
-    if region is None:
-        parts = bisector.split(np.arange(len(c.cells)), k)
-    else:
-        lo, hi = band(target, tolerance)
-        parts = []
-        for r in np.unique(region):
-            members = np.flatnonzero(region == r)
-            h = c.hh[members].sum()
-            k_r = min(max(round(h / target), math.ceil(h / hi)), max(1, math.floor(h / lo)))
-            parts.extend(bisector.split(members, max(1, k_r)))
+    parts = [part for members, k in groups for part in bisector.split(members, k)]
     grid_of = refine(labels(parts, len(c.cells)), c, target, tolerance)
     return smooth(grid_of, c, target, tolerance)
+
+
+def _per_region(c: Cells, region: np.ndarray, target: int, tolerance: float) -> list[tuple[np.ndarray, int]]:
+    """Each region's cells and the count of grids its households make (in band on average where it can)."""
+    lo, hi = band(target, tolerance)
+    out = []
+    for r in np.unique(region):
+        members = np.flatnonzero(region == r)
+        h = c.hh[members].sum()
+        out.append((members, max(1, min(max(round(h / target), math.ceil(h / hi)), math.floor(h / lo)))))
+    return out
 
 
 def _fit(grid_of: np.ndarray, hh: np.ndarray, target: float, lo: float, hi: float) -> tuple[float, float]:
@@ -57,14 +59,15 @@ def _free(c: Cells, target: int, tolerance: float) -> tuple[np.ndarray, tuple[fl
     total = c.hh.sum()
     k = max(1, int(round(total / target)))
     lo, hi = band(target, tolerance)
-    grid_of = _draw(c, k, target, tolerance)
+    everything = np.arange(len(c.cells))
+    grid_of = _draw(c, [(everything, k)], target, tolerance)
     fit = _fit(grid_of, c.hh, target, lo, hi)
     if fit[0] < 1.0 and len(c.cells) <= COARSE_CELLS:
         # Coarse buildings (towers of hundreds of households) fit the band better in some counts of grids
         # than others: try the nearby counts that can be in band on average, and keep the best.
         feasible = range(max(1, math.ceil(total / hi)), max(1, math.floor(total / lo)) + 1)
         for other in sorted((n for n in feasible if 0 < abs(n - k) <= 3), key=lambda n: (abs(n - k), n)):
-            trial = _draw(c, other, target, tolerance)
+            trial = _draw(c, [(everything, other)], target, tolerance)
             if (trial_fit := _fit(trial, c.hh, target, lo, hi)) > fit:
                 grid_of, fit = trial, trial_fit
     return grid_of, fit
@@ -77,7 +80,7 @@ def _walled(
     drawing freely gives (``free_share``), a region holding a grid out of band joins a neighbour across its
     barrier, one at a time, as long as that helps."""
     lo, hi = band(target, tolerance)
-    grid_of = _draw(apart(c, region), 0, target, tolerance, region)
+    grid_of = _draw(apart(c, region), _per_region(c, region, target, tolerance), target, tolerance)
     fit = _fit(grid_of, c.hh, target, lo, hi)
     tried: set[int] = set()
     for _ in range(BARRIER_JOINS):
@@ -94,7 +97,7 @@ def _walled(
         merged = joined(c, region, r, h, lo, hi)
         if merged is None:
             continue
-        trial = _draw(apart(c, merged), 0, target, tolerance, merged)
+        trial = _draw(apart(c, merged), _per_region(c, merged, target, tolerance), target, tolerance)
         if (trial_fit := _fit(trial, c.hh, target, lo, hi)) > fit:
             region, grid_of, fit = merged, trial, trial_fit
     return grid_of, fit
