@@ -7,6 +7,7 @@ import math
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from geo.partition.balance import refine, smooth
 from geo.partition.barriers import crossings, joined, regions
@@ -53,12 +54,18 @@ def _fit(grid_of: np.ndarray, hh: np.ndarray, target: float, lo: float, hi: floa
     return float(np.mean((gh >= lo) & (gh <= hi))), -float(np.mean(np.abs(gh - target)))
 
 
-def _free(c: Cells, target: int, tolerance: float) -> tuple[np.ndarray, tuple[float, float]]:
-    """Grids drawn over all cells, as many as the households make; for coarse inputs also the nearby counts
-    that can be in band on average, keeping the best fit."""
+def _free(
+    c: Cells, target: int, tolerance: float, zone: np.ndarray | None
+) -> tuple[np.ndarray, tuple[float, float]]:
+    """Grids drawn over all cells (or each ``zone``, a feature of the boundary, on its own), as many as the
+    households make; for coarse inputs in one zone also the nearby counts that can be in band on average,
+    keeping the best fit."""
+    lo, hi = band(target, tolerance)
+    if zone is not None:
+        grid_of = _draw(c, _per_region(c, zone, target, tolerance), target, tolerance)
+        return grid_of, _fit(grid_of, c.hh, target, lo, hi)
     total = c.hh.sum()
     k = max(1, int(round(total / target)))
-    lo, hi = band(target, tolerance)
     everything = np.arange(len(c.cells))
     grid_of = _draw(c, [(everything, k)], target, tolerance)
     fit = _fit(grid_of, c.hh, target, lo, hi)
@@ -152,23 +159,41 @@ def _draw_grids(
     id_prefix: str,
     barriers: gpd.GeoSeries | gpd.GeoDataFrame | None,
 ) -> Partition:
-    c = prepare(buildings, boundary, roads, households_field, barriers=barriers)
+    zoned = isinstance(boundary, gpd.GeoDataFrame) and "id" in boundary.columns and len(boundary) > 1
+    walls = boundary.geometry.boundary if zoned else None
+    c = prepare(buildings, boundary, roads, households_field, walls=walls, barriers=barriers)
+    zone = _zone_of(c, boundary) if zoned else None
+    if zone is not None:
+        c = apart(c, zone)
     lo, hi = band(target, tolerance)
-    grid_of, fit = _free(c, target, tolerance)
+    grid_of, fit = _free(c, target, tolerance, zone)
     region = regions(c, lo, hi) if c.across.any() else None
-    if region is not None and len(np.unique(region)) > 1:
+    if region is not None and len(np.unique(region)) > (1 if zone is None else len(np.unique(zone))):
         # Barriers are kept unless the band is met better by crossing them (coarse towers can need it).
         walled, walled_fit = _walled(c, region, target, tolerance, fit[0])
         if walled_fit[0] >= fit[0]:
             grid_of, fit = walled, walled_fit
     parts = [np.flatnonzero(grid_of == i) for i in range(grid_of.max() + 1)]
-    order = _reading_order(c, parts)
-    result = finish(
-        c,
-        [parts[i] for i in order],
-        [f"{id_prefix}{n:02d}" for n in range(1, len(parts) + 1)],
-        target,
-        tolerance,
-    )
+    parts = [parts[i] for i in _reading_order(c, parts)]
+    if zone is None:
+        ids = [f"{id_prefix}{n:02d}" for n in range(1, len(parts) + 1)]
+    else:  # a feature's id and a number: a community's code and the grid's number in it
+        owner = [str(boundary["id"].iloc[zone[p[0]]]) for p in parts]
+        ids = [f"{o}{owner[: i + 1].count(o):02d}" for i, o in enumerate(owner)]
+    result = finish(c, parts, ids, target, tolerance)
     result.report["barrier_crossings"] = crossings(grid_of, c) if c.across.any() else 0
     return result
+
+
+def _zone_of(c: Cells, boundary: gpd.GeoDataFrame) -> np.ndarray:
+    """Each cell's feature of the boundary (position), by a point inside the cell (the nearest if none)."""
+    features = boundary.to_crs(c.epsg).geometry.values
+    anchors = shapely.points(c.xy)
+    tree = shapely.STRtree(features)
+    zone = np.full(len(c.cells), -1)
+    ci, fi = tree.query(anchors, predicate="within")
+    zone[ci] = fi
+    lost = np.flatnonzero(zone < 0)
+    if len(lost):
+        zone[lost] = tree.query_nearest(anchors[lost])[1][: len(lost)]
+    return zone

@@ -141,14 +141,23 @@ def district_gpkg(demo_layers, tmp_path_factory):
 
 def test_layers_of_one_geopackage_are_chosen_by_name(cli, district_gpkg, demo_layers, tmp_path):
     d = district_gpkg
-    out = tmp_path / "g.gpkg"
+    out, assigned = tmp_path / "g.gpkg", tmp_path / "a.gpkg"
     r = cli(
         None,
         f"grids draw --buildings {d} --buildings-layer buildings --boundary {d} --boundary-layer communities "
-        f"--roads {d} --roads-layer roads --out {out}",
+        f"--roads {d} --roads-layer roads --out {out} --assignments {assigned}",
     )
     assert r.exit_code == 0, r.output
-    assert_tiles(assert_clean_grids(out), demo_layers["communities"].to_crs(UTM51).union_all())
+    grids = assert_clean_grids(out)
+    assert_tiles(grids, demo_layers["communities"].to_crs(UTM51).union_all())
+    # A boundary of several features with ids (communities) is drawn feature by feature: no grid crosses
+    # between them, and each grid's code is its community's and a number.
+    by_grid = gpd.read_file(assigned).groupby("grid_id")["community_id"]
+    assert (by_grid.nunique() == 1).all()
+    assert all(g.startswith(c) and len(g) == len(c) + 2 for g, c in by_grid.first().items())
+    communities = demo_layers["communities"].set_index("id").to_crs(UTM51).geometry
+    shapes = grids.set_index("id").to_crs(UTM51).geometry
+    assert all(shapes[g].difference(communities[g[:-2]].buffer(0.5)).area < 1.0 for g in shapes.index)
     # Without the layer flags, each file is read for the layer named like it (not the first, streets).
     r = cli(None, f"grids resplit --buildings {d} --grids {d} --roads {d} --out {tmp_path / 'r.gpkg'}")
     assert r.exit_code == 0, r.output
