@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 import geopandas as gpd
+import pandas as pd
 from sqlalchemy import Connection, insert, text
 
 from store import models
@@ -235,17 +236,37 @@ def access_rows(
 # ---- visits -----------------------------------------------------------------------------------
 
 
+_VISIT = """
+    INSERT INTO resident_visits (household_id, person_id, visited_at, note, geom, recorded_by, recorded_at)
+    VALUES (:household_id, :person_id, :visited_at, :note,
+            CASE WHEN CAST(:lon AS float8) IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) END,
+            :recorded_by, :recorded_at)"""
+
+
 def insert_visit(conn: Connection, visit: dict) -> int:
     """A visit (household_id, person_id, visited_at, note, lon, lat, recorded_by, recorded_at)."""
-    return conn.execute(
-        text("""
-        INSERT INTO resident_visits (household_id, person_id, visited_at, note, geom, recorded_by, recorded_at)
-        VALUES (:household_id, :person_id, :visited_at, :note,
-                CASE WHEN CAST(:lon AS float8) IS NULL THEN NULL
-                     ELSE ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) END,
-                :recorded_by, :recorded_at) RETURNING id"""),
-        visit,
-    ).scalar_one()
+    return conn.execute(text(_VISIT + " RETURNING id"), visit).scalar_one()
+
+
+def insert_visits(conn: Connection, visits: list[dict]) -> None:
+    """Many visits at once (the demo's year), each as for ``insert_visit``."""
+    if visits:
+        conn.execute(text(_VISIT), visits)
+
+
+def unregistered_buildings(conn: Connection, community: str | None) -> pd.DataFrame:
+    """Buildings of current grids (of one community, or all) that the register holds no household of, with
+    their grid's worker and street: where a demo register may be drawn."""
+    sql = text("""
+        SELECT b.id, b.households, b.floors, b.units, b.grid_id, c.street_id,
+               (SELECT p.id FROM people p WHERE p.grid_id = b.grid_id AND p.role = 'grid_worker'
+                ORDER BY p.id LIMIT 1) AS worker_id
+        FROM buildings b JOIN grids g ON g.id = b.grid_id AND g.valid_to IS NULL
+        JOIN communities c ON c.id = g.community_id
+        WHERE (CAST(:c AS text) IS NULL OR g.community_id = :c)
+          AND NOT EXISTS (SELECT 1 FROM households h WHERE h.building_id = b.id)
+        ORDER BY b.id""")
+    return pd.read_sql(sql, conn, params={"c": community})
 
 
 def overdue_rows(

@@ -147,3 +147,22 @@ def overdue_cmd(grid, worker, now_raw, as_json) -> None:
         ],
     )
     click.echo(f"逾期 overdue: {len(rows)} households")
+
+
+@residents_group.command("demo", help="演示登记 Draw the demo register for buildings that have none yet.")
+@click.option("--community", help="社区 Only this community's buildings.")
+@click.option("--seed", type=int, default=7, show_default=True, help="随机种子 Random seed.")
+@click.option("--days", type=int, default=365, show_default=True, help="走访天数 Days of visits.")
+def demo_cmd(community, seed, days) -> None:
+    from boundaries.demo_residents import load_register
+    from store.residents import unregistered_buildings
+
+    with get_engine().begin() as conn:
+        buildings = unregistered_buildings(conn, community)
+        if buildings.empty:
+            raise click.ClickException("没有未登记的楼栋 no building without a register to draw one for")
+        done = load_register(conn, buildings, now=datetime.now(UTC), seed=seed, days=days)
+    click.echo(
+        f"演示登记 demo register: {done['residents']} residents in {done['households']} households, "
+        f"{done['visits']} visits, {done['teams']} volunteer teams"
+    )
