@@ -63,6 +63,22 @@ EVERY_ROUTE = [
     ("POST", "/api/v1/patrols/plan", {"json": {"grid": "G01"}}),
     ("POST", "/api/v1/patrols/tracks?person=P01&format=geojson", {"data": TRACK}),
     ("GET", "/api/v1/patrols/coverage", {}),
+    ("GET", "/api/v1/residents", {}),
+    ("POST", "/api/v1/residents", {"json": {"building": "B01", "room": "101", "name": "王秀英"}}),
+    ("GET", "/api/v1/residents/1", {}),
+    ("PATCH", "/api/v1/residents/1", {"json": {"phone": None}}),
+    ("POST", "/api/v1/residents/search", {"json": {"id_number": "11010519491231002X"}}),
+    ("GET", "/api/v1/residents/groups", {}),
+    ("POST", "/api/v1/residents/groups", {"json": {"code": "x", "name_zh": "x", "name_en": "x"}}),
+    ("POST", "/api/v1/residents/visits", {"json": {"household": 1}}),
+    ("GET", "/api/v1/residents/visits/overdue", {}),
+    ("GET", "/api/v1/residents/access-log", {}),
+    ("GET", "/maps/visits", {}),
+    ("GET", "/api/v1/volunteers/teams", {}),
+    ("POST", "/api/v1/volunteers/teams", {"json": {"name": "x", "kind": "service"}}),
+    ("POST", "/api/v1/volunteers/requests", {"json": {"household": 1, "need": "x"}}),
+    ("POST", "/api/v1/volunteers/requests/1/dispatch", {"json": {"team": 1}}),
+    ("GET", "/api/v1/volunteers/hours", {}),
 ]
 # Routes that never touch the database: they keep answering.
 WITHOUT_DATABASE = [
