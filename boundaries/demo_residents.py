@@ -23,8 +23,8 @@ from boundaries.demo_people import person_name, phone_number
 from core.inputs import ResidentIn
 from core.resident_keys import resident_key
 from core.residents import stored_fields
+from store import informants, volunteers
 from store import residents as register
-from store import volunteers
 
 REGION = "211103"
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -179,7 +179,42 @@ def load_register(
     visits = _visits(np.random.default_rng(seed + 1), plans, by_household, now, days)
     register.insert_visits(conn, visits)
     teams = _teams(conn, np.random.default_rng(seed + 2), sorted(set(buildings["street_id"])), since)
-    return {"households": len(households), "residents": len(ids), "visits": len(visits), "teams": teams}
+    informants = _informants(conn, np.random.default_rng(seed + 3), by_household, people, households, since)
+    return {
+        "households": len(households),
+        "residents": len(ids),
+        "visits": len(visits),
+        "teams": teams,
+        "informants": informants,
+    }
+
+
+def _informants(
+    conn: Connection,
+    rng: np.random.Generator,
+    workers: dict[int, str | None],
+    people: list[ResidentIn],
+    households: dict[tuple[str, str, str], int],
+    since: datetime,
+) -> int:
+    """17 to 26 adults of each worker's households as their informants: most workers meet seed 004's 20."""
+    adults: dict[str, list[ResidentIn]] = {}
+    for p in people:
+        worker = workers[households[(p.building, p.unit, p.room)]]
+        if worker is not None and p.phone:
+            adults.setdefault(worker, []).append(p)
+    key, made = resident_key(), 0
+    for worker, candidates in sorted(adults.items()):
+        for i in rng.choice(
+            len(candidates), size=min(int(rng.integers(17, 27)), len(candidates)), replace=False
+        ):
+            p = candidates[int(i)]
+            row = {"worker_id": worker, "name": p.name, "phone_sealed": key.seal("phone", p.phone)}
+            informants.insert_informant(
+                conn, {**row, "household_id": households[(p.building, p.unit, p.room)], "since": since}
+            )
+            made += 1
+    return made
 
 
 def _teams(conn: Connection, rng: np.random.Generator, streets: list[str], since: datetime) -> int:

@@ -48,6 +48,7 @@ class Finding:
 class Tolerances:
     topology_m: float = 0.5
     households_band: tuple[float, float] = (450.0, 550.0)
+    informants_per_worker: int = 20
 
 
 def _real(geom, tol_m: float) -> bool:
@@ -84,6 +85,7 @@ def validate_hierarchy(layers: dict[str, pd.DataFrame], tol: Tolerances) -> list
     if "grids" in layers:
         out += _household_band(layers["grids"], layers.get("buildings"), tol)
     out += _owners(layers)
+    out += _informants(layers, tol.informants_per_worker)
     return out
 
 
@@ -250,6 +252,29 @@ def _owners(layers: dict[str, pd.DataFrame]) -> list[Finding]:
             if fid not in owned:
                 out.append(Finding(WARNING, check, name, fid, text, geom))
     return out
+
+
+def _informants(layers: dict[str, pd.DataFrame], minimum: int) -> list[Finding]:
+    """Grid workers with fewer informants than the minimum (seed 004: 20), once the database keeps any
+    (``informants``: a worker's id, how many; files have none)."""
+    counts, people, grids = layers.get("informants"), layers.get("people"), layers.get("grids")
+    if counts is None or not len(counts) or people is None or grids is None:
+        return []
+    have = dict(zip(counts["id"], counts["informants"], strict=True))
+    where = dict(zip(grids["id"], grids.geometry, strict=True))
+    workers = people[people["role"] == "grid_worker"]
+    return [
+        Finding(
+            WARNING,
+            "few_informants",
+            "people",
+            pid,
+            f"网格信息员 {have.get(pid, 0)} 名 informants, fewer than {minimum}",
+            where.get(gid),
+        )
+        for pid, gid in zip(workers["id"], workers["grid_id"], strict=True)
+        if have.get(pid, 0) < minimum
+    ]
 
 
 def findings_geojson(findings: list[Finding]) -> dict:

@@ -389,3 +389,18 @@ class HoursQuery(PeriodQuery):
     """GET /api/v1/volunteers/hours: hours completed in the period (default: the last 90 days)."""
 
     street: Id | None = None
+
+
+class InformantIn(Body):
+    """POST /api/v1/residents/informants: an informant of a grid worker (a worker's own, by default)."""
+
+    worker: Id | None = None
+    name: ResidentName
+    phone: Phone | None = None
+    household: RowId | None = None
+
+
+class InformantQuery(Query):
+    """GET /api/v1/residents/informants: the informants of the caller's area, or of one worker."""
+
+    worker: Id | None = None

@@ -55,7 +55,7 @@ def register_area(p: Principal | None) -> Area:
     raise Forbidden("居民登记册仅限网格员和管理员 the register is for grid workers and admins")
 
 
-def _reveals(p: Principal | None) -> tuple[bool, bool]:
+def reveals(p: Principal | None) -> tuple[bool, bool]:
     """(phone, ID-card number) shown in full: phones to whoever visits and their admins, ID numbers to
     admins (low-income and disability files need them); the operator's export shows both."""
     if p is None:
@@ -118,7 +118,7 @@ def stored_fields(fields: ResidentFieldsIn, key: ResidentKey) -> dict[str, Any]:
 def shape(row: dict, p: Principal | None, key: ResidentKey) -> dict:
     """A resident as the caller may see them."""
     phone, id_number = key.open("phone", row["phone_sealed"]), key.open("id_number", row["id_number_sealed"])
-    full_phone, full_id = _reveals(p)
+    full_phone, full_id = reveals(p)
     return {
         "id": row["id"],
         "name": row["name"],

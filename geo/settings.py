@@ -55,6 +55,10 @@ class Settings:
             or Path(os.environ.get("WANGGE_VAR", PROJECT_ROOT / "var")) / "keys" / "residents.key"
         )
     )
+    # Informants each grid worker should have (seed 004, Zhenxing: at least 20); `wangge validate` warns below.
+    informants_per_worker: int = field(
+        default_factory=lambda: int(_float("WANGGE_INFORMANTS_PER_WORKER", 20))
+    )
     # API guard rails.
     max_page_size: int = 5000
     max_request_bytes: int = 1_000_000

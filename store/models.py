@@ -460,3 +460,15 @@ class ServiceRequest(Base):
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
     hours: Mapped[float | None] = mapped_column(Numeric(6, 2, asdecimal=False))
     note: Mapped[str | None] = mapped_column(Text)
+
+
+class Informant(Base):
+    """网格信息员: a resident who informs one grid worker (seed 004: at least 20 per worker)."""
+
+    __tablename__ = "informants"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    worker_id: Mapped[str] = mapped_column(ForeignKey("people.id"), index=True)
+    name: Mapped[str] = mapped_column(String(50))
+    phone_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    household_id: Mapped[int | None] = mapped_column(ForeignKey("households.id"))
+    since: Mapped[datetime] = mapped_column(DateTime(timezone=True))

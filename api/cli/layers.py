@@ -171,6 +171,7 @@ def validate_cmd(
 ) -> None:
     from boundaries.validate import ERROR, Tolerances, findings_geojson, validate_hierarchy
     from geo.settings import get_settings
+    from store.informants import informant_counts
 
     cfg = get_settings()
     target = households_target or cfg.households_target
@@ -178,8 +179,12 @@ def validate_cmd(
     tol = Tolerances(
         topology_m=cfg.topology_tolerance_m if tolerance_m is None else tolerance_m,
         households_band=(target * (1 - spread), target * (1 + spread)),
+        informants_per_worker=cfg.informants_per_worker,
     )
     layers = hierarchy_layers(hierarchy)
+    if hierarchy is None:  # informants are kept only in the database
+        with get_engine().connect() as conn:
+            layers["informants"] = informant_counts(conn)
     findings = validate_hierarchy(layers, tol)
     if geojson:
         geojson.write_text(json.dumps(findings_geojson(findings), ensure_ascii=False))

@@ -164,5 +164,26 @@ def demo_cmd(community, seed, days) -> None:
         done = load_register(conn, buildings, now=datetime.now(UTC), seed=seed, days=days)
     click.echo(
         f"演示登记 demo register: {done['residents']} residents in {done['households']} households, "
-        f"{done['visits']} visits, {done['teams']} volunteer teams"
+        f"{done['visits']} visits, {done['teams']} volunteer teams, {done['informants']} informants"
+    )
+
+
+@residents_group.command(
+    "informants", help="网格信息员 Informants per grid worker, flagging who has too few."
+)
+@click.option("--worker", help="网格员 One grid worker.")
+@click.option("--json", "as_json", is_flag=True, help="JSON instead of a table.")
+def informants_cmd(worker, as_json) -> None:
+    from core.informants import list_informants
+    from core.vocabulary import beijing_iso
+
+    with get_engine().connect() as conn:
+        found = list_informants(conn, None, worker)
+    if as_json:
+        click.echo(json.dumps(found, ensure_ascii=False, default=beijing_iso, indent=1))
+        return
+    table(found["workers"], ["grid_id", "worker_id", "worker_name", "informants", "below_minimum"])
+    short = sum(w["below_minimum"] for w in found["workers"])
+    click.echo(
+        f"少于 {found['minimum']} 名 fewer than {found['minimum']}: {short} of {len(found['workers'])} workers"
     )

@@ -10,8 +10,11 @@ from api.http.maps import page
 from api.http.openapi import contract
 from api.http.params import json_body
 from core.errors import Invalid
+from core.informants import add_informant, list_informants
 from core.inputs import (
     AccessLogQuery,
+    InformantIn,
+    InformantQuery,
     OverdueQuery,
     ResidentFieldsIn,
     ResidentIn,
@@ -141,6 +144,25 @@ def log():
     query = parse_query(AccessLogQuery, request.args)
     with transaction() as conn:
         return jsonify(access_log(conn, who, query, now()))
+
+
+@bp.get("/informants")
+@contract(TAG, query=InformantQuery)
+def informants():
+    """Informants of the caller's area (``worker``), and each worker's count against the minimum."""
+    who = principal()
+    query = parse_query(InformantQuery, request.args)
+    with transaction() as conn:
+        return jsonify(list_informants(conn, who, query.worker))
+
+
+@bp.post("/informants")
+@contract(TAG, body=InformantIn, ok=201)
+def add_informants():
+    who = principal()
+    body = parse(InformantIn, json_body(MAX_BODY_BYTES, example=' such as {"name": …, "phone": …}'))
+    with transaction() as conn:
+        return jsonify(add_informant(conn, who, body, now())), 201
 
 
 @maps_bp.get("/maps/visits")

@@ -73,6 +73,8 @@ EVERY_ROUTE = [
     ("POST", "/api/v1/residents/visits", {"json": {"household": 1}}),
     ("GET", "/api/v1/residents/visits/overdue", {}),
     ("GET", "/api/v1/residents/access-log", {}),
+    ("GET", "/api/v1/residents/informants", {}),
+    ("POST", "/api/v1/residents/informants", {"json": {"name": "信息员"}}),
     ("GET", "/maps/visits", {}),
     ("GET", "/api/v1/volunteers/teams", {}),
     ("POST", "/api/v1/volunteers/teams", {"json": {"name": "x", "kind": "service"}}),
