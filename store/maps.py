@@ -65,25 +65,29 @@ def incident_cells(conn: Connection, asked: IncidentQuery, step: str) -> HeatCel
     """The incidents asked, summed in PostGIS into the heat page's cells: ``HEAT_CELL_M`` cells of all times
     together, and ``TIME_CELLS_M[0]`` cells per Beijing ``step`` (day, or week from Monday).
 
-    One scan with two grouping sets, so a million incidents come back as the thousands of cells a page draws;
-    the cells are exactly ``geo.heat.bin_points``'s with ``lat0`` the middle of the service area.
+    One scan of the incidents into two hash aggregates, so a million incidents come back as the thousands of
+    cells a page draws (grouping sets would sort the million rows instead); the cells are exactly ``geo.heat.bin_points``'s
+    with ``lat0`` the middle of the service area.
     """
     lat0 = float(
         conn.execute(text("SELECT COALESCE(ST_Y(ST_Centroid(ST_Extent(geom))), 0) FROM streets")).scalar_one()
     )
     where, params = asked.where()
     weight = " ".join(f"WHEN '{t}' THEN {w}" for t, w in TIER_WEIGHTS.items())
-    day = f"CAST(floor((extract(epoch FROM i.reported_at) + {BEIJING_S}) / 86400) AS bigint)"
+    day = f"CAST(floor((date_part('epoch', i.reported_at) + {BEIJING_S}) / 86400) AS bigint)"  # float, not numeric
     key = day if step == "day" else f"{day} - mod({day} + 3, 7)"  # 1970-01-01 was a Thursday
+    w = f"CAST(CASE i.tier {weight} ELSE 1 END AS float8)"
+    sums = "sum(w * x) / sum(w) AS lon, sum(w * y) / sum(w) AS lat, sum(w) AS weight, count(*) AS n"
     sql = text(f"""
-        WITH p AS (
-            SELECT ST_X(i.geom) AS x, ST_Y(i.geom) AS y, CASE i.tier {weight} ELSE 1.0 END AS w, {key} AS key
-            FROM incidents i WHERE {where})
-        SELECT GROUPING(key) = 1 AS whole, COALESCE(key, 0) AS key, sum(w * x) / sum(w) AS lon,
-               sum(w * y) / sum(w) AS lat, sum(w) AS weight, count(*) AS n
-        FROM p
-        GROUP BY GROUPING SETS ((floor(x * :x0), floor(y * :y0)), (key, floor(x * :x1), floor(y * :y1)))""")  # noqa: S608
+        WITH p AS MATERIALIZED (
+            SELECT ST_X(i.geom) AS x, ST_Y(i.geom) AS y, {w} AS w, {key} AS key FROM incidents i WHERE {where})
+        SELECT true AS whole, 0 AS key, {sums} FROM p GROUP BY floor(x * :x0), floor(y * :y0)
+        UNION ALL
+        SELECT false, key, {sums} FROM p GROUP BY key, floor(x * :x1), floor(y * :y1)""")  # noqa: S608
     (x0, y0), (x1, y1) = cell_scale(lat0, HEAT_CELL_M), cell_scale(lat0, TIME_CELLS_M[0])
+    # For this transaction: no JIT (compiling costs more than the scan saves) and room to keep the scanned
+    # points in memory while both aggregates read them.
+    conn.execute(text("SELECT set_config('jit', 'off', true), set_config('work_mem', '64MB', true)"))
     rows = pd.read_sql(sql, conn, params=params | {"x0": x0, "y0": y0, "x1": x1, "y1": y1})
     whole = rows.pop("whole").astype(bool)
     cells, frames = (rows[w].reset_index(drop=True) for w in (whole, ~whole))

@@ -49,16 +49,23 @@ def assets_cmd() -> None:
     help="指标 Grid map: shade by households (default), incidents per 1,000 households, or score.",
 )
 def map_cmd(kind, out, base, **filters) -> None:
+    from tqdm import tqdm
+
     from api.pages import render_map
     from maps.assets import AssetError, export_page
     from maps.basemaps import BaseMapError, base_map
 
     params = {{"since": "from", "until": "to"}.get(k, k): v for k, v in filters.items() if v}
-    try:
-        chosen = base_map(base)
-        with get_engine().connect() as conn:
-            fmap = render_map(conn, kind, chosen, params)
-        export_page(fmap.get_root().render(), out)
-    except (BaseMapError, AssetError, ServiceError) as exc:
-        fail(f"地图导出失败 map failed: {exc}", 2)
+    # A coverage page or a long heat period can take seconds: the bar (on a terminal) says which stage runs.
+    with tqdm(total=2, desc="读取绘制 reading and drawing", unit="stage", disable=None, leave=False) as bar:
+        try:
+            chosen = base_map(base)
+            with get_engine().connect() as conn:
+                fmap = render_map(conn, kind, chosen, params)
+            bar.set_description("写出 writing")
+            bar.update(1)
+            export_page(fmap.get_root().render(), out)
+            bar.update(1)
+        except (BaseMapError, AssetError, ServiceError) as exc:
+            fail(f"地图导出失败 map failed: {exc}", 2)
     click.echo(f"地图已写入 / map written: {out} (底图 base: {chosen.label})")

@@ -204,6 +204,8 @@ def _print_routes(routes: list, out: Path) -> None:
 )
 @click.option("--json", "as_json", is_flag=True, help="JSON 输出 Print the whole report as JSON.")
 def patrol_coverage(tracks, person, crs, since, until, street_id, within_m, as_json) -> None:
+    from tqdm import tqdm
+
     from core.coverage import street_coverage
     from store.hierarchy import street_ids
 
@@ -214,7 +216,11 @@ def patrol_coverage(tracks, person, crs, since, until, street_id, within_m, as_j
         for path in tracks:
             _store_log(conn, path, person, crs)
         streets = [street_id] if street_id else street_ids(conn)
-        reports = [street_coverage(conn, s, asked.since, asked.until, within_m=within_m) for s in streets]
+        # A street-week takes seconds: the bar (on a terminal) counts streets and shows the time spent.
+        reports = [
+            street_coverage(conn, s, asked.since, asked.until, within_m=within_m)
+            for s in tqdm(streets, desc="覆盖 coverage", unit="street", disable=None, leave=False)
+        ]
     if as_json:
         click.echo(json.dumps(reports if len(reports) > 1 else reports[0], ensure_ascii=False, indent=1))
         return
