@@ -25,7 +25,9 @@ def test_a_request_goes_from_order_to_dispatch_to_acceptance_and_records_its_hou
     team = _team(world, "振兴街道为老服务队")
     member, outsider = team["members"][0]["id"], _team(world, "另一队")["members"][0]["id"]
     asked = world.post(
-        "/api/v1/volunteers/requests", worker, {"household": _household(world), "need": "代买菜", "skill": "购物"}
+        "/api/v1/volunteers/requests",
+        worker,
+        {"household": _household(world), "need": "代买菜", "skill": "购物"},
     )
     assert asked.status_code == 201 and asked.json["status"] == "requested"
     path = f"/api/v1/volunteers/requests/{asked.json['id']}"
@@ -46,7 +48,9 @@ def test_a_request_goes_from_order_to_dispatch_to_acceptance_and_records_its_hou
 
     world.clock.advance(minutes=1)
     report = world.get("/api/v1/volunteers/hours", world.district).json
-    assert [(v["volunteer_id"], v["requests"], v["hours"]) for v in report["volunteers"]] == [(member, 1, 2.5)]
+    assert [(v["volunteer_id"], v["requests"], v["hours"]) for v in report["volunteers"]] == [
+        (member, 1, 2.5)
+    ]
     assert report["teams"] == [{"team_id": team["id"], "team_name": "振兴街道为老服务队", "hours": 2.5}]
     assert world.get("/api/v1/volunteers/hours", worker).status_code == 403
     other = world.user("邻格网格员", "grid_worker", person=world.places[1].worker_id)
