@@ -55,14 +55,7 @@ def read_table(
 ) -> pd.DataFrame:
     """A whole table as a (Geo)DataFrame in EPSG:4326; grids are current ones unless ``include_history``."""
     cols = _columns(table, columns)
-    where: list[str] = []
-    params: dict[str, Any] = {}
-    if table == "grids" and not include_history:
-        where.append("valid_to IS NULL")
-    if bbox is not None and table in SPATIAL:
-        where.append("geom && ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326)")
-        params.update(dict(zip(("minx", "miny", "maxx", "maxy"), map(float, bbox), strict=True)))
-    clause = f" WHERE {' AND '.join(where)}" if where else ""
+    clause, params = _table_where(table, include_history, bbox)
     clause += " ORDER BY id OFFSET :offset" + (" LIMIT :limit" if limit is not None else "")
     params.update(offset=int(offset), limit=limit)
     select_cols = ", ".join(f'"{c}"' for c in cols)
@@ -72,6 +65,38 @@ def read_table(
         return frame.rename_geometry("geometry").set_crs(4326, allow_override=True)
     sql = text(f'SELECT {select_cols} FROM "{table}"{clause}')  # noqa: S608 (names from models)
     return pd.read_sql(sql, conn, params=params)
+
+
+def _table_where(
+    table: str, include_history: bool, bbox: Sequence[float] | None
+) -> tuple[str, dict[str, Any]]:
+    """The WHERE clause of a layer read: current grids only unless ``include_history``; within ``bbox``."""
+    where: list[str] = []
+    params: dict[str, Any] = {}
+    if table == "grids" and not include_history:
+        where.append("valid_to IS NULL")
+    if bbox is not None and table in SPATIAL:
+        where.append("geom && ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326)")
+        params.update(dict(zip(("minx", "miny", "maxx", "maxy"), map(float, bbox), strict=True)))
+    return (f" WHERE {' AND '.join(where)}" if where else ""), params
+
+
+def count_table(
+    conn: Connection, table: str, *, include_history: bool = False, bbox: Sequence[float] | None = None
+) -> int:
+    """How many rows a read of ``table`` with these filters matches (every page together)."""
+    clause, params = _table_where(table, include_history, bbox)
+    return conn.execute(text(f'SELECT count(*) FROM "{table}"{clause}'), params).scalar_one()  # noqa: S608
+
+
+def layer_extent(conn: Connection, table: str) -> tuple[float, float, float, float] | None:
+    """A layer's WGS-84 bounds (current grids only); None when it is empty."""
+    clause, params = _table_where(table, False, None)
+    # The table name comes from the models (SPATIAL); values are bound.
+    corners = "ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)"
+    sql = f'SELECT {corners} FROM (SELECT ST_Extent(geom) AS e FROM "{table}"{clause}) s'  # noqa: S608
+    row = conn.execute(text(sql), params).one()
+    return None if row[0] is None else (float(row[0]), float(row[1]), float(row[2]), float(row[3]))
 
 
 def load_hierarchy(conn: Connection) -> Hierarchy:

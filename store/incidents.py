@@ -236,6 +236,7 @@ class IncidentQuery:
     limit: int = 100
     offset: int = 0
     statuses: tuple[str, ...] | None = None
+    bbox: tuple[float, float, float, float] | None = None  # lon/lat: min x, min y, max x, max y
 
 
 def _where(visible: Visible, query: IncidentQuery) -> tuple[str, dict]:
@@ -262,6 +263,9 @@ def _where(visible: Visible, query: IncidentQuery) -> tuple[str, dict]:
     if query.until is not None:
         clauses.append("i.reported_at < :until")
         params["until"] = query.until
+    if query.bbox is not None:
+        clauses.append("i.geom && ST_MakeEnvelope(:bx0, :by0, :bx1, :by1, 4326)")
+        params.update(dict(zip(("bx0", "by0", "bx1", "by1"), query.bbox, strict=True)))
     return " AND ".join(clauses), params
 
 

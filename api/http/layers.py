@@ -33,7 +33,7 @@ def _plain(value):
     return value
 
 
-def _features(frame: gpd.GeoDataFrame) -> list[dict]:
+def as_features(frame: gpd.GeoDataFrame) -> list[dict]:
     # RFC 7946 wants exterior rings counter-clockwise.
     geoms = shapely.orient_polygons(frame.geometry.values)
     props = frame.drop(columns="geometry").to_dict("records")
@@ -48,7 +48,7 @@ def _features(frame: gpd.GeoDataFrame) -> list[dict]:
     ]
 
 
-def _bbox(raw: str | None) -> list[float] | None:
+def parse_bbox(raw: str | None) -> list[float] | None:
     if raw is None:
         return None
     try:
@@ -76,11 +76,11 @@ def collection(layer: str):
     asked = parse_query(LayerQuery, request.args)
     limit, offset = min(asked.limit, current_app.config["MAX_PAGE_SIZE"]), asked.offset
     history = asked.history in ("1", "true", "yes")
-    box = _bbox(asked.bbox)
+    box = parse_bbox(asked.bbox)
     frame = read_table(connection(), layer, include_history=history, bbox=box, limit=limit, offset=offset)
     body = {
         "type": "FeatureCollection",
-        "features": _features(frame),
+        "features": as_features(frame),
         "numberReturned": len(frame),
         "limit": limit,
         "offset": offset,
@@ -102,6 +102,6 @@ def item(layer: str, feature_id: str):
     frame = get_feature(connection(), layer, feature_id)
     if len(frame) == 0:
         raise NotFound(f"{layer} 中没有编号 {feature_id!r} / no {layer} with id {feature_id!r}")
-    feature = _features(frame)[0]
+    feature = as_features(frame)[0]
     feature["bbox"] = [round(v, 7) for v in frame.total_bounds]
     return jsonify(feature)
