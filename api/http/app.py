@@ -15,6 +15,7 @@ from flask import Flask, Response, g, jsonify, request
 from flask.json.provider import DefaultJSONProvider
 
 from api.http import (
+    features,
     grids,
     health,
     incidents,
@@ -38,6 +39,23 @@ from store.engine import get_engine
 request_log = logging.getLogger("wangge.request")
 # A request id a client or proxy sends is kept if it is a short plain token; anything else is replaced.
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+# Every route of the service, by room; /ogc is OGC API - Features beside the JSON API.
+BLUEPRINTS = (
+    health.bp,
+    openapi.bp,
+    openapi.docs_bp,  # /docs
+    locating.bp,
+    grids.bp,
+    layers.bp,
+    maps.bp,
+    incidents.bp,
+    open311.bp,
+    patrols.bp,
+    residents.bp,
+    residents.maps_bp,  # the staff-only overdue-visits page
+    volunteers.bp,
+    features.bp,
+)
 
 
 class WanggeJSON(DefaultJSONProvider):
@@ -88,10 +106,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_error_handlers(app)
     _log_requests(app)
     app.before_request(check_request_text)  # no control character in a path, query or form
-    for blueprint in (health, openapi, locating, grids, layers, maps, incidents, open311, patrols, residents):
-        app.register_blueprint(blueprint.bp)
-    app.register_blueprint(residents.maps_bp)  # the staff-only overdue-visits page
-    app.register_blueprint(volunteers.bp)
+    for blueprint in BLUEPRINTS:
+        app.register_blueprint(blueprint)
 
     @app.get("/")
     def index():
@@ -107,6 +123,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
                 "categories": "/api/v1/categories",
                 "scores": "/api/v1/scores",
                 "open311": "/open311/v2/services.json",
+                "ogc_features": "/ogc",
+                "docs": "/docs",
+                "openapi": "/api/v1/openapi.json",
                 "maps": {"grids": "/maps/grids", "board": "/maps/board"},
             }
         )

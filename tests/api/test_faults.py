@@ -81,11 +81,21 @@ EVERY_ROUTE = [
     ("POST", "/api/v1/volunteers/requests", {"json": {"household": 1, "need": "x"}}),
     ("POST", "/api/v1/volunteers/requests/1/dispatch", {"json": {"team": 1}}),
     ("GET", "/api/v1/volunteers/hours", {}),
+    ("GET", "/api/v1/incidents.csv", {}),
+    ("GET", "/api/v1/scores.xlsx", {}),
+    ("GET", "/ogc/collections", {}),
+    ("GET", "/ogc/collections/grids", {}),
+    ("GET", "/ogc/collections/grids/items?bbox=122,41,122.1,41.2", {}),
+    ("GET", "/ogc/collections/grids/items/G01", {}),
 ]
 # Routes that never touch the database: they keep answering.
 WITHOUT_DATABASE = [
     ("GET", "/api/v1/health/live", 200),
     ("GET", "/api/v1/openapi.json", 200),
+    ("GET", "/open311/v2/discovery.json", 200),
+    ("GET", "/docs", 200),
+    ("GET", "/ogc", 200),
+    ("GET", "/ogc/conformance", 200),
     ("GET", "/", 200),
     ("GET", "/favicon.ico", 204),
     ("GET", "/static/vendor/none.js", 404),
