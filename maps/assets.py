@@ -86,6 +86,12 @@ class Asset:
         return f"{prefix}/{self.folder}/{self.path}"
 
 
+# The API's docs page (/docs) is Swagger UI, from npm like the maps' libraries, so it too opens offline.
+DOCS_ASSETS = tuple(
+    Asset("npm", "swagger-ui-dist", "5.17.14", path) for path in ("swagger-ui.css", "swagger-ui-bundle.js")
+)
+
+
 def vendor_dir() -> Path:
     return get_settings().var_dir / "static" / "vendor"
 
@@ -234,7 +240,8 @@ def install(target: Path | None = None, progress=print) -> list[Path]:
     target = target or vendor_dir()
     target.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
-    packages = sorted({(a.source, a.package, a.version) for a in needed_assets()})
+    wanted = [*needed_assets(), *DOCS_ASSETS]
+    packages = sorted({(a.source, a.package, a.version) for a in wanted})
     for source, pkg, ver in packages:
         dest = target / f"{pkg}@{ver}"
         if not dest.exists():
@@ -245,7 +252,7 @@ def install(target: Path | None = None, progress=print) -> list[Path]:
             progress(f"{pkg}@{ver}")
             written.append(dest)
         _local_fonts(target, dest, progress)
-    missing = [a for a in needed_assets() if not (target / f"{a.package}@{a.version}" / a.path).exists()]
+    missing = [a for a in wanted if not (target / f"{a.package}@{a.version}" / a.path).exists()]
     if missing:
         raise AssetError(
             "installed packages lack " + ", ".join(f"{a.package}@{a.version}/{a.path}" for a in missing)

@@ -60,9 +60,15 @@ def chromium() -> Iterator:
 
 
 def visit(
-    browser, base: str, path: str, screenshot: str, token: str | None = None
+    browser,
+    base: str,
+    path: str,
+    screenshot: str,
+    token: str | None = None,
+    ready: str = ".leaflet-container",
 ) -> tuple[object, PageVisit]:
-    """Open ``path`` and wait until the map is drawn; record errors and any request leaving the machine."""
+    """Open ``path`` and wait until ``ready`` shows (the map drawn); record errors and any request leaving
+    the machine."""
     page = browser.new_page(viewport={"width": 1200, "height": 800})
     if token:
         page.set_extra_http_headers({"Authorization": f"Bearer {token}"})
@@ -80,7 +86,7 @@ def visit(
 
     page.route("**/*", on_request)
     page.goto(base + path, wait_until="networkidle")
-    page.wait_for_selector(".leaflet-container")
+    page.wait_for_selector(ready)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(Path(SCREENSHOTS) / screenshot))
     return page, seen

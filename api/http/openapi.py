@@ -12,14 +12,18 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 from flask import Blueprint, current_app, jsonify
+from flask import Response as FlaskResponse
 from pydantic import BaseModel
 from spectree import Response, SecurityScheme, SpecTree, Tag
 from spectree.models import SecureType, SecuritySchemeData
 
 from boundaries.tables import TABLE_TYPES
+from core.errors import ServerFault
 from core.incidents.workflow import ACTIONS
 from core.inputs import ID_PATTERN
 from core.vocabulary import SPATIAL_LAYERS
+from maps.assets import DOCS_ASSETS, vendor_dir
+from maps.safe import content_security_policy
 
 PROBLEM = "application/problem+json"
 # What any route may answer besides its success: bad input, no or a wrong token, not allowed, unknown,
@@ -81,6 +85,19 @@ def contract(
 
 
 bp = Blueprint("openapi", __name__, url_prefix="/api/v1")
+docs_bp = Blueprint("docs", __name__)
+# Swagger UI on the document; no validator badge (it would call validator.swagger.io), nothing from a CDN.
+DOCS_PAGE = """<!doctype html>
+<html lang="zh-CN">
+<head><meta charset="utf-8"><title>网格化管理服务 Wangge API 文档 docs</title>
+<link rel="stylesheet" href="{css}"></head>
+<body><div id="docs"></div>
+<script src="{js}"></script>
+<script>SwaggerUIBundle({{url: "/api/v1/openapi.json", dom_id: "#docs", validatorUrl: null, deepLinking: true,
+  persistAuthorization: false, tryItOutEnabled: false}});</script>
+</body>
+</html>
+"""
 
 
 @bp.get("/openapi.json")
@@ -90,6 +107,19 @@ def document():
     if "doc" not in cache:
         cache["doc"] = _problems_typed(spec.spec)  # built from the running app's routes, once
     return jsonify(cache["doc"])
+
+
+@docs_bp.get("/docs")
+def docs():
+    """The API's docs, read from the OpenAPI document by Swagger UI served from here (opens offline)."""
+    missing = [a.url() for a in DOCS_ASSETS if not (vendor_dir() / a.folder / a.path).is_file()]
+    if missing:
+        raise ServerFault(f"文档资源缺失 docs asset missing: {', '.join(missing)}; run `wangge assets`")
+    css, js = (a.url() for a in DOCS_ASSETS)
+    html = DOCS_PAGE.format(css=css, js=js)
+    response = FlaskResponse(html, mimetype="text/html")
+    response.headers["Content-Security-Policy"] = content_security_policy(html)
+    return response
 
 
 # Path parameters as the routes read them (spectree sees only Flask's converters): the same constants.
