@@ -152,7 +152,7 @@ class PatrolPlanIn(Body):
     grid: Id | None = None
     street: Id | None = None
     chief: Id | None = None
-    start: tuple[Longitude, Latitude] | None = None
+    start: Annotated[tuple[Longitude, Latitude], Field(strict=False)] | None = None  # a JSON [lon, lat]
     patrollers: StrictInt = 1  # 1 to 50: core.patrols says so (422)
     speed_kmh: Annotated[Number, Field(gt=0, le=60)] = 4.0
     both_sides: Flag = False

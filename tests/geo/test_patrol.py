@@ -180,8 +180,8 @@ def test_patrol_api_plans_for_whom_it_may(world):
     for payload, status, words in (
         ({"grid": "NOPE"}, 404, "no current grid"),
         ({"grid": grid.grid_id, "start": [0, 0]}, 422, "from the nearest road"),
-        ({"grid": grid.grid_id, "start": "here"}, 400, "start must be"),
-        ({"grid": grid.grid_id, "speed_kmh": 0}, 422, "speed"),
+        ({"grid": grid.grid_id, "start": "here"}, 400, "start: Input should be a valid tuple"),
+        ({"grid": grid.grid_id, "speed_kmh": 0}, 400, "speed_kmh: Input should be greater than 0"),
         ({"grid": grid.grid_id, "street": world.street_id}, 422, "exactly one"),
         ({"grid": grid.grid_id, "color": 1}, 400, "unknown field"),
     ):
