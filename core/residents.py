@@ -209,7 +209,12 @@ def list_residents(conn: Connection, p: Principal | None, query: ResidentListQue
     )
     log_reads(conn, p, [r["id"] for r in rows], "list", now)
     key = resident_key()
-    return {"residents": [shape(r, p, key) for r in rows], "limit": query.limit, "offset": query.offset}
+    return {
+        "residents": [shape(r, p, key) for r in rows],
+        "total": store.count_residents(conn, register_area(p), filters),
+        "limit": query.limit,
+        "offset": query.offset,
+    }
 
 
 def find_by_id_number(conn: Connection, p: Principal | None, id_number: str, now: datetime) -> dict:
@@ -227,7 +232,7 @@ def access_log(conn: Connection, p: Principal | None, query: AccessLogQuery, now
     if p is not None and p.role != "district_admin":
         raise Forbidden("只有区指挥中心可查阅访问日志 only the district command centre reads the access log")
     asked = period(query.from_, query.to, now=now)
-    rows = store.access_rows(
+    rows, total = store.access_rows(
         conn,
         resident_id=query.resident,
         actor=query.actor,
@@ -236,7 +241,14 @@ def access_log(conn: Connection, p: Principal | None, query: AccessLogQuery, now
         limit=query.limit,
         offset=query.offset,
     )
-    return {"from": asked.since, "to": asked.until, "entries": rows}
+    return {
+        "from": asked.since,
+        "to": asked.until,
+        "entries": rows,
+        "total": total,
+        "limit": query.limit,
+        "offset": query.offset,
+    }
 
 
 # ---- writing -------------------------------------------------------------------------------------------

@@ -176,22 +176,37 @@ def resident_rows(
     """Residents within ``area`` (sealed columns as stored), by id, by ID-number hash or by filters:
     ``grid``, ``building``, ``household``, ``group``."""
     params: dict[str, Any] = {"limit": limit, "offset": offset}
+    where = _resident_where(area, {"rid": resident_id, "mac": mac, **(filters or {})}, params)
+    sql = f"{_RESIDENTS} WHERE {where} ORDER BY r.id LIMIT :limit OFFSET :offset"
+    return [dict(r) for r in conn.execute(text(sql), params).mappings()]
+
+
+def count_residents(conn: Connection, area: Area, filters: dict[str, Any]) -> int:
+    """How many residents ``resident_rows`` with these filters matches, every page together."""
+    params: dict[str, Any] = {}
+    where = _resident_where(area, filters, params)
+    # Our own joins and clauses; every value is bound.
+    sql = f"SELECT count(*) FROM residents r JOIN households h ON h.id = r.household_id {_UP} WHERE {where}"  # noqa: S608
+    return conn.execute(text(sql), params).scalar_one()
+
+
+_RESIDENT_FILTERS = {
+    "rid": "r.id = :rid",
+    "mac": "r.id_number_mac = :mac",
+    "grid": "b.grid_id = :grid",
+    "building": "b.id = :building",
+    "household": "h.id = :household",
+    "group": "EXISTS (SELECT 1 FROM resident_groups x WHERE x.resident_id = r.id AND x.group_code = :group)",
+}
+
+
+def _resident_where(area: Area, wanted: dict[str, Any], params: dict[str, Any]) -> str:
     where = [_area(area, params)]
-    wanted = {"rid": resident_id, "mac": mac, **(filters or {})}
-    clauses = {
-        "rid": "r.id = :rid",
-        "mac": "r.id_number_mac = :mac",
-        "grid": "b.grid_id = :grid",
-        "building": "b.id = :building",
-        "household": "h.id = :household",
-        "group": "EXISTS (SELECT 1 FROM resident_groups x WHERE x.resident_id = r.id AND x.group_code = :group)",
-    }
     for key, value in wanted.items():
         if value is not None:
-            where.append(clauses[key])
+            where.append(_RESIDENT_FILTERS[key])
             params[key] = value
-    sql = f"{_RESIDENTS} WHERE {' AND '.join(where)} ORDER BY r.id LIMIT :limit OFFSET :offset"
-    return [dict(r) for r in conn.execute(text(sql), params).mappings()]
+    return " AND ".join(where)
 
 
 def log_access(
@@ -214,6 +229,11 @@ def log_access(
         )
 
 
+_ACCESS_WHERE = """
+    WHERE at >= :s AND at < :u AND (CAST(:r AS bigint) IS NULL OR resident_id = :r)
+      AND (CAST(:actor AS text) IS NULL OR actor = :actor)"""
+
+
 def access_rows(
     conn: Connection,
     *,
@@ -223,14 +243,14 @@ def access_rows(
     until: datetime,
     limit: int,
     offset: int,
-) -> list[dict]:
-    sql = text("""
-        SELECT id, resident_id, action, actor, role, token_id, at FROM resident_access_log
-        WHERE at >= :s AND at < :u AND (CAST(:r AS bigint) IS NULL OR resident_id = :r)
-          AND (CAST(:actor AS text) IS NULL OR actor = :actor)
-        ORDER BY at, id LIMIT :l OFFSET :o""")
+) -> tuple[list[dict], int]:
+    """A page of the access log in time order, and how many entries the filters match in all."""
     params = {"r": resident_id, "actor": actor, "s": since, "u": until, "l": limit, "o": offset}
-    return [dict(r) for r in conn.execute(sql, params).mappings()]
+    columns = "id, resident_id, action, actor, role, token_id, at"
+    page = f"SELECT {columns} FROM resident_access_log {_ACCESS_WHERE} ORDER BY at, id LIMIT :l OFFSET :o"  # noqa: S608
+    rows = [dict(r) for r in conn.execute(text(page), params).mappings()]
+    total = conn.execute(text(f"SELECT count(*) FROM resident_access_log {_ACCESS_WHERE}"), params)  # noqa: S608
+    return rows, total.scalar_one()
 
 
 # ---- visits -----------------------------------------------------------------------------------

@@ -12,10 +12,11 @@ from flask import Blueprint, current_app, jsonify, request
 
 from api.http.context import connection
 from api.http.openapi import contract
+from api.http.params import page_links
 from core.errors import Invalid, NotFound
 from core.inputs import LayerQuery, parse_query
 from core.vocabulary import SPATIAL_LAYERS, beijing_iso
-from store.hierarchy import get_feature, read_table
+from store.hierarchy import count_table, get_feature, read_table
 
 bp = Blueprint("layers", __name__, url_prefix="/api/v1")
 TAG = "图层 layers"
@@ -78,20 +79,19 @@ def collection(layer: str):
     history = asked.history in ("1", "true", "yes")
     box = parse_bbox(asked.bbox)
     frame = read_table(connection(), layer, include_history=history, bbox=box, limit=limit, offset=offset)
+    total = count_table(connection(), layer, include_history=history, bbox=box)
     body = {
         "type": "FeatureCollection",
         "features": as_features(frame),
         "numberReturned": len(frame),
+        "numberMatched": total,
+        "total": total,
         "limit": limit,
         "offset": offset,
+        "links": page_links(offset, limit, total),
     }
     if len(frame):
         body["bbox"] = [round(v, 7) for v in frame.total_bounds]
-    if len(frame) == limit:
-        args = request.args.to_dict() | {"offset": str(offset + limit)}
-        body["links"] = [
-            {"rel": "next", "href": request.base_url + "?" + "&".join(f"{k}={v}" for k, v in args.items())}
-        ]
     return jsonify(body)
 
 

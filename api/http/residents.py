@@ -8,7 +8,7 @@ from flask import Blueprint, jsonify, request
 from api.http.context import connection, now, principal, transaction
 from api.http.maps import page
 from api.http.openapi import contract
-from api.http.params import json_body
+from api.http.params import json_body, page_links
 from core.errors import Invalid
 from core.informants import add_informant, list_informants
 from core.inputs import (
@@ -55,7 +55,7 @@ def residents():
     who = principal()
     query = parse_query(ResidentListQuery, request.args)
     with transaction() as conn:
-        return jsonify(list_residents(conn, who, query, now()))
+        return jsonify(_paged(list_residents(conn, who, query, now())))
 
 
 @bp.post("")
@@ -143,7 +143,12 @@ def log():
     who = principal()
     query = parse_query(AccessLogQuery, request.args)
     with transaction() as conn:
-        return jsonify(access_log(conn, who, query, now()))
+        return jsonify(_paged(access_log(conn, who, query, now())))
+
+
+def _paged(body: dict) -> dict:
+    """A list with its ``prev`` and ``next`` links (the same query, another offset)."""
+    return body | {"links": page_links(body["offset"], body["limit"], body["total"])}
 
 
 @bp.get("/informants")

@@ -95,13 +95,16 @@ def test_layers_are_geojson_with_bbox_and_paging(client, demo_layers):
     r = client.get("/api/v1/grids?limit=10")
     fc = r.json
     assert fc["type"] == "FeatureCollection" and len(fc["features"]) == 10 and fc["numberReturned"] == 10
-    assert len(fc["bbox"]) == 4 and fc["links"][0]["rel"] == "next"
+    assert len(fc["bbox"]) == 4 and [link["rel"] for link in fc["links"]] == ["next"]
+    assert fc["total"] == fc["numberMatched"] == len(demo_layers["grids"])
     ids = [f["id"] for f in fc["features"]]
     assert ids == sorted(ids)
-    nxt = client.get("/api/v1/grids?limit=10&offset=10").json
-    assert not set(ids) & {f["id"] for f in nxt["features"]}
+    nxt = client.get(fc["links"][0]["href"]).json
+    assert not set(ids) & {f["id"] for f in nxt["features"]} and len(nxt["features"]) == 10
+    assert [link["rel"] for link in nxt["links"]] == ["prev", "next"]
+    assert [f["id"] for f in client.get(nxt["links"][0]["href"]).json["features"]] == ids
     everything = client.get("/api/v1/grids?limit=5000").json
-    assert len(everything["features"]) == len(demo_layers["grids"]) and "links" not in everything
+    assert len(everything["features"]) == len(demo_layers["grids"]) and everything["links"] == []
     ring = everything["features"][0]["geometry"]["coordinates"][0][0]
     assert shapely.LinearRing(ring).is_ccw  # RFC 7946 winding
 

@@ -56,6 +56,8 @@ def test_a_worker_sees_their_grid_and_no_other(world, elder):
     assert seen.json["id_number"] == id_number(1)[:4] + "*" * 10 + id_number(1)[-4:]
     assert world.get(path, theirs).status_code == 404
     assert world.get(f"/api/v1/residents?grid={own.grid_id}", theirs).json["residents"] == []
+    listed = world.get(f"/api/v1/residents?grid={own.grid_id}&limit=1", mine).json
+    assert [r["id"] for r in listed["residents"]] == [elder["id"]] and listed["total"] == 1
     assert world.post("/api/v1/residents/search", theirs, {"id_number": id_number(1)}).status_code == 404
     assert world.get(path, world.district).json["id_number"] == id_number(1)
     citizen = world.user("张三", "citizen", phone="13812345678")
@@ -107,6 +109,10 @@ def test_every_staff_read_leaves_an_access_log_row_the_district_reads(world, eld
     world.clock.advance(minutes=1)
     log = world.get(f"/api/v1/residents/access-log?resident={elder['id']}", world.district)
     assert [e["action"] for e in log.json["entries"]] == ["write", "read", "list", "search"]
+    assert log.json["total"] == 4 and log.json["links"] == []
+    paged = world.get(f"/api/v1/residents/access-log?resident={elder['id']}&limit=3&offset=1", world.district)
+    assert [e["action"] for e in paged.json["entries"]] == ["read", "list", "search"]
+    assert paged.json["total"] == 4 and [link["rel"] for link in paged.json["links"]] == ["prev"]
     assert world.get("/api/v1/residents/access-log", world.street).status_code == 403
     for statement in ("UPDATE resident_access_log SET actor = 'x'", "DELETE FROM resident_access_log"):
         with pytest.raises(DBAPIError, match="append-only"):
