@@ -114,6 +114,7 @@ SCORE_HEADERS = {
     "score": "得分 score",
     "citizen_satisfaction_rate": "群众满意率 citizens' satisfaction",
     "callback_satisfaction_rate": "回访满意率 call-back satisfaction",
+    "overdue_visits": "逾期走访户数 overdue visits",  # grid workers only
 }
 
 
@@ -122,5 +123,6 @@ def score_sheets(
 ) -> dict[str, pd.DataFrame]:
     """The three-rate ranking of ``unit`` over a period, one row per unit, best first."""
     ranking = scores(conn, unit, since=since, until=until, now=now, scope=scope)
-    frame = pd.DataFrame(ranking, columns=list(SCORE_HEADERS)).rename(columns=SCORE_HEADERS)
+    columns = [c for c in SCORE_HEADERS if unit == "worker" or c != "overdue_visits"]
+    frame = pd.DataFrame(ranking, columns=columns).rename(columns=SCORE_HEADERS)
     return {"三率排名 scores": frame}

@@ -13,15 +13,22 @@ Denominators, for the incidents reported in [from, to) and located in the unit:
 * a rate with an empty denominator is null, and so is the score: it is ranked after every scored unit.
 An incident counts for its grid, community and street, for the grid worker of its grid when it
 was reported, and for the street chief of its segment when its category is a road matter.
+
+Beside the three rates, and never inside the score, each grid worker's row carries ``overdue_visits``:
+the households of their grid whose visit plan (独居老人 every 7 days, 低保 every 30…) was overdue at the
+end of the period (or now, if it has not ended). It is reported apart because the seeds score cases, not
+visits, and a worker's register may be large or empty.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
 
 from sqlalchemy import Connection
 
 from core.errors import Invalid
+from store import residents as register
 from store import scores as stored
 
 WEIGHTS = {"response_rate": 0.1, "completion_rate": 0.4, "satisfaction_rate": 0.5}
@@ -94,6 +101,12 @@ def scores(
         raise Invalid(f"unit {unit!r} is not one of {', '.join(UNITS)}")
     counts = stored.unit_counts(conn, unit, since=since, until=until, now=now, scope=scope)
     out = [_ranked_row(unit, c) for c in counts]
+    if unit == "worker":
+        behind = Counter(
+            r["worker_id"] for r in register.overdue_rows(conn, None, min(until, now), grid=None, worker=None)
+        )
+        for row in out:
+            row["overdue_visits"] = behind.get(row["id"], 0)
     out.sort(key=lambda row: (row["score"] is None, -(row["score"] or 0.0), row["id"]))
     for rank, row in enumerate(out, start=1):
         row["rank"] = rank

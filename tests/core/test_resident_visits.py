@@ -88,3 +88,29 @@ def test_the_command_line_lists_the_same_overdue_visits_at_its_now(world, workfl
     assert "overdue: 1 households" in done.output and "独居老人" in done.output
     early = cli(workflow_url, "residents", "overdue", "--grid", place.grid_id, "--now", "2026-03-05T08:00")
     assert "overdue: 0 households" in early.output
+
+
+def test_overdue_visits_stand_beside_the_workers_three_rates(world):
+    place = world.places[0]
+    citizen = world.user("张三", "citizen", phone="13812345678")
+    assert world.report(citizen, place).status_code == 201
+    _register(world, "101", ["lonely_elder"], 1)
+    _register(world, "102", ["low_income"], 2)
+    world.clock.advance(days=8)  # the elder's 7 days have passed, the allowance's 30 have not
+
+    def worker_row(query: str = "") -> dict:
+        answer = world.get(f"/api/v1/scores?unit=worker{query}", world.district)
+        assert answer.status_code == 200, answer.json
+        (row,) = [r for r in answer.json["ranking"] if r["id"] == place.worker_id]
+        return row
+
+    row = worker_row()
+    assert row["overdue_visits"] == 1 and row["incidents"] == 1
+    before = worker_row("&to=2026-03-02T20:00")  # Beijing time: the period ended before any visit was due
+    assert before["overdue_visits"] == 0
+    assert before["overdue_visits"] == 0 and before["incidents"] == 1
+    rates = (row["response_rate"], row["completion_rate"], row["satisfaction_rate"])
+    expected = None if None in rates else 0.1 * rates[0] + 0.4 * rates[1] + 0.5 * rates[2]
+    assert row["score"] == expected  # the three rates alone: overdue visits never enter the score
+    street = world.get("/api/v1/scores?unit=street", world.district).json["ranking"]
+    assert all("overdue_visits" not in r for r in street)
