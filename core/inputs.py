@@ -198,6 +198,16 @@ class IncidentListQuery(Query):
     offset: Page = 0
 
 
+class OutboxQuery(Query):
+    """GET /api/v1/outbox: messages by delivery state or case, newest first, a page."""
+
+    status: Literal["pending", "sent", "failed"] | None = None
+    incident: Annotated[int, Field(ge=1, le=2**62)] | None = None
+    failures: Literal["true", "false"] = "false"
+    limit: Annotated[int, Field(ge=1, le=MAX_PAGE)] = 100
+    offset: Page = 0
+
+
 class PeriodQuery(Query):
     """A period of report times (default: the last 90 days)."""
 

@@ -134,6 +134,7 @@ STATUSES: tuple[str, ...] = (
     "returned",
     "escalated",
     "merged",
+    "reopened",
 )
 FINISHED: tuple[str, ...] = ("resolved", "verified", "closed", "merged")
 OPEN: tuple[str, ...] = tuple(s for s in STATUSES if s not in FINISHED)
@@ -148,6 +149,7 @@ STATUS_LABELS = {
     "returned": "已退回 returned",
     "escalated": "已上报上级 escalated",
     "merged": "已合并 merged",
+    "reopened": "已重办 reopened",
 }
 # Who holds a case when it is not one person: a level's command centre.
 ASSIGNEE_LABELS = {

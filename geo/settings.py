@@ -59,6 +59,16 @@ class Settings:
     informants_per_worker: int = field(
         default_factory=lambda: int(_float("WANGGE_INFORMANTS_PER_WORKER", 20))
     )
+    # The outbox (issue 17): where messages go, how they are signed, how retries are spaced. Nothing is sent
+    # while a channel's URL is empty: the message waits, so a test or a fresh install never reaches outside.
+    webhook_url: str = field(default_factory=lambda: os.environ.get("WANGGE_WEBHOOK_URL", ""))
+    webhook_secret: str = field(default_factory=lambda: os.environ.get("WANGGE_WEBHOOK_SECRET", ""))
+    sms_url: str = field(default_factory=lambda: os.environ.get("WANGGE_SMS_URL", ""))
+    public_url: str = field(
+        default_factory=lambda: os.environ.get("WANGGE_PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/")
+    )
+    outbox_backoff_s: float = field(default_factory=lambda: _float("WANGGE_OUTBOX_BACKOFF_S", 60.0))
+    outbox_max_attempts: int = field(default_factory=lambda: int(_float("WANGGE_OUTBOX_MAX_ATTEMPTS", 8)))
     # API guard rails.
     max_page_size: int = 5000
     max_request_bytes: int = 1_000_000

@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy import Connection, text
 
 from store.engine import driver_rows
+from store.outbox import INTAKE_CTE
 
 
 @dataclass(frozen=True)
@@ -127,15 +128,16 @@ ins AS (
   RETURNING id, boundary_candidates, possible_duplicates),
 ev AS (
   INSERT INTO incident_events (incident_id, at, actor, role, action, from_status, to_status, data)
-  SELECT id, :now, :actor, :role, 'report', NULL, 'reported', CAST(:event AS jsonb) FROM ins)
+  SELECT id, :now, :actor, :role, 'report', NULL, 'reported', CAST(:event AS jsonb) FROM ins),
+{INTAKE_CTE}
 SELECT id, boundary_candidates, possible_duplicates FROM ins
 """)  # noqa: S608 (composed of our SQL only)
 
 
 def insert_incident(conn: Connection, params: dict) -> dict | None:
     """The new incident's id, boundary candidates and possible duplicates; None when a concurrent request
-    with the same idempotency key inserted first. ``params`` holds the row, the first event and the
-    nearby-check parameters (see ``nearby``)."""
+    with the same idempotency key inserted first. ``params`` holds the row, the first event, the
+    nearby-check parameters (see ``nearby``) and ``messages`` (a JSON array) for the outbox."""
     rows = driver_rows(conn, _INSERT_SQL, params)  # the hot path: the driver's cursor, a generic plan
     return rows[0] if rows else None
 
@@ -376,15 +378,20 @@ def report_limits(conn: Connection, codes: Iterable[str]) -> dict[str, int]:
     return {r.code: r.report_limit_min for r in rows}
 
 
-def add_summons(conn: Connection, incident_id: int, dues: dict[str, datetime], now: datetime) -> None:
-    """Summon departments (吹哨报到); a department already summoned keeps its first due time."""
+def add_summons(conn: Connection, incident_id: int, dues: dict[str, datetime], now: datetime) -> list[str]:
+    """Summon departments (吹哨报到); a department already summoned keeps its first due time. Returns the
+    departments newly summoned."""
+    added = []
     for code, due in dues.items():
-        conn.execute(
+        done = conn.execute(
             text("""
             INSERT INTO summons (incident_id, department_code, summoned_at, due_at)
             VALUES (:i, :d, :now, :due) ON CONFLICT ON CONSTRAINT summons_once DO NOTHING"""),
             {"i": incident_id, "d": code, "now": now, "due": due},
-        )
+        ).rowcount
+        if done:
+            added.append(code)
+    return added
 
 
 def report_summons(conn: Connection, incident_id: int, department: str, now: datetime, actor: str) -> bool:

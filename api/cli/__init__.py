@@ -16,6 +16,7 @@ from api.cli import (
     layers,
     locate,
     maps,
+    outbox,
     patrol,
     residents,
     serve,
@@ -60,6 +61,7 @@ for command in (
     catalogue.catalogue_group,
     incidents.incidents_group,
     incidents.scores_cmd,
+    outbox.outbox_group,
     patrol.patrol_group,
     residents.residents_group,
 ):

@@ -24,6 +24,7 @@ from api.http import (
     maps,
     open311,
     openapi,
+    outbox,
     patrols,
     residents,
     volunteers,
@@ -50,12 +51,33 @@ BLUEPRINTS = (
     maps.bp,
     incidents.bp,
     open311.bp,
+    outbox.bp,
     patrols.bp,
     residents.bp,
     residents.maps_bp,  # the staff-only overdue-visits page
     volunteers.bp,
     features.bp,
 )
+
+
+# What `/` lists: where each part of the service starts.
+INDEX = {
+    "title": "网格化管理服务 Wangge",
+    "api": {
+        "health": "/api/v1/health",
+        "locate": "/api/v1/locate?lon=&lat=&crs=wgs84",
+        "layers": [f"/api/v1/{name}" for name in SPATIAL_LAYERS],
+    },
+    "incidents": "/api/v1/incidents",
+    "categories": "/api/v1/categories",
+    "scores": "/api/v1/scores",
+    "outbox": "/api/v1/outbox",
+    "open311": "/open311/v2/services.json",
+    "ogc_features": "/ogc",
+    "docs": "/docs",
+    "openapi": "/api/v1/openapi.json",
+    "maps": {"grids": "/maps/grids", "board": "/maps/board"},
+}
 
 
 class WanggeJSON(DefaultJSONProvider):
@@ -111,24 +133,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     @app.get("/")
     def index():
-        return jsonify(
-            {
-                "title": "网格化管理服务 Wangge",
-                "api": {
-                    "health": "/api/v1/health",
-                    "locate": "/api/v1/locate?lon=&lat=&crs=wgs84",
-                    "layers": [f"/api/v1/{name}" for name in SPATIAL_LAYERS],
-                },
-                "incidents": "/api/v1/incidents",
-                "categories": "/api/v1/categories",
-                "scores": "/api/v1/scores",
-                "open311": "/open311/v2/services.json",
-                "ogc_features": "/ogc",
-                "docs": "/docs",
-                "openapi": "/api/v1/openapi.json",
-                "maps": {"grids": "/maps/grids", "board": "/maps/board"},
-            }
-        )
+        return jsonify(INDEX)
 
     return app
 

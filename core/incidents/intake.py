@@ -19,6 +19,7 @@ from core.incidents.views import incident_view, shape
 from core.incidents.workflow import deadlines, route
 from core.inputs import PHONE_PATTERN, Body, Id, Latitude, Link, Longitude, LongText, PersonName
 from core.locating import require_in_service_area
+from core.outbox import assigned
 from core.vocabulary import CHANNELS
 from geo.coords import CoordinateError, CoordSystem, to_wgs84
 from geo.settings import Settings
@@ -202,6 +203,7 @@ def intake(
         "role": p.role,
         "event": json.dumps({"assignee": {"kind": row["assignee_kind"], "id": row["assignee_id"]}}),
         **nearby_params(located["x"], located["y"], category, now, settings, srid),
+        "messages": json.dumps(_messages(row, category)),
     }
     inserted = store.insert_incident(conn, params)
     if inserted is None:  # a concurrent retry with the same key won the race: only a key can conflict
@@ -262,6 +264,12 @@ def _new_row(data: IncidentIn, reporter: Reporter, category: dict, located: dict
         "photo_urls": data.photo_urls,
         "summons": [],
     }
+
+
+def _messages(row: dict, category: dict) -> list[dict]:
+    """What the new case owes people, queued by the insert itself: its assignee is told."""
+    person = row["assignee_person"] or {}
+    return [assigned(row, category, person.get("phone"))]
 
 
 def _replay(conn: Connection, p: Principal, earlier: dict, request_hash: str) -> dict:

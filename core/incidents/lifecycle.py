@@ -29,10 +29,12 @@ from core.incidents.workflow import (
     route,
 )
 from core.inputs import Body, Id, Latitude, Longitude, LongText
+from core.outbox import step_messages, summoned
 from core.vocabulary import LEVEL_OF_TIER
 from geo.coords import CoordSystem
 from geo.settings import Settings
 from store import incidents as store
+from store import outbox
 from store.hierarchy import person_exists, person_in_area
 
 
@@ -112,6 +114,9 @@ def act(
         note=data.note,
         data=event,
     )
+    # Whoever the step concerns is told, in this same transaction: no event without its message.
+    after = {**inc, **changes, "changed_at": now}
+    outbox.enqueue(conn, incident_id, step_messages(conn, inc, action, after, settings), now)
     return incident_view(conn, incident_id, p) if p is not None else {"id": incident_id, "status": target}
 
 
@@ -282,7 +287,9 @@ def _step_summon(conn: Connection, inc: dict, data: ActionIn, ctx: StepContext) 
     unknown = sorted(set(codes) - set(known))
     if unknown:
         raise Unprocessable(f"unknown department(s): {', '.join(unknown)}")
-    store.add_summons(conn, inc["id"], {c: ctx.now + timedelta(minutes=known[c]) for c in codes}, ctx.now)
+    dues = {c: ctx.now + timedelta(minutes=known[c]) for c in codes}
+    added = store.add_summons(conn, inc["id"], dues, ctx.now)
+    outbox.enqueue(conn, inc["id"], [summoned(c, dues[c]) for c in added], ctx.now)
     return {}, {"departments": list(codes)}
 
 
