@@ -111,6 +111,7 @@ def add_communities(
         _add_grids(rng, street_id, cid, cname, pieces, int(n_grids), layers)
         layers["people"].append(person(rng, "grid_chief", street_id, cid, None, None))
     _node_coverage(layers)
+    _one_polygon_each(layers["grids"], [bd for b in blocks for bd in b.buildings])
 
 
 def _add_grids(
@@ -141,6 +142,45 @@ def _add_grids(
         layers["people"].append(person(rng, "grid_worker", street_id, cid, gid, None))
         for bd in members:
             bd["grid_id"], bd["community_id"] = gid, cid
+
+
+def _one_polygon_each(grids: list[dict], buildings: list[dict]) -> None:
+    """One polygon per grid: a run of block pieces can jump between blocks that do not touch, so each
+    detached part of a grid (all but the part with most households) goes, with its buildings, to the
+    touching grid of the same community with the fewest households. Faces are noded: edges are exact."""
+    home = {id(bd): bd["grid_id"] for bd in buildings}
+    by_id = {g["id"]: g for g in grids}
+
+    def households(part, grid_id: str) -> int:
+        return sum(
+            bd["households"]
+            for bd in buildings
+            if home[id(bd)] == grid_id and part.contains(bd["geom"].representative_point())
+        )
+
+    for g in grids:
+        if g["geom"].geom_type == "Polygon":
+            continue
+        keep, *loose = sorted(g["geom"].geoms, key=lambda p: -households(p, g["id"]))
+        for part in loose:
+            kin = [
+                o
+                for o in grids
+                if o is not g
+                and o["community_id"] == g["community_id"]
+                and part.boundary.intersection(o["geom"].boundary).length > 1.0
+            ]
+            if not kin:
+                keep = unary_union([keep, part])  # nothing touches it: it stays where it was
+                continue
+            to = min(kin, key=lambda o: sum(bd["households"] for bd in buildings if bd["grid_id"] == o["id"]))
+            to["geom"] = unary_union([to["geom"], part])
+            for bd in buildings:
+                if home[id(bd)] == g["id"] and part.contains(bd["geom"].representative_point()):
+                    bd["grid_id"] = to["id"]
+        g["geom"] = keep
+    for gid, g in by_id.items():
+        g["households"] = int(sum(bd["households"] for bd in buildings if bd["grid_id"] == gid))
 
 
 def _node_coverage(layers: dict[str, list[dict]]) -> None:

@@ -57,6 +57,14 @@ def test_grids_tile_communities_and_buildings_sit_in_one_grid(demo_layers):
     assert all(owner[g].buffer(0.01).contains(geom) for g, geom in zip(b["grid_id"], b.geometry, strict=True))
 
 
+def test_every_grid_is_one_valid_polygon_holding_its_buildings_households(demo_layers):
+    grids = demo_layers["grids"]
+    assert (shapely.get_num_geometries(grids.geometry.values) == 1).all() and grids.is_valid.all()
+    counted = demo_layers["buildings"].groupby("grid_id")["households"].sum()
+    assert (grids.set_index("id")["households"] == counted.reindex(grids["id"]).fillna(0)).all()
+    assert grids["households"].min() > 100  # no grid emptied to make another whole
+
+
 def test_same_seed_same_district_other_seed_other_district():
     a, b, c = make_district(seed=3), make_district(seed=3), make_district(seed=4)
     assert (
