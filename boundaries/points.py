@@ -1,5 +1,5 @@
-"""Points files for bulk locating: CSV by its longitude and latitude columns, GeoJSON, GeoPackage or
-GeoParquet by their point geometry; the located rows written back in the input's format."""
+"""Points files for bulk locating: CSV (and plain Parquet) by its longitude and latitude columns, GeoJSON,
+GeoPackage or GeoParquet by their point geometry; the located rows written back in the input's format."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pyogrio
 
 from core.errors import Invalid
@@ -22,8 +24,9 @@ def read_points(path: Path, lon_field: str, lat_field: str) -> tuple[pd.DataFram
     suffix = path.suffix.lower()
     if not path.exists():
         raise PointsError(f"file not found: {path}")
-    if suffix == ".csv":
-        frame = pd.read_csv(path)
+    plain_parquet = suffix == ".parquet" and b"geo" not in (_parquet_schema(path).metadata or {})
+    if suffix == ".csv" or plain_parquet:  # plain Parquet: coordinates in columns, as in a CSV
+        frame = pd.read_parquet(path) if plain_parquet else pd.read_csv(path)
         missing = [c for c in (lon_field, lat_field) if c not in frame.columns]
         if missing:
             raise PointsError(
@@ -45,6 +48,13 @@ def read_points(path: Path, lon_field: str, lat_field: str) -> tuple[pd.DataFram
     if frame.crs is not None and not frame.crs.is_geographic:
         frame = frame.to_crs(4326)
     return frame, frame.geometry.x.to_numpy(), frame.geometry.y.to_numpy()
+
+
+def _parquet_schema(path: Path) -> pa.Schema:
+    try:
+        return pq.read_schema(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise PointsError(f"{path} is not a Parquet file: {exc}") from None
 
 
 def write_points(frame: pd.DataFrame, path: Path) -> None:
