@@ -7,6 +7,7 @@ API's lists, and a citizen's events without staff notes.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 
 import pandas as pd
@@ -85,7 +86,7 @@ def _row(i: dict) -> dict:
 
 def incident_sheets(conn: Connection, p: Principal | None, query: IncidentQuery) -> dict[str, pd.DataFrame]:
     """``事件 incidents`` (one row each, newest first) and ``过程 events`` (every step of those incidents)."""
-    asked = IncidentQuery(query.filters, query.since, query.until, MAX_EXPORT, 0, query.statuses)
+    asked = dataclasses.replace(query, limit=MAX_EXPORT, offset=0)
     incidents = list_incidents(conn, p, asked)
     events = seen_events(store.events_of(conn, [i["id"] for i in incidents]), p)
     rows = [

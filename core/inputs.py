@@ -192,6 +192,8 @@ class IncidentListQuery(Query):
     grid: Id | None = None
     community: Id | None = None
     street: Id | None = None
+    flag: Literal["duban"] | None = None  # under supervision (督办)
+    overdue: Literal["true", "false"] | None = None  # open past the deadline now (or not)
     from_: Time | None = Field(default=None, alias="from")
     to: Time | None = None
     limit: Annotated[int, Field(ge=1, le=MAX_PAGE)] = 100

@@ -84,6 +84,12 @@ def reopened(inc: Mapping, phone: str | None, *, duban: bool) -> dict:
     return _message("reopened", _address(inc["assignee_kind"], inc["assignee_id"], phone), text, duban=duban)
 
 
+def supervised(inc: Mapping) -> dict:
+    """督办: the street's command centre is told a case is under supervision after a bad rating."""
+    text = f"【网格】差评督办：案件 #{inc['id']} 已重办。 Under supervision after a bad rating: case #{inc['id']}."
+    return _message("duban", ("webhook", f"street:{inc['street_id'] or ''}"), text, duban=True)
+
+
 def summoned(department: str, due: datetime) -> dict:
     """吹哨报到: a summoned department must report by its limit."""
     text = f"【网格】吹哨报到：请于 {beijing_text(due)} 前报到。 Summons: report by {beijing_text(due)}."
@@ -112,6 +118,8 @@ def step_messages(
     elif new_holder or action == "escalate":
         category = any_category(conn, after["category_code"])
         out.append(assigned(after, category, store.person_phone(conn, _person(after))))
+    if after["duban"] and not inc["duban"]:
+        out.append(supervised(after))
     if action == "resolve":
         out.append(resolved(after, settings))
     if after["status"] != inc["status"]:

@@ -4,12 +4,16 @@ Denominators, for the incidents reported in [from, to) and located in the unit:
 * merged incidents never count (their original carries the case);
 * response rate: incidents accepted, or whose response deadline has passed by ``now``;
   on time = first accepted at or before the category's response deadline;
-* completion rate: incidents resolved, or whose completion deadline has passed by ``now``;
-  on time = resolved at or before the category's completion deadline; escalation does not move
-  this deadline: an escalated incident counts against the unit it was reported in unless it was
-  still finished in time (only what a level cannot close goes up, and that is what the rate shows);
+* completion rate: incidents resolved, or whose completion deadline has passed by ``now``, or ever
+  reopened; on time = resolved at or before the category's completion deadline and never reopened;
+  escalation does not move this deadline: an escalated incident counts against the unit it was reported
+  in unless it was still finished in time (only what a level cannot close goes up, and that is what the
+  rate shows); a reopened incident (by the reporter, or by their rating of 1 or 2: 督办) was not truly
+  finished, so it never counts as finished in time, however quickly it is resolved again;
 * satisfaction rate: incidents rated by their reporter or by a call-back (回访, a role in no scored unit);
   satisfied = rating 4 or 5; unrated incidents, and staff ratings kept from before this rule, are left out;
+  a case rated again after reopening counts its last rating (the bad one stands until then);
+* ``reopened`` and ``duban`` count a unit's reopened and supervised cases beside the rates;
 * a rate with an empty denominator is null, and so is the score: it is ranked after every scored unit.
 An incident counts for its grid, community and street, for the grid worker of its grid when it
 was reported, and for the street chief of its segment when its category is a road matter.
@@ -47,6 +51,8 @@ COUNTS = (
     "citizen_rated",
     "callback_satisfied",
     "callback_rated",
+    "reopened",
+    "duban",
 )
 
 

@@ -198,6 +198,7 @@ LEFT JOIN (SELECT id, name, role, chief_kind, phone FROM people) ap
        ON i.assignee_kind = 'person' AND ap.id = i.assignee_id
 """
 
+_FINISHED_SQL = "'resolved', 'verified', 'closed', 'merged'"
 # Filters a list may take, and the column each reads.
 LIST_COLUMNS = {
     "status": "status",
@@ -239,6 +240,9 @@ class IncidentQuery:
     offset: int = 0
     statuses: tuple[str, ...] | None = None
     bbox: tuple[float, float, float, float] | None = None  # lon/lat: min x, min y, max x, max y
+    duban: bool = False  # only cases under supervision (督办)
+    overdue_at: datetime | None = None  # only cases open past their deadline at this time
+    not_overdue_at: datetime | None = None  # only cases that are not
 
 
 def _where(visible: Visible, query: IncidentQuery) -> tuple[str, dict]:
@@ -265,6 +269,12 @@ def _where(visible: Visible, query: IncidentQuery) -> tuple[str, dict]:
     if query.until is not None:
         clauses.append("i.reported_at < :until")
         params["until"] = query.until
+    if query.duban:
+        clauses.append("i.duban")
+    for at, negate in ((query.overdue_at, ""), (query.not_overdue_at, "NOT ")):
+        if at is not None:
+            clauses.append(f"{negate}(i.status NOT IN ({_FINISHED_SQL}) AND i.due_at < :overdue_at)")
+            params["overdue_at"] = at
     if query.bbox is not None:
         clauses.append("i.geom && ST_MakeEnvelope(:bx0, :by0, :bx1, :by1, 4326)")
         params.update(dict(zip(("bx0", "by0", "bx1", "by1"), query.bbox, strict=True)))

@@ -48,8 +48,11 @@ def unit_counts(
           SELECT {key} AS unit_id,
             count(*) FILTER (WHERE i.accepted_at IS NOT NULL OR i.response_due <= :now) AS response_n,
             count(*) FILTER (WHERE i.accepted_at <= i.response_due) AS responded,
-            count(*) FILTER (WHERE i.resolved_at IS NOT NULL OR i.completion_due <= :now) AS completion_n,
-            count(*) FILTER (WHERE i.resolved_at <= i.completion_due) AS completed,
+            count(*) FILTER (
+              WHERE i.resolved_at IS NOT NULL OR i.completion_due <= :now OR i.reopens > 0) AS completion_n,
+            count(*) FILTER (WHERE i.resolved_at <= i.completion_due AND i.reopens = 0) AS completed,
+            count(*) FILTER (WHERE i.reopens > 0) AS reopened,
+            count(*) FILTER (WHERE i.duban) AS duban,
             count(*) FILTER (WHERE i.rated_by IN ('reporter', 'callback')) AS rated,
             count(*) FILTER (WHERE i.rated_by IN ('reporter', 'callback') AND i.rating >= 4) AS satisfied,
             count(*) FILTER (WHERE i.rated_by = 'reporter') AS citizen_rated,

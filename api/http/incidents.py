@@ -96,10 +96,8 @@ def incidents():
     """The incidents the caller may see, newest first, filtered and paged."""
     p = principal()
     asked = parse_query(IncidentListQuery, request.args)
-    filters = {k: v for k in LIST_FILTERS if (v := getattr(asked, k))}
     limit = min(asked.limit, current_app.config["MAX_PAGE_SIZE"])
-    since, until = parse_time("from", asked.from_), parse_time("to", asked.to)
-    query = IncidentQuery(filters, since, until, limit, asked.offset)
+    query = _query(asked, limit)
     rows = list_incidents(connection(), p, query)
     total = count_incidents(connection(), p, query)
     return jsonify(
@@ -113,6 +111,22 @@ def incidents():
     )
 
 
+def _query(asked: IncidentListQuery, limit: int) -> IncidentQuery:
+    """The list's filters as a query: equalities, the period, 督办 and overdue (judged at the clock's now)."""
+    filters = {k: v for k in LIST_FILTERS if (v := getattr(asked, k))}
+    since, until = parse_time("from", asked.from_), parse_time("to", asked.to)
+    return IncidentQuery(
+        filters,
+        since,
+        until,
+        limit,
+        asked.offset,
+        duban=asked.flag == "duban",
+        overdue_at=now() if asked.overdue == "true" else None,
+        not_overdue_at=now() if asked.overdue == "false" else None,
+    )
+
+
 @bp.get("/incidents.<fmt>")
 @contract(TAG, query=IncidentListQuery)
 def incidents_table(fmt: str):
@@ -120,9 +134,7 @@ def incidents_table(fmt: str):
     events: CSV with a byte-order mark, or an Excel workbook."""
     p = principal()
     asked = parse_query(IncidentListQuery, request.args)
-    filters = {k: v for k in LIST_FILTERS if (v := getattr(asked, k))}
-    since, until = parse_time("from", asked.from_), parse_time("to", asked.to)
-    sheets = incident_sheets(connection(), p, IncidentQuery(filters, since, until))
+    sheets = incident_sheets(connection(), p, _query(asked, 100))
     return _download(sheets, fmt, "incidents")
 
 
@@ -143,7 +155,8 @@ def events(incident_id: int):
 @bp.post("/incidents/<int:incident_id>/<action>")
 @contract(TAG, body=ActionIn)
 def step(incident_id: int, action: str):
-    """accept, dispatch, start, return, resolve, verify, close, escalate, merge, move, summon, report, rate."""
+    """accept, dispatch, start, return, resolve, verify, close, escalate, merge, move, summon, report, rate,
+    reopen."""
     p = principal()
     body = _json_body() if request.content_length else {}
     with transaction() as conn:

@@ -259,6 +259,8 @@ def _new_row(data: IncidentIn, reporter: Reporter, category: dict, located: dict
             ("accepted_at", "resolved_at", "closed_at", "merged_into", "rating", "rated_at", "rated_by")
         ),
         "escalations": 0,
+        "reopens": 0,
+        "duban": False,
         "reporter_name": reporter.name,
         "reporter_phone": reporter.phone,
         "photo_urls": data.photo_urls,

@@ -22,6 +22,7 @@ from core.incidents.intake import chief_for, locate, nearby_params
 from core.incidents.views import fetch, incident_view
 from core.incidents.workflow import (
     ACTIONS,
+    BAD_RATING,
     TransitionRefused,
     check_transition,
     level_assignee,
@@ -305,19 +306,44 @@ def _step_report(conn: Connection, inc: dict, data: ActionIn, ctx: StepContext) 
     return {}, {"department": code}
 
 
-def _step_rate(conn: Connection, inc: dict, data: ActionIn, ctx: StepContext) -> Step:
-    if data.rating is None:
-        raise Invalid("rate needs rating: 1 to 5 (4 and 5 count as satisfied)")
-    if inc["rating"] is not None:
-        raise Conflict(f"incident {inc['id']} was already rated {inc['rating']}; a rating is given once")
+def _within_rating_window(inc: dict, ctx: StepContext) -> None:
     days = ctx.settings.rating_window_days
     if inc["resolved_at"] is not None and ctx.now > inc["resolved_at"] + timedelta(days=days):
         raise Conflict(f"the rating window closed {days:g} days after resolution")
-    rater = "callback" if ctx.principal is not None and ctx.principal.role == "callback" else "reporter"
-    return {"rating": data.rating, "rated_at": ctx.now, "rated_by": rater}, {
-        "rating": data.rating,
-        "by": rater,
+
+
+def _reopened(conn: Connection, inc: dict, ctx: StepContext) -> dict:
+    """A reopened case is unresolved again, with a fresh completion deadline of its category's length."""
+    hours = store.any_category(conn, inc["category_code"])["completion_limit_h"]
+    return {
+        "reopens": inc["reopens"] + 1,
+        "resolved_at": None,
+        "closed_at": None,
+        "due_at": ctx.now + timedelta(hours=hours),
     }
+
+
+def _step_reopen(conn: Connection, inc: dict, data: ActionIn, ctx: StepContext) -> Step:
+    _within_rating_window(inc, ctx)
+    changes = _reopened(conn, inc, ctx)
+    return changes, {"due_at": changes["due_at"], "reopens": changes["reopens"]}
+
+
+def _step_rate(conn: Connection, inc: dict, data: ActionIn, ctx: StepContext) -> Step:
+    if data.rating is None:
+        raise Invalid("rate needs rating: 1 to 5 (4 and 5 count as satisfied)")
+    # Once per resolution: a case reopened and resolved again is rated again (the last rating counts).
+    if inc["rating"] is not None and (inc["resolved_at"] is None or inc["rated_at"] >= inc["resolved_at"]):
+        raise Conflict(f"incident {inc['id']} was already rated {inc['rating']}; a rating is given once")
+    _within_rating_window(inc, ctx)
+    rater = "callback" if ctx.principal is not None and ctx.principal.role == "callback" else "reporter"
+    changes = {"rating": data.rating, "rated_at": ctx.now, "rated_by": rater}
+    event: dict = {"rating": data.rating, "by": rater}
+    if rater == "reporter" and data.rating <= BAD_RATING:
+        # 差评督办: the reporter's bad rating reopens the case under supervision.
+        changes |= {**_reopened(conn, inc, ctx), "duban": True, "status": "reopened"}
+        event |= {"duban": True, "due_at": changes["due_at"]}
+    return changes, event
 
 
 STEPS: dict[str, Callable[[Connection, dict, ActionIn, StepContext], Step]] = {
@@ -334,4 +360,5 @@ STEPS: dict[str, Callable[[Connection, dict, ActionIn, StepContext], Step]] = {
     "summon": _step_summon,
     "report": _step_report,
     "rate": _step_rate,
+    "reopen": _step_reopen,
 }

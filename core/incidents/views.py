@@ -60,6 +60,8 @@ def shape(row: dict, p: Principal | None) -> dict:
         "deadlines": _times(row, "response_due", "completion_due", "due_at"),
         "times": _times(row, "reported_at", "accepted_at", "resolved_at", "closed_at"),
         "escalations": row["escalations"],
+        "reopens": row["reopens"],
+        "duban": row["duban"],
         "near_boundary": row["near_boundary"],
         "boundary_candidates": row["boundary_candidates"] or {},
         "possible_duplicates": row["possible_duplicates"] or [],

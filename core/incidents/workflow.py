@@ -1,7 +1,8 @@
 """The incident state machine and routing rules, pure: no database, no request.
 
 reported → accepted → dispatched → in_progress → resolved → verified → closed,
-plus returned (the assignee refuses), escalated (up one tier) and merged (a duplicate).
+plus returned (the assignee refuses), escalated (up one tier), merged (a duplicate) and reopened
+(the reporter, within the rating window, says it is not solved; or rated it 1 or 2: 差评督办).
 Who may take each step is said here once; the service only checks it.
 """
 
@@ -28,12 +29,14 @@ class Action:
 
 ACTIONS: dict[str, Action] = {
     "accept": Action(
-        ("reported", "returned", "escalated"), "accepted", frozenset({"assignee", "dispatcher"})
+        ("reported", "returned", "escalated", "reopened"), "accepted", frozenset({"assignee", "dispatcher"})
     ),
-    "dispatch": Action(("accepted", "returned", "escalated"), "dispatched", frozenset({"dispatcher"})),
+    "dispatch": Action(
+        ("accepted", "returned", "escalated", "reopened"), "dispatched", frozenset({"dispatcher"})
+    ),
     "start": Action(("accepted", "dispatched"), "in_progress", frozenset({"assignee", "dispatcher"})),
     "return": Action(
-        ("reported", "accepted", "dispatched", "in_progress"), "returned", frozenset({"assignee"})
+        ("reported", "accepted", "dispatched", "in_progress", "reopened"), "returned", frozenset({"assignee"})
     ),
     "resolve": Action(("in_progress",), "resolved", frozenset({"assignee", "dispatcher"})),
     "verify": Action(("resolved",), "verified", frozenset({"dispatcher"})),
@@ -41,7 +44,9 @@ ACTIONS: dict[str, Action] = {
     "escalate": Action(OPEN, "escalated", frozenset({"assignee", "dispatcher", "system"})),
     "merge": Action(OPEN, "merged", frozenset({"dispatcher"})),
     "move": Action(
-        ("reported", "accepted", "dispatched", "returned", "escalated"), None, frozenset({"dispatcher"})
+        ("reported", "accepted", "dispatched", "returned", "escalated", "reopened"),
+        None,
+        frozenset({"dispatcher"}),
     ),
     "summon": Action(("accepted", "dispatched", "in_progress", "escalated"), None, frozenset({"dispatcher"})),
     "report": Action(
@@ -50,7 +55,11 @@ ACTIONS: dict[str, Action] = {
         frozenset({"department", "dispatcher"}),
     ),
     "rate": Action(("resolved", "verified", "closed"), None, frozenset({"reporter", "callback"})),
+    # Within the rating window the reporter may say it is not solved: the case goes back to its assignee.
+    "reopen": Action(("resolved", "verified", "closed"), "reopened", frozenset({"reporter"})),
 }
+# A rating this low by the reporter reopens the case under supervision (差评督办).
+BAD_RATING = 2
 
 
 def check_transition(action: str, status: str) -> Action:
