@@ -81,6 +81,9 @@ PersonName = _text(50)
 LongText = _text(2000)
 Link = _text(500)
 Label = _text(100, min_length=1)  # a catalogue entry's name
+# Another system's ticket number (a 12345 hotline ticket) and the system's name.
+ExternalRef = Annotated[str, Field(pattern=r"^[0-9A-Za-z_.:/-]{1,64}$")]
+ExternalSource = Annotated[str, Field(pattern=r"^[0-9A-Za-z_-]{1,20}$")]
 
 
 def normal_phone(raw: str | None) -> str | None:

@@ -117,14 +117,15 @@ ins AS (
   INSERT INTO incidents (category_code, description, channel, reporter_name, reporter_phone, reporter_token_id,
       photo_urls, input_location, street_id, community_id, grid_id, building_id, segment_id, chief_id, worker_id,
       tier, status, assignee_kind, assignee_id, near_boundary, boundary_candidates, possible_duplicates,
-      reported_at, response_due, completion_due, due_at, idempotency_scope, idempotency_key, request_hash, geom)
+      reported_at, response_due, completion_due, due_at, idempotency_scope, idempotency_key, request_hash, geom,
+      external_source, external_ref)
   SELECT :category, :description, :channel, :reporter_name, :reporter_phone, :token_id,
       CAST(:photos AS jsonb), CAST(:input AS jsonb), :street, :community, :grid, :building, :segment, :chief,
       :worker, :tier, 'reported', :assignee_kind, :assignee_id, near.candidates <> '{{}}',
       NULLIF(near.candidates, '{{}}'), NULLIF(near.duplicates, '[]'), :now, :response_due, :completion_due,
-      :completion_due, :scope, :key, :hash, box.g
+      :completion_due, :scope, :key, :hash, box.g, :external_source, :external_ref
   FROM near, box
-  ON CONFLICT ON CONSTRAINT incidents_idempotency DO NOTHING
+  ON CONFLICT DO NOTHING  -- the same idempotency key, or the same external ticket
   RETURNING id, boundary_candidates, possible_duplicates),
 ev AS (
   INSERT INTO incident_events (incident_id, at, actor, role, action, from_status, to_status, data)
@@ -160,6 +161,14 @@ def by_idempotency_key(conn: Connection, scope: str, key: str) -> dict | None:
         .first()
     )
     return dict(row) if row else None
+
+
+def by_external_ref(conn: Connection, source: str, ref: str) -> int | None:
+    """The case made from another system's ticket, if one was."""
+    return conn.execute(
+        text("SELECT id FROM incidents WHERE external_source = :s AND external_ref = :r"),
+        {"s": source, "r": ref},
+    ).scalar()
 
 
 def active_category(conn: Connection, code: str) -> dict | None:

@@ -14,12 +14,23 @@ from pydantic import Field, ValidationError, field_validator
 from sqlalchemy import Connection
 
 from core.access import Principal, require_channel
-from core.errors import Invalid, Unprocessable, validation_detail
+from core.errors import Conflict, Forbidden, Invalid, NotFound, Unprocessable, validation_detail
 from core.incidents.views import incident_view, shape
 from core.incidents.workflow import deadlines, route
-from core.inputs import PHONE_PATTERN, Body, Id, Latitude, Link, Longitude, LongText, PersonName
+from core.inputs import (
+    PHONE_PATTERN,
+    Body,
+    ExternalRef,
+    ExternalSource,
+    Id,
+    Latitude,
+    Link,
+    Longitude,
+    LongText,
+    PersonName,
+)
 from core.locating import require_in_service_area
-from core.outbox import assigned
+from core.outbox import assigned, status_push
 from core.vocabulary import CHANNELS
 from geo.coords import CoordinateError, CoordSystem, to_wgs84
 from geo.settings import Settings
@@ -48,6 +59,9 @@ class IncidentIn(Body):
     channel: Literal[CHANNELS] = "app"  # type: ignore[valid-type]
     reporter: Reporter | None = None
     photo_urls: list[Link] = Field(default_factory=list, max_length=9)
+    # A case transferred by another system (the 12345 hotline): its ticket number, once per source.
+    external_ref: ExternalRef | None = None
+    external_source: ExternalSource = "12345"
 
     @field_validator("photo_urls")
     @classmethod
@@ -156,6 +170,8 @@ def _checked(p: Principal, body: object, idempotency_key: str | None) -> tuple[I
     if idempotency_key is not None and not (0 < len(idempotency_key) <= 200):
         raise Invalid("Idempotency-Key must be 1 to 200 characters")
     require_channel(p, data.channel)
+    if data.external_ref is not None and p.role == "citizen":
+        raise Forbidden("external_ref is for staff importing another system's tickets, not for citizens")
     reporter = data.reporter or Reporter()
     if p.role == "citizen":
         reporter = Reporter(name=reporter.name or p.name, phone=reporter.phone or p.phone)
@@ -184,6 +200,10 @@ def intake(
         earlier = store.by_idempotency_key(conn, scope, idempotency_key)
         if earlier is not None:
             return _replay(conn, p, earlier, request_hash), False
+    if data.external_ref is not None:
+        imported = _imported(conn, p, data)
+        if imported is not None:
+            return imported, False
     category = _category(conn, data.category)
     located = locate(conn, data.lon, data.lat, data.crs, settings, srid)
     row = _new_row(data, reporter, category, located, now)
@@ -203,14 +223,13 @@ def intake(
         "role": p.role,
         "event": json.dumps({"assignee": {"kind": row["assignee_kind"], "id": row["assignee_id"]}}),
         **nearby_params(located["x"], located["y"], category, now, settings, srid),
-        "messages": json.dumps(_messages(row, category)),
+        "messages": json.dumps(_messages(row, category, now)),
+        "external_source": row["external_source"],
+        "external_ref": row["external_ref"],
     }
     inserted = store.insert_incident(conn, params)
-    if inserted is None:  # a concurrent retry with the same key won the race: only a key can conflict
-        assert idempotency_key is not None
-        earlier = store.by_idempotency_key(conn, scope, idempotency_key)
-        assert earlier is not None  # the insert waited for the row it conflicts with to be committed
-        return _replay(conn, p, earlier, request_hash), False
+    if inserted is None:  # a concurrent request with the same key, or the same ticket, won the race
+        return _lost_race(conn, p, data, (scope, idempotency_key), request_hash), False
     row.update(
         id=inserted["id"],
         near_boundary=bool(inserted["boundary_candidates"]),
@@ -261,6 +280,8 @@ def _new_row(data: IncidentIn, reporter: Reporter, category: dict, located: dict
         "escalations": 0,
         "reopens": 0,
         "duban": False,
+        "external_source": data.external_source if data.external_ref else None,
+        "external_ref": data.external_ref,
         "reporter_name": reporter.name,
         "reporter_phone": reporter.phone,
         "photo_urls": data.photo_urls,
@@ -268,10 +289,42 @@ def _new_row(data: IncidentIn, reporter: Reporter, category: dict, located: dict
     }
 
 
-def _messages(row: dict, category: dict) -> list[dict]:
-    """What the new case owes people, queued by the insert itself: its assignee is told."""
+def _messages(row: dict, category: dict, now: datetime) -> list[dict]:
+    """What the new case owes people, queued by the insert itself: its assignee is told, and a transferred
+    ticket's system learns it is a case now."""
     person = row["assignee_person"] or {}
-    return [assigned(row, category, person.get("phone"))]
+    pushed = status_push(row, "reported", now)
+    return [assigned(row, category, person.get("phone")), *([pushed] if pushed else [])]
+
+
+def _lost_race(
+    conn: Connection, p: Principal, data: IncidentIn, key: tuple[str, str | None], request_hash: str
+) -> dict:
+    """The case the winner of a race made: the same ticket's, else the same idempotency key's (the insert
+    waited for the row it conflicts with to be committed, so it is there)."""
+    if data.external_ref is not None:
+        imported = _imported(conn, p, data)
+        if imported is not None:
+            return imported
+    scope, idempotency_key = key
+    assert idempotency_key is not None
+    earlier = store.by_idempotency_key(conn, scope, idempotency_key)
+    assert earlier is not None
+    return _replay(conn, p, earlier, request_hash)
+
+
+def _imported(conn: Connection, p: Principal, data: IncidentIn) -> dict | None:
+    """The case an earlier import of the same ticket made, if any: a ticket is one case however often
+    it arrives."""
+    earlier = store.by_external_ref(conn, data.external_source, data.external_ref or "")
+    if earlier is None:
+        return None
+    try:
+        return incident_view(conn, earlier, p)
+    except NotFound:
+        raise Conflict(
+            f"ticket {data.external_source}:{data.external_ref} is already a case you cannot see"
+        ) from None
 
 
 def _replay(conn: Connection, p: Principal, earlier: dict, request_hash: str) -> dict:

@@ -62,6 +62,9 @@ def shape(row: dict, p: Principal | None) -> dict:
         "escalations": row["escalations"],
         "reopens": row["reopens"],
         "duban": row["duban"],
+        "external": {"source": row["external_source"], "ref": row["external_ref"]}
+        if row["external_ref"]
+        else None,
         "near_boundary": row["near_boundary"],
         "boundary_candidates": row["boundary_candidates"] or {},
         "possible_duplicates": row["possible_duplicates"] or [],
