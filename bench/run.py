@@ -23,6 +23,7 @@ import locate_bench  # noqa: E402
 import osm_bench  # noqa: E402
 import partition_bench  # noqa: E402
 import patrol_bench  # noqa: E402
+import scale_bench  # noqa: E402
 
 SECTIONS = {
     "locate": locate_bench,
@@ -32,6 +33,7 @@ SECTIONS = {
     "heat": heat_bench,
     "patrol": patrol_bench,
     "exports": export_bench,
+    "scale": scale_bench,
 }
 
 

@@ -186,6 +186,9 @@ def assemble(parts: list[Part], out: Path) -> None:
         path = Path(target)
         path.parent.mkdir(parents=True, exist_ok=True)
         scratch = path.with_name(f".{path.name}.assembling")
+        if len(its_parts) == 1 and path.suffix.lower() == ".parquet":
+            os.replace(its_parts[0].temp, path)  # a whole file already: nothing to put together
+            continue
         if path.suffix.lower() == ".csv":
             _assemble_csv(its_parts, scratch)
         else:
