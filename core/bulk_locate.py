@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from core.errors import Unavailable
 from geo.locate import Hierarchy
 from geo.locate_parts import HierarchyWire
 from geo.settings import get_settings
@@ -42,7 +43,13 @@ def dask_client(scheduler: str | None, announce: Callable[[str], None]) -> Itera
 
     cluster = None
     if scheduler:
-        client = Client(scheduler, timeout="30s")
+        try:
+            client = Client(scheduler, timeout=f"{get_settings().dask_connect_timeout_s}s")
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise Unavailable(
+                f"连不上 Dask 调度器 cannot reach the Dask scheduler at {scheduler!r}: {exc}",
+                title="调度器不可用 Scheduler unavailable",
+            ) from None
     else:
         cluster = LocalCluster(
             n_workers=os.cpu_count() or 1, threads_per_worker=1, processes=True, dashboard_address=":8787"

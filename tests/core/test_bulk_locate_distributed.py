@@ -307,3 +307,25 @@ def test_separately_started_scheduler_and_workers_read_the_database(
         [pd.read_parquet(p) for p in sorted((tmp_path / "there").rglob("*.parquet"))], ignore_index=True
     )
     _same(there, pd.read_parquet(tmp_path / "here.parquet"))
+
+
+def test_what_cannot_go_to_a_cluster_is_refused_with_a_reason(
+    cli, tmp_path, district_file, points, monkeypatch
+):
+    """GeoJSON cannot be cut into parts, and a scheduler that is not there is named, not a traceback."""
+    monkeypatch.setenv("WANGGE_DASK_CONNECT_TIMEOUT_S", "1")
+    gpd.GeoDataFrame(
+        points.head(10), geometry=gpd.points_from_xy(points["lon"][:10], points["lat"][:10]), crs=4326
+    ).to_file(tmp_path / "p.geojson")
+    r = cli(
+        None,
+        f"locate {tmp_path / 'p.geojson'} --out {tmp_path / 'o.geojson'} --hierarchy {district_file} --scheduler tcp://127.0.0.1:1",
+    )
+    assert r.exit_code == 2 and "distributed locate reads and writes .parquet and .csv" in r.output
+    points.head(10).to_csv(tmp_path / "p.csv", index=False)
+    r = cli(
+        None,
+        f"locate {tmp_path / 'p.csv'} --out {tmp_path / 'o.csv'} --hierarchy {district_file} --scheduler tcp://127.0.0.1:{_free_port()}",
+    )
+    assert r.exit_code == 1 and "cannot reach the Dask scheduler" in r.output
+    assert not (tmp_path / "o.csv").exists()
