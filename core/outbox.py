@@ -96,6 +96,24 @@ def summoned(department: str, due: datetime) -> dict:
     return _message("summoned", ("webhook", f"department:{department}"), text, due_at=beijing_iso(due))
 
 
+def due_soon(inc: Mapping, phone: str | None) -> dict:
+    """A deadline is near: the assignee is reminded (once per deadline: an escalation sets a new one)."""
+    due = beijing_text(inc["due_at"])
+    text = f"【网格】案件 #{inc['id']} 将于 {due} 到期。 Case #{inc['id']} is due at {due}."
+    address = _address(inc["assignee_kind"], inc["assignee_id"], phone)
+    return _message("due_soon", address, text, due_epoch=inc["due_at"].timestamp())
+
+
+def warn_due_soon(conn: Connection, *, now: datetime, settings: Settings) -> list[int]:
+    """Queue a reminder for every open case due within ``due_warning_min``; the cases warned."""
+    until = now + timedelta(minutes=settings.due_warning_min)
+    warned = []
+    for inc in store.nearly_due(conn, now, until):
+        store.enqueue(conn, inc["id"], [due_soon(inc, store.person_phone(conn, _person(inc)))], now)
+        warned.append(inc["id"])
+    return warned
+
+
 def status_push(inc: Mapping, status: str, at: datetime) -> dict | None:
     """A case another system transferred (a 12345 ticket) reports each change of status back to it."""
     if not inc.get("external_source"):

@@ -37,6 +37,21 @@ def enqueue(conn: Connection, incident_id: int | None, messages: list[dict], now
         )
 
 
+def nearly_due(conn: Connection, now: datetime, until: datetime) -> list[dict]:
+    """Open cases whose deadline falls in (now, until] and whose assignee was not yet warned of this
+    deadline; locked, SKIP LOCKED, so two sweeps at once warn each case once."""
+    rows = conn.execute(
+        text("""
+        SELECT i.id, i.due_at, i.assignee_kind, i.assignee_id, i.street_id FROM incidents i
+        WHERE i.status NOT IN ('resolved', 'verified', 'closed', 'merged') AND i.due_at > :now AND i.due_at <= :until
+          AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.incident_id = i.id AND o.kind = 'due_soon'
+                          AND (o.body->>'due_epoch')::double precision = extract(epoch FROM i.due_at))
+        ORDER BY i.due_at FOR UPDATE OF i SKIP LOCKED"""),
+        {"now": now, "until": until},
+    ).mappings()
+    return [dict(r) for r in rows]
+
+
 def person_phone(conn: Connection, person_id: str | None) -> str | None:
     if person_id is None:
         return None

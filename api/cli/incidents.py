@@ -18,16 +18,21 @@ def incidents_group() -> None:
 
 
 @incidents_group.command(
-    "tick", help="超时升级 Escalate every open incident past its deadline (cron; safe twice at once)."
+    "tick",
+    help="超时升级 Escalate every open incident past its deadline, and remind the assignees of those due "
+    "within 30 minutes (cron; safe twice at once).",
 )
 @click.option("--now", "now_raw", help="当前时间 Pretend it is this ISO time (default: now).")
 def incidents_tick(now_raw) -> None:
     from core.incidents.lifecycle import tick
+    from core.outbox import warn_due_soon
     from geo.settings import get_settings
     from store.hierarchy import metric_epsg
 
+    now, settings = now_option(now_raw), get_settings()
     with get_engine().begin() as conn:
-        escalated = tick(conn, now=now_option(now_raw), settings=get_settings(), srid=metric_epsg(conn))
+        escalated = tick(conn, now=now, settings=settings, srid=metric_epsg(conn))
+        warned = warn_due_soon(conn, now=now, settings=settings)
     click.echo(
         f"已升级 / escalated: {len(escalated)}"
         + (
@@ -35,6 +40,7 @@ def incidents_tick(now_raw) -> None:
             if escalated
             else ""
         )
+        + f"  即将到期提醒 / reminded: {len(warned)}"
     )
 
 

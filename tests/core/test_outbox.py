@@ -155,3 +155,25 @@ def test_the_cli_sends_through_the_configured_gateway(world, citizen, cli, workf
         again = cli(workflow_url, "outbox", "send", "--now", at)
     assert "sent: 1" in first.output and "sent: 0" in again.output
     assert len(gateway.received) == 1
+
+
+def test_the_sweep_reminds_the_assignee_once_per_deadline(world, citizen, cli, workflow_url):
+    place = world.places[0]
+    inc = world.report(citizen, place, "A01").get_json()  # 08:00, due 08:00 the next day
+
+    def tick(at: str) -> str:
+        result = cli(workflow_url, "incidents", "tick", "--now", at)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    assert "reminded: 0" in tick("2026-03-03T07:25:00+08:00")  # 35 minutes before
+    assert "reminded: 1" in tick("2026-03-03T07:31:00+08:00")
+    assert "reminded: 0" in tick("2026-03-03T07:50:00+08:00")  # once per deadline
+    out = tick("2026-03-03T08:01:00+08:00")  # escalated to the street, with a deadline of its own
+    assert f"escalated: 1 ({inc['id']})" in out and "reminded: 0" in out
+    due = world.get(f"/api/v1/incidents/{inc['id']}", world.district).get_json()["deadlines"]["due_at"]
+    assert due == "2026-03-06T08:01:00+08:00"  # B: 72 hours
+    assert "reminded: 1" in tick("2026-03-06T07:45:00+08:00")
+    reminders = [m for m in _outbox(world) if m.kind == "due_soon"]
+    assert [m.recipient for m in reminders][1] == f"street:{world.street_id}"
+    assert "2026-03-03 08:00" in reminders[0].body["text"]
