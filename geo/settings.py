@@ -73,12 +73,16 @@ class Settings:
     due_warning_min: float = field(default_factory=lambda: _float("WANGGE_DUE_WARNING_MIN", 30.0))
     # Bulk locate: at or above this many points a file is located on a Dask cluster (a LocalCluster sized to
     # the machine when no scheduler is named); below it, in this process. Each task takes about
-    # ``locate_part_points`` rows (a million points: about 0.1 GiB on a worker, half a second of kernel).
+    # ``locate_part_points`` rows (a million points: about a second of kernel and 0.5 GiB on a worker).
     locate_cluster_min_points: int = field(
         default_factory=lambda: int(_float("WANGGE_LOCATE_CLUSTER_MIN_POINTS", 5_000_000))
     )
     locate_part_points: int = field(
         default_factory=lambda: int(_float("WANGGE_LOCATE_PART_POINTS", 1_000_000))
+    )
+    # How long to wait for a named Dask scheduler to answer before saying it cannot be reached.
+    dask_connect_timeout_s: float = field(
+        default_factory=lambda: _float("WANGGE_DASK_CONNECT_TIMEOUT_S", 10.0)
     )
     # A task that fails (not a worker that dies: the scheduler reschedules those anyway) is tried again.
     locate_task_retries: int = field(default_factory=lambda: int(_float("WANGGE_LOCATE_TASK_RETRIES", 2)))
