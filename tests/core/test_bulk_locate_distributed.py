@@ -71,7 +71,13 @@ def points(hierarchy) -> pd.DataFrame:
     far = np.column_stack([rng.uniform(100, 110, 50), rng.uniform(20, 30, 50)])
     nan = np.full((50, 2), np.nan)
     xy = np.vstack([np.column_stack([lon, lat]), vertices, edges, far, nan])
-    kind = ["uniform"] * N_RANDOM + ["vertex"] * N_EDGE + ["edge"] * N_EDGE + ["far"] * 50 + ["nan"] * 50
+    kind = (
+        ["uniform"] * N_RANDOM
+        + ["vertex"] * N_EDGE
+        + ["edge"] * N_EDGE
+        + ["far"] * 50
+        + ["no_coordinates"] * 50
+    )
     order = rng.permutation(len(xy))  # spread the awkward rows over every part
     return pd.DataFrame(
         {
@@ -329,3 +335,18 @@ def test_what_cannot_go_to_a_cluster_is_refused_with_a_reason(
     )
     assert r.exit_code == 1 and "cannot reach the Dask scheduler" in r.output
     assert not (tmp_path / "o.csv").exists()
+
+
+def test_a_large_input_without_a_scheduler_starts_a_local_cluster_of_its_own(
+    cli, tmp_path, district_file, points, expected, monkeypatch
+):
+    """No scheduler named and more points than the threshold: the command starts a LocalCluster sized to
+    the machine, says where its dashboard is, and stops it; the answers are the in-process ones."""
+    points.to_csv(tmp_path / "p.csv", index=False)
+    monkeypatch.setenv("WANGGE_LOCATE_CLUSTER_MIN_POINTS", str(len(points) // 2))
+    monkeypatch.setenv("WANGGE_LOCATE_PART_POINTS", "20000")
+    monkeypatch.delenv("DASK_SCHEDULER_ADDRESS", raising=False)
+    r = cli(None, f"locate {tmp_path / 'p.csv'} --out {tmp_path / 'o.parquet'} --hierarchy {district_file}")
+    assert r.exit_code == 0, r.output
+    assert f"workers {os.cpu_count()}" in r.output and "dashboard http" in r.output
+    _same(pd.read_parquet(tmp_path / "o.parquet"), expected)
