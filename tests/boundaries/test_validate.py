@@ -96,5 +96,6 @@ def test_cli_on_the_database_passes_unless_strict(cli, district_url):
     assert "0 error(s)" in r.output
     r = cli(district_url, "validate", "--strict")
     assert r.exit_code == 1
-    r = cli(district_url, "validate", "--households-target", "437", "--households-tolerance", "0.6")
+    # A band wide enough for every demo grid (168 to 651 households): 164 to 656.
+    r = cli(district_url, "validate", "--households-target", "410", "--households-tolerance", "0.6")
     assert "0 error(s), 0 warning(s)" in r.output

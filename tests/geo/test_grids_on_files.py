@@ -89,11 +89,10 @@ def test_a_resplit_on_files_keeps_communities_and_makes_none_worse(cli, demo_fil
     assigned = gpd.read_file(assigned_path)
     old_grid = later["grid_id"].to_numpy()
     communities = demo_layers["communities"].set_index("id").to_crs(UTM51).geometry
-    # The demo has grids in two pieces: a file must hold one polygon per grid, so they are made whole first,
-    # and said so; the communities holding one are judged against that, not here.
+    # The demo's grids are one polygon each, so nothing is mended and every community is judged.
     old = demo_layers["grids"]
-    in_pieces = old.loc[shapely.get_num_geometries(old.geometry.values) > 1]
-    assert f"came in pieces, made whole: {', '.join(in_pieces['id'])}" in r.output
+    assert (shapely.get_num_geometries(old.geometry.values) == 1).all()
+    assert "came in pieces" not in r.output
     for community, mine in assigned.assign(old=old_grid).groupby("community_id"):
         new_ids = set(mine["grid_id"])
         # Codes under the building's own community, and no grid across a community line.
@@ -101,8 +100,6 @@ def test_a_resplit_on_files_keeps_communities_and_makes_none_worse(cli, demo_fil
         shapes = grids.set_index("id").to_crs(UTM51).geometry[sorted(new_ids)]
         assert (shapes.difference(communities[community].buffer(0.5)).area < 1.0).all()
         # No community worse: the share in band never falls, no grid in band is pushed out of it.
-        if community in set(in_pieces["community_id"]):
-            continue
         before = mine.groupby("old")["households"].sum()
         after = mine.groupby("grid_id")["households"].sum()
         assert after.between(LO, HI).mean() >= before.between(LO, HI).mean() - 1e-9, community
