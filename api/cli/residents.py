@@ -187,3 +187,77 @@ def informants_cmd(worker, as_json) -> None:
     click.echo(
         f"少于 {found['minimum']} 名 fewer than {found['minimum']}: {short} of {len(found['workers'])} workers"
     )
+
+
+@residents_group.command("groups", help="特殊群体目录 The catalogue of special groups and their visit plans.")
+@click.option("--json", "as_json", is_flag=True, help="JSON instead of a table.")
+def groups_cmd(as_json) -> None:
+    from core.residents import list_groups
+
+    with get_engine().connect() as conn:
+        groups = list_groups(conn, None)
+    if as_json:
+        click.echo(json.dumps(groups, ensure_ascii=False, indent=1))
+        return
+    table(groups, ["code", "name_zh", "name_en", "visit_days", "active"])
+
+
+@residents_group.command("group", help="修改特殊群体 Add or change a special group and its visit plan.")
+@click.argument("code")
+@click.option("--name-zh", required=True, help="中文名 Chinese name, e.g. 独居老人.")
+@click.option("--name-en", required=True, help="英文名 English name.")
+@click.option("--visit-days", type=int, help="走访周期（天） Visit every N days; none: no plan.")
+@click.option("--inactive", is_flag=True, help="停用 No longer offered for new tags.")
+def group_cmd(code, name_zh, name_en, visit_days, inactive) -> None:
+    from core.inputs import SpecialGroupIn, parse
+    from core.residents import put_group
+
+    body = {
+        "code": code,
+        "name_zh": name_zh,
+        "name_en": name_en,
+        "visit_days": visit_days,
+        "active": not inactive,
+    }
+    with get_engine().begin() as conn:
+        group = put_group(conn, None, parse(SpecialGroupIn, body))
+    plan = f"every {group['visit_days']} days" if group["visit_days"] else "no visit plan"
+    click.echo(
+        f"已保存 saved: {group['code']} {group['name_zh']} ({plan}{'' if group['active'] else ', inactive'})"
+    )
+
+
+@residents_group.command("teams", help="志愿者队伍 Volunteer teams with their members and skills.")
+@click.option("--street", help="街道 One street's teams.")
+@click.option("--json", "as_json", is_flag=True, help="JSON instead of a table.")
+def teams_cmd(street, as_json) -> None:
+    from core.vocabulary import beijing_iso
+    from core.volunteers import list_teams
+
+    with get_engine().connect() as conn:
+        teams = list_teams(conn, None, street)
+    if as_json:
+        click.echo(json.dumps(teams, ensure_ascii=False, indent=1, default=beijing_iso))
+        return
+    rows = [{**t, "members": ", ".join(m["name"] for m in t["members"])} for t in teams]
+    table(rows, ["id", "name", "kind_label", "street_id", "members"])
+
+
+@residents_group.command("hours", help="志愿服务时长 Hours given per volunteer and team in a period.")
+@click.option("--from", "since", help="起 From (default: 90 days ago).")
+@click.option("--to", "until", help="止 To (default: now).")
+@click.option("--street", help="街道 One street.")
+@click.option("--json", "as_json", is_flag=True, help="JSON instead of tables.")
+def hours_cmd(since, until, street, as_json) -> None:
+    from core.inputs import HoursQuery, parse
+    from core.vocabulary import beijing_iso
+    from core.volunteers import volunteer_hours
+
+    query = parse(HoursQuery, {"from": since, "to": until, "street": street})
+    with get_engine().connect() as conn:
+        report = volunteer_hours(conn, None, query, datetime.now(UTC))
+    if as_json:
+        click.echo(json.dumps(report, ensure_ascii=False, default=beijing_iso, indent=1))
+        return
+    table(report["teams"], ["team_id", "team_name", "hours"])
+    table(report["volunteers"], list(report["volunteers"][0]) if report["volunteers"] else ["volunteer_id"])

@@ -3,6 +3,8 @@ minimum allowance every 30; a household in both groups follows the shorter plan.
 
 from __future__ import annotations
 
+import json
+
 from tests.residents_world import building_of, id_number, resident_key_file  # noqa: F401 (a fixture)
 from tests.workflow import START
 
@@ -114,3 +116,29 @@ def test_overdue_visits_stand_beside_the_workers_three_rates(world):
     assert row["score"] == expected  # the three rates alone: overdue visits never enter the score
     street = world.get("/api/v1/scores?unit=street", world.district).json["ranking"]
     assert all("overdue_visits" not in r for r in street)
+
+
+def test_the_catalogue_of_groups_is_kept_from_the_command_line(world, workflow_url, cli):
+    listed = cli(workflow_url, "residents", "groups", "--json")
+    assert listed.exit_code == 0, listed.output
+    elder = next(g for g in json.loads(listed.output) if g["code"] == "lonely_elder")
+    assert elder["visit_days"] == 7
+    changed = cli(
+        workflow_url,
+        "residents",
+        "group",
+        "lonely_elder",
+        "--name-zh",
+        "独居老人",
+        "--name-en",
+        "Elders alone",
+        "--visit-days",
+        "5",
+    )
+    assert changed.exit_code == 0 and "every 5 days" in changed.output
+    assert world.sql("SELECT visit_days FROM special_groups WHERE code = 'lonely_elder'")[0][0] == 5
+    bad = cli(
+        workflow_url, "residents", "group", "x y", "--name-zh", "坏", "--name-en", "bad", "--visit-days", "0"
+    )
+    assert bad.exit_code != 0 and "visit_days" in bad.output
+    assert world.sql("SELECT count(*) FROM special_groups WHERE code = 'x y'")[0][0] == 0

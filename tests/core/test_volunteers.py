@@ -3,6 +3,8 @@ records it, the street sends it to its service team, a member takes it and gives
 
 from __future__ import annotations
 
+import json
+
 from tests.residents_world import building_of, id_number, resident_key_file  # noqa: F401 (a fixture)
 
 
@@ -20,7 +22,7 @@ def _team(world, name: str, street: str | None = None) -> dict:
     return answer.json
 
 
-def test_a_request_goes_from_order_to_dispatch_to_acceptance_and_records_its_hours(world):
+def test_a_request_goes_from_order_to_dispatch_to_acceptance_and_records_its_hours(world, workflow_url, cli):
     worker = world.user("网格员", "grid_worker", person=world.places[0].worker_id)
     team = _team(world, "振兴街道为老服务队")
     member, outsider = team["members"][0]["id"], _team(world, "另一队")["members"][0]["id"]
@@ -55,3 +57,12 @@ def test_a_request_goes_from_order_to_dispatch_to_acceptance_and_records_its_hou
     assert world.get("/api/v1/volunteers/hours", worker).status_code == 403
     other = world.user("邻格网格员", "grid_worker", person=world.places[1].worker_id)
     assert world.post(f"{path}/complete", other, {"hours": 1}).status_code == 404  # not their grid
+
+    # The command line reads the same teams and hours.
+    listed = cli(workflow_url, "residents", "teams")
+    assert (
+        listed.exit_code == 0 and "振兴街道为老服务队" in listed.output and "刘志愿, 陈志愿" in listed.output
+    )
+    hours = cli(workflow_url, "residents", "hours", "--from", "2026-03-01", "--to", "2026-03-10", "--json")
+    assert hours.exit_code == 0, hours.output
+    assert json.loads(hours.output)["teams"] == report["teams"]
