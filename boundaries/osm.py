@@ -17,15 +17,13 @@ import shapely
 
 from boundaries.readers import ReadError, source_layer_name
 from geo.coords import utm_epsg
+from geo.partition.barriers import major_roads
 
 AREA_PER_HOUSEHOLD_M2 = 90.0
 DEFAULT_LEVELS = 3.0
 MIN_FOOTPRINT_M2 = 20.0  # sheds and kiosks hold no household
 # Barriers a grid should not cross (people do not walk over them to their grid worker): major roads (OSM's
 # highway classes, or a roads file's ``kind`` as the demo writes it), railways and water.
-MAJOR_ROADS = {"motorway", "trunk", "primary", "secondary", "main"} | {
-    f"{k}_link" for k in ("motorway", "trunk", "primary", "secondary")
-}
 RAILWAYS = ["rail", "light_rail", "narrow_gauge"]
 WATERWAYS = ["river", "canal"]
 
@@ -112,14 +110,6 @@ def read_buildings_or_osm(path: str | Path, layer: str | None = None) -> gpd.Geo
     """Buildings from any file GDAL reads (``layer``, else ``buildings``, else the first), or an OSM extract
     (households estimated)."""
     return read_buildings(path) if is_osm(path) else read_file_layer(path, layer, "buildings")
-
-
-def major_roads(roads: gpd.GeoDataFrame) -> gpd.GeoSeries:
-    """The roads of a roads layer that are barriers, by their ``highway`` (OSM) or ``kind`` column."""
-    column = next((c for c in ("highway", "kind") if c in roads.columns), None)
-    if column is None:
-        return gpd.GeoSeries([], crs=roads.crs)
-    return roads.geometry[roads[column].astype(str).isin(MAJOR_ROADS)]
 
 
 def read_barriers(path: str | Path, layer: str | None = None) -> gpd.GeoSeries:

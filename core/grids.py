@@ -22,6 +22,7 @@ from sqlalchemy import Connection
 from core.errors import Conflict, Invalid, NotFound, Unprocessable
 from core.vocabulary import beijing_iso
 from geo.partition import Partition, PartitionError, draw_grids, resplit_grids
+from geo.partition.barriers import major_roads
 from geo.polygons import describe_faults, grid_faults
 from store import grids as stored
 
@@ -132,7 +133,11 @@ def _partition(
 ) -> Partition:
     try:
         if kind == "draw":
-            return draw_grids(buildings, boundary, roads, target=target, tolerance=tolerance)
+            # Major roads are barriers here as in drawing on files: crossed only where the band needs it.
+            barriers = major_roads(roads)
+            return draw_grids(
+                buildings, boundary, roads, target=target, tolerance=tolerance, barriers=barriers
+            )
         return resplit_grids(
             buildings,
             grids,

@@ -64,7 +64,8 @@ def _frame(conn: Connection, sql: str, community: str) -> gpd.GeoDataFrame:
 def community_frames(
     conn: Connection, community: str
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame]:
-    """A community's current grids, their buildings (by id), the roads crossing it and its boundary."""
+    """A community's current grids, their buildings (by id), the roads crossing it (with their ``kind``) and
+    its boundary."""
     grids = _frame(
         conn, "SELECT id, geom FROM grids WHERE community_id = :c AND valid_to IS NULL ORDER BY id", community
     )
@@ -76,7 +77,7 @@ def community_frames(
     ).set_index("id")
     roads = _frame(
         conn,
-        "SELECT r.geom FROM roads r, communities c WHERE c.id = :c AND ST_Intersects(r.geom, c.geom)",
+        "SELECT r.kind, r.geom FROM roads r, communities c WHERE c.id = :c AND ST_Intersects(r.geom, c.geom)",
         community,
     )
     boundary = _frame(conn, "SELECT geom FROM communities WHERE id = :c", community)

@@ -11,12 +11,26 @@ from __future__ import annotations
 
 import math
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from geo.partition.model import Cells
+
+# Road classes that are barriers: OSM's ``highway`` values and the demo's and imports' ``kind`` (main).
+MAJOR_ROADS = {"motorway", "trunk", "primary", "secondary", "main"} | {
+    f"{k}_link" for k in ("motorway", "trunk", "primary", "secondary")
+}
+
+
+def major_roads(roads: gpd.GeoDataFrame) -> gpd.GeoSeries:
+    """The roads of a roads layer that are barriers, by their ``highway`` (OSM) or ``kind`` column."""
+    column = next((c for c in ("highway", "kind") if c in roads.columns), None)
+    if column is None:
+        return gpd.GeoSeries([], crs=roads.crs)
+    return roads.geometry[roads[column].astype(str).isin(MAJOR_ROADS)]
 
 
 def pieces(c: Cells) -> np.ndarray:

@@ -188,8 +188,16 @@ def tessellate(
         else:
             cells.extend(next(done))
             owner.extend(members.tolist())
-    whole = np.asarray(_whole_cells(cells, np.asarray(owner), footprints), dtype=object)
-    return list(_edge_matched(whole)), np.asarray(owner)
+    owners = np.asarray(owner)
+    whole = np.asarray(_whole_cells(cells, owners, footprints), dtype=object)
+    clean = _edge_matched(whole)
+    for _ in range(3):
+        # Snapping can leave a cell a sliver across a cut (a barrier's line): it would join the cell to
+        # a neighbour on the far side, and a grid of such cells in two pieces. Make them whole again.
+        if (shapely.get_num_geometries(clean) == 1).all():
+            break
+        clean = _edge_matched(np.asarray(_whole_cells(list(clean), owners, footprints), dtype=object))
+    return list(clean), owners
 
 
 def _edge_matched(cells: np.ndarray) -> np.ndarray:
