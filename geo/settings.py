@@ -69,6 +69,18 @@ class Settings:
     )
     outbox_backoff_s: float = field(default_factory=lambda: _float("WANGGE_OUTBOX_BACKOFF_S", 60.0))
     outbox_max_attempts: int = field(default_factory=lambda: int(_float("WANGGE_OUTBOX_MAX_ATTEMPTS", 8)))
+    # Completion deadlines counted in working days (weekends and the official holidays off, 调休 worked), and
+    # the office's own holiday file (empty: the shipped list of core/data/holidays.json). Off by default.
+    workday_deadlines: bool = field(
+        default_factory=lambda: (
+            os.environ.get("WANGGE_WORKDAY_DEADLINES", "").lower() in ("1", "true", "yes", "on")
+        )
+    )
+    holidays_file: Path | None = field(
+        default_factory=lambda: (
+            Path(os.environ["WANGGE_HOLIDAYS_FILE"]) if os.environ.get("WANGGE_HOLIDAYS_FILE") else None
+        )
+    )
     # How long before a deadline the sweep reminds the assignee.
     due_warning_min: float = field(default_factory=lambda: _float("WANGGE_DUE_WARNING_MIN", 30.0))
     # Bulk locate: at or above this many points a file is located on a Dask cluster (a LocalCluster sized to
