@@ -16,7 +16,6 @@ from typing import Any
 import geopandas as gpd
 import networkx as nx
 import numpy as np
-import pymatching
 import shapely
 from pyproj import Transformer
 from scipy.sparse import coo_matrix, csc_matrix
@@ -270,6 +269,8 @@ class TJoin:
         shape = (len(self.nodes), len(cols))
         matrix = csc_matrix((np.ones(len(ends), dtype=np.uint8), (ends, at)), shape=shape)
         self.edges = [rows[c][:3] for c in cols]
+        import pymatching  # here, not at the top: it loads matplotlib, a third of a second every map doesn't need
+
         self.matching = (
             pymatching.Matching.from_check_matrix(matrix, weights=length[cols]) if len(cols) else None
         )
