@@ -29,6 +29,7 @@ from core.vocabulary import CHANNELS, RELATIONS, SEXES, STATUSES, TEAM_KINDS, TI
 from geo.coords import CoordSystem
 from geo.tracks import FORMATS
 from store.scores import UNIT_KINDS
+from store.stats import GROUPINGS
 
 # Ids of streets, communities, grids, buildings, segments, people, departments, categories and previews.
 ID_PATTERN = r"^[0-9A-Za-z_.:-]{1,64}$"
@@ -224,6 +225,12 @@ class ScoresQuery(PeriodQuery):
     """GET /api/v1/scores."""
 
     unit: Literal[UNIT_KINDS] = "grid"  # type: ignore[valid-type]
+
+
+class StatsQuery(PeriodQuery):
+    """GET /api/v1/stats: service-level figures grouped one way."""
+
+    by: Literal[GROUPINGS] = "category"  # type: ignore[valid-type]
 
 
 class CategoriesQuery(Query):

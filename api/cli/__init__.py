@@ -61,6 +61,7 @@ for command in (
     catalogue.catalogue_group,
     incidents.incidents_group,
     incidents.scores_cmd,
+    incidents.stats_cmd,
     outbox.outbox_group,
     patrol.patrol_group,
     residents.residents_group,

@@ -1,4 +1,5 @@
-"""`wangge incidents tick` and `wangge scores`: the clock's sweep and the three-rate ranking."""
+"""`wangge incidents tick`, `wangge scores` and `wangge stats`: the clock's sweep, the three-rate ranking and
+the service-level figures."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import click
 
 from api.cli.common import now_option, period_of, table
 from core.scores import UNITS
+from core.stats import GROUPINGS
 from store.engine import get_engine
 
 
@@ -74,3 +76,34 @@ def scores_cmd(unit, since, until, as_json) -> None:
         rows,
         ["rank", "id", "name", "incidents", "response_rate", "completion_rate", "satisfaction_rate", "score"],
     )
+
+
+# -- stats ---------------------------------------------------------------------------------------
+@click.command(
+    "stats",
+    help="服务时效 Counts, open and overdue cases, hours to accept and to resolve (median, 90th percentile) "
+    "per category, grid, assignee, community or street.",
+)
+@click.option(
+    "--by",
+    type=click.Choice(list(GROUPINGS)),
+    default="category",
+    show_default=True,
+    help="分组 How to group the cases.",
+)
+@click.option(
+    "--from", "since", help="起 Period start, ISO date in Beijing time (default: 90 days before --to)."
+)
+@click.option("--to", "until", help="止 Period end, ISO date (default: now).")
+@click.option("--json", "as_json", is_flag=True, help="JSON 输出 Print JSON instead of a table.")
+def stats_cmd(by, since, until, as_json) -> None:
+    from core.stats import COUNTS, HOURS, stats
+
+    asked = period_of(since, until)
+    with get_engine().connect() as conn:
+        rows = stats(conn, by, since=asked.since, until=asked.until, now=datetime.now(UTC))
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
+        return
+    click.echo(f"按 {by} 服务时效 service levels by {by} {asked.describe()}  (小时 hours)")
+    table(rows, ["id", "name", *COUNTS, *HOURS])

@@ -27,6 +27,7 @@ from api.http import (
     outbox,
     patrols,
     residents,
+    stats,
     volunteers,
 )
 from api.http.params import check_request_text
@@ -56,6 +57,7 @@ BLUEPRINTS = (
     residents.bp,
     residents.maps_bp,  # the staff-only overdue-visits page
     volunteers.bp,
+    stats.bp,
     features.bp,
 )
 
@@ -71,6 +73,7 @@ INDEX = {
     "incidents": "/api/v1/incidents",
     "categories": "/api/v1/categories",
     "scores": "/api/v1/scores",
+    "stats": "/api/v1/stats",
     "outbox": "/api/v1/outbox",
     "open311": "/open311/v2/services.json",
     "ogc_features": "/ogc",

@@ -51,6 +51,8 @@ EVERY_ROUTE = [
     ("GET", "/api/v1/incidents/1/events", {}),
     ("POST", "/api/v1/incidents/1/accept", {"json": {}}),
     ("GET", "/api/v1/scores", {}),
+    ("GET", "/api/v1/stats", {}),
+    ("GET", "/api/v1/stats.csv", {}),
     ("GET", "/api/v1/outbox", {}),
     ("GET", "/open311/v2/services.json", {}),
     ("GET", "/open311/v2/services/A01.json", {}),
