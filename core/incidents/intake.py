@@ -206,7 +206,7 @@ def intake(
             return imported, False
     category = _category(conn, data.category)
     located = locate(conn, data.lon, data.lat, data.crs, settings, srid)
-    row = _new_row(data, reporter, category, located, now)
+    row = _new_row(data, reporter, category, located, now, settings)
     params = {
         **{k: row[k] for k in ("description", "channel", "reporter_name", "reporter_phone", "tier")},
         **{k: row[k] for k in ("assignee_kind", "assignee_id", "response_due", "completion_due")},
@@ -239,11 +239,13 @@ def intake(
     return shape(row, p), True
 
 
-def _new_row(data: IncidentIn, reporter: Reporter, category: dict, located: dict, now: datetime) -> dict:
+def _new_row(
+    data: IncidentIn, reporter: Reporter, category: dict, located: dict, now: datetime, settings: Settings
+) -> dict:
     """The new incident as the view would read it back: everything is at hand, saving a round trip."""
     assignee_kind, assignee_id = route(category, located)
     response_due, completion_due = deadlines(
-        now, category["response_limit_min"], category["completion_limit_h"]
+        now, category["response_limit_min"], category["completion_limit_h"], settings
     )
     workers = located.get("grid_workers") or []
     people = {q["id"]: q for q in workers + (located.get("street_chiefs") or [])}

@@ -32,6 +32,7 @@ from core.incidents.workflow import (
 from core.inputs import Body, Id, Latitude, Longitude, LongText
 from core.outbox import step_messages, summoned
 from core.vocabulary import LEVEL_OF_TIER
+from core.workdays import completion_due
 from geo.coords import CoordSystem
 from geo.settings import Settings
 from store import incidents as store
@@ -222,7 +223,7 @@ def _step_escalate(conn: Connection, inc: dict, data: ActionIn, ctx: StepContext
         "assignee_kind": kind,
         "assignee_id": who,
         "escalations": inc["escalations"] + 1,
-        "due_at": ctx.now + timedelta(hours=completion_h),
+        "due_at": completion_due(ctx.now, completion_h, ctx.settings),
     }
     return changes, {
         "from_tier": inc["tier"],
@@ -319,7 +320,7 @@ def _reopened(conn: Connection, inc: dict, ctx: StepContext) -> dict:
         "reopens": inc["reopens"] + 1,
         "resolved_at": None,
         "closed_at": None,
-        "due_at": ctx.now + timedelta(hours=hours),
+        "due_at": completion_due(ctx.now, hours, ctx.settings),
     }
 
 

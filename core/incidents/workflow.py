@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from core.vocabulary import LEVEL_OF_TIER, OPEN, TIERS
+from core.workdays import completion_due
+from geo.settings import Settings
 
 
 class TransitionRefused(Exception):
@@ -110,5 +112,14 @@ def level_assignee(tier: str, located: dict) -> tuple[str, str | None]:
     return level, None
 
 
-def deadlines(now: datetime, response_limit_min: int, completion_limit_h: int) -> tuple[datetime, datetime]:
-    return now + timedelta(minutes=response_limit_min), now + timedelta(hours=completion_limit_h)
+def deadlines(
+    now: datetime, response_limit_min: int, completion_limit_h: int, settings: Settings | None = None
+) -> tuple[datetime, datetime]:
+    """(response due, completion due): the response on the clock (a missing manhole cover on a Sunday waits
+    for nobody), the completion in working time when the office counts working days (``core.workdays``)."""
+    completion = (
+        now + timedelta(hours=completion_limit_h)
+        if settings is None
+        else completion_due(now, completion_limit_h, settings)
+    )
+    return now + timedelta(minutes=response_limit_min), completion
