@@ -88,3 +88,7 @@ def test_a_case_reported_on_friday_is_due_on_monday(world):
     world.clock.advance(hours=3)
     rated = world.step(citizen, inc["id"], "rate", rating=2).get_json()
     assert rated["status"] == "reopened" and rated["deadlines"]["due_at"] == "2026-03-09T11:00:00+08:00"
+    # Escalated on Friday at 11:00 to the street (tier B: 72 h), it is due three working days later.
+    other = world.report(citizen, place, "A02").get_json()
+    escalated = world.step(world.street, other["id"], "escalate").get_json()
+    assert (escalated["tier"], escalated["deadlines"]["due_at"]) == ("B", "2026-03-11T11:00:00+08:00")
