@@ -20,6 +20,7 @@ from core.tracks import store_track
 from geo.network import RoadNetwork, build_network
 from geo.patrol import PatrolError, coverage_route, required_edges, walk_line
 from geo.tracks import clean
+from store.track_coverage import cover_tracks
 
 SAMPLE_S = 5.0
 DRIFT_M = 4.0
@@ -110,9 +111,13 @@ def make_tracks(
 
 
 def load_tracks(conn: Connection, tracks: list[tuple[str, pd.DataFrame]]) -> int:
-    """Clean and store each demo log as an upload would be."""
+    """Clean and store each demo log as an upload would be, then measure their coverage in one pass."""
+    ids: list[int] = []
     for person, points in tqdm(
         tracks, desc="巡查轨迹 patrol tracks", unit="track", leave=False, disable=None
     ):
-        store_track(conn, person, clean(points), "demo", "wgs84", uploaded_by="demo")
+        ids.append(
+            store_track(conn, person, clean(points), "demo", "wgs84", uploaded_by="demo", measure=False)["id"]
+        )
+    cover_tracks(conn, ids)  # measured together: one pass over the street for the whole week
     return len(tracks)

@@ -19,7 +19,7 @@ from core.grids import get_preview
 from core.patrols import plan, routes_geojson
 from core.periods import PATROL_DAYS, PATROL_MAX_DAYS, Period, period
 from core.scores import scores
-from core.tracks import tracks_between
+from core.tracks import recent_tracks
 from core.vocabulary import ASSIGNEE_LABELS, CHANNELS, MAP_KINDS, MEASURES, STATUSES, TIERS
 from geo.heat import HeatCells
 from store import maps as store
@@ -194,8 +194,7 @@ def coverage_page(
     if outline.empty:
         raise Invalid(f"no street {street!r}")
     area = outline.geometry.iloc[0]
-    logs = tracks_between(conn, asked.since, asked.until, area.wkt)
-    report = street_coverage(conn, street, asked.since, asked.until, tracks=logs)
+    report = street_coverage(conn, street, asked.since, asked.until)
     if principal is not None:
         report = coverage_view(report, principal)
     frames = {
@@ -208,7 +207,7 @@ def coverage_page(
             [b["id"] for b in report["buildings_not_passed"]],
         ),
     }
-    logs = logs[-max_tracks:]  # only the most recent are drawn: smooth no more than those
+    logs = recent_tracks(conn, asked.since, asked.until, area.wkt, max_tracks)  # only these are drawn
     names = store.people_names(conn, sorted({p for p, _, _ in logs}))
     frames["tracks"] = gpd.GeoDataFrame(
         {

@@ -15,6 +15,7 @@ from core.vocabulary import COORD_SYSTEMS, beijing_iso
 from geo.tracks import Track, TrackError, clean, read_points
 from store import tracks as stored
 from store.hierarchy import person_exists
+from store.track_coverage import cover_tracks, tracks_by_id
 
 SERVICE_AREA_MARGIN_M = 200.0
 MAX_TRACK_POINTS = 200_000
@@ -42,15 +43,26 @@ def import_track(
 
 
 def store_track(
-    conn: Connection, person_id: str, track: Track, fmt: str, crs: str, *, uploaded_by: str
+    conn: Connection,
+    person_id: str,
+    track: Track,
+    fmt: str,
+    crs: str,
+    *,
+    uploaded_by: str,
+    measure: bool = True,
 ) -> dict:
-    """Store a cleaned log, unless it never comes near the service area (a wrong crs, most likely)."""
+    """Store a cleaned log, unless it never comes near the service area (a wrong crs, most likely), and
+    measure its coverage once, now, so period reports only union kept rows (``measure=False``: the caller
+    measures many logs at once with ``store.track_coverage.cover_tracks``)."""
     wkt = track.geometry().wkt
     if not stored.near_service_area(conn, wkt, SERVICE_AREA_MARGIN_M):
         raise Unprocessable(
             "the track never comes within the service area: check its coordinate system (crs)"
         )
     row = stored.insert_track(conn, person_id, track, wkt=wkt, fmt=fmt, crs=crs, uploaded_by=uploaded_by)
+    if measure:
+        cover_tracks(conn, [row.id])
     return {
         "id": row.id,
         "person_id": person_id,
@@ -71,3 +83,20 @@ def tracks_between(
         if track is not None:
             out.append((r.person_id, r.role, track))
     return out
+
+
+def recent_tracks(
+    conn: Connection, start: datetime, end: datetime, area_wkt: str, n: int
+) -> list[tuple[str, str, Track]]:
+    """The last ``n`` of ``tracks_between``'s answer, reading only those logs (a page draws no more)."""
+    rows = stored.period_tracks(conn, start, end, area_wkt)
+    cut = sum(1 for r in rows if r.started_at < start or r.ended_at >= end)  # a cut log may have nothing left
+    wanted = rows[-(n + cut) :] if n + cut else []
+    read = {t[0]: t[1:] for t in tracks_by_id(conn, [r.id for r in wanted])}
+    out = []
+    for r in wanted:
+        person, role, track = read[r.id]
+        clipped = track.clipped(start.timestamp(), end.timestamp())
+        if clipped is not None:
+            out.append((person, role, clipped))
+    return out[-n:] if n else []

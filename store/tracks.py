@@ -64,3 +64,15 @@ def tracks_touching(conn: Connection, start: datetime, end: datetime, area_wkt: 
 def any_track(conn: Connection) -> bool:
     """Whether any patrol log is stored at all (the demo loads its week once)."""
     return conn.execute(text("SELECT EXISTS (SELECT 1 FROM patrol_tracks)")).scalar_one()
+
+
+def period_tracks(conn: Connection, start: datetime, end: datetime, area_wkt: str) -> Sequence[Row]:
+    """(id, person_id, role, started_at, ended_at) of every log overlapping [start, end) that touches the
+    area, oldest first: ``tracks_touching`` without the geometry, for a report that reads kept coverage."""
+    sql = text(
+        "SELECT t.id, t.person_id, p.role, t.started_at, t.ended_at FROM patrol_tracks t "
+        "JOIN people p ON p.id = t.person_id "
+        "WHERE t.started_at < :e AND t.ended_at >= :s AND ST_Intersects(t.geom, ST_GeomFromText(:a, 4326)) "
+        "ORDER BY t.started_at, t.id"
+    )
+    return conn.execute(sql, {"s": start, "e": end, "a": area_wkt}).all()
