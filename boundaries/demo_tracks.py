@@ -6,6 +6,7 @@ two days a week, except for a few workers they neglect. Phones drift a few metre
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -110,8 +111,11 @@ def make_tracks(
     return out
 
 
-def load_tracks(conn: Connection, tracks: list[tuple[str, pd.DataFrame]]) -> int:
-    """Clean and store each demo log as an upload would be, then measure their coverage in one pass."""
+def load_tracks(
+    conn: Connection, tracks: list[tuple[str, pd.DataFrame]], progress: Callable[[str], None] | None = None
+) -> int:
+    """Clean and store each demo log as an upload would be, then measure their coverage in one pass
+    (``progress`` hears when measuring begins: about 5 s for the demo's week)."""
     ids: list[int] = []
     for person, points in tqdm(
         tracks, desc="巡查轨迹 patrol tracks", unit="track", leave=False, disable=None
@@ -119,5 +123,7 @@ def load_tracks(conn: Connection, tracks: list[tuple[str, pd.DataFrame]]) -> int
         ids.append(
             store_track(conn, person, clean(points), "demo", "wgs84", uploaded_by="demo", measure=False)["id"]
         )
+    if progress:
+        progress("测量覆盖 measuring coverage")
     cover_tracks(conn, ids)  # measured together: one pass over the street for the whole week
     return len(tracks)

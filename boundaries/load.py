@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -102,23 +103,34 @@ def import_file(
     fields: dict[str, str] | None = None,
     crs: str = "wgs84",
     repair: bool = False,
+    progress: Callable[[str], None] | None = None,
 ) -> ImportReport:
-    """Read, check and insert one layer file inside the caller's transaction."""
+    """Read, check and insert one layer file inside the caller's transaction (``progress`` hears each stage
+    begin: a large file reads and checks for many seconds)."""
     spec = LAYERS[layer]
+    if progress:
+        progress("读取 reading")
     frame = read_layer(path, spec, source_layer=source_layer, fields=fields, crs=crs)
+    if progress:
+        progress(f"检查写入 checking and writing {len(frame):,}")
     with session.begin_nested():
         result = check_and_insert(session, spec, frame, repair=repair)
     return ImportReport(layer, len(result.frame), result.repairs, frame.attrs.get("source_crs"))
 
 
-def load_layers(session: Session, layers: dict[str, pd.DataFrame]) -> dict[str, int]:
-    """Insert several layers, parents first, as one unit (used for the demo district)."""
+def load_layers(
+    session: Session, layers: dict[str, pd.DataFrame], progress: Callable[[str], None] | None = None
+) -> dict[str, int]:
+    """Insert several layers, parents first, as one unit (used for the demo district); ``progress`` hears
+    each layer's name as it begins."""
     counts: dict[str, int] = {}
     pending: dict[str, set[str]] = {}
     with session.begin_nested():
         for name, spec in LAYERS.items():
             if name not in layers:
                 continue
+            if progress:
+                progress(name)
             check_and_insert(session, spec, conform(layers[name], spec), pending=pending)
             pending[name] = set(layers[name]["id"])
             counts[name] = len(layers[name])

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -98,9 +100,16 @@ def import_cmd(
             fail(f"{layer} has no column {ours!r}; columns: {', '.join(spec.columns)}", 2)
         fields[ours] = theirs
     try:
-        with session_scope() as session:
+        with session_scope() as session, _stages(2) as step:
             result = import_file(
-                session, layer, file, source_layer=source_layer, fields=fields, crs=crs, repair=repair
+                session,
+                layer,
+                file,
+                source_layer=source_layer,
+                fields=fields,
+                crs=crs,
+                repair=repair,
+                progress=step,
             )
     except ReadError as exc:
         fail(f"导入失败 import failed: {exc}", 2)
@@ -115,6 +124,23 @@ def import_cmd(
         f"已导入 {result.imported} 条 {spec.label} / imported {result.imported} {layer} "
         f"(from {result.source_crs})"
     )
+
+
+@contextmanager
+def _stages(total: int) -> Iterator[Callable[[str], None]]:
+    """A bar of ``total`` stages on a terminal (nothing when the output is not one); yields "this stage begins"."""
+    from tqdm import tqdm
+
+    with tqdm(total=total, unit="stage", disable=None, leave=False) as bar:
+        started = False
+
+        def step(label: str) -> None:
+            nonlocal started
+            bar.set_description(label)
+            bar.update(1 if started else 0)
+            started = True
+
+        yield step
 
 
 @click.command(
