@@ -11,6 +11,7 @@ The statements are ``store.grids``'s; grid versions are stamped with the databas
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,15 +59,27 @@ class _Drawn:
 
 
 def make_preview(
-    conn: Connection, kind: str, communities: list[str], *, target: int, tolerance: float, actor: str
+    conn: Connection,
+    kind: str,
+    communities: list[str],
+    *,
+    target: int,
+    tolerance: float,
+    actor: str,
+    progress: Callable[[str], None] | None = None,
 ) -> dict:
-    """Draw (from scratch) or re-split (only what is out of band) each community; store and return a preview."""
+    """Draw (from scratch) or re-split (only what is out of band) each community; store and return a preview
+    (``progress`` hears each community's id as its drawing begins: a street's take many seconds)."""
     if kind not in ("draw", "resplit"):
         raise Invalid(f"kind {kind!r} is not draw or resplit")
     if target <= 0 or not 0 < tolerance < 1:
         raise Invalid(f"target must be positive and tolerance between 0 and 1 (got {target}, {tolerance})")
     names = stored.community_names(conn, communities)
-    drawn = [_draw_community(conn, kind, c, names, target=target, tolerance=tolerance) for c in communities]
+    drawn = []
+    for c in communities:
+        if progress:
+            progress(c)
+        drawn.append(_draw_community(conn, kind, c, names, target=target, tolerance=tolerance))
     features = [f for d in drawn for f in d.features]
     reports = {c: d.report for c, d in zip(communities, drawn, strict=True)}
     summary = _summary(features, reports)
