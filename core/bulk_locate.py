@@ -2,8 +2,8 @@
 
 The same per-part task runs in this process (a small input: starting workers would cost more than it
 saves), on a ``LocalCluster`` sized to the machine (a large input and no scheduler named), or on the Dask
-scheduler given (``--scheduler`` or ``DASK_SCHEDULER_ADDRESS``). The hierarchy is sent once to every
-worker as WKB and each worker keeps its locator (``geo.locate_parts``); tasks read and write their own
+scheduler given (``--scheduler`` or ``DASK_SCHEDULER_ADDRESS``), with ``core.dask_jobs``'s client. The
+hierarchy is sent once to every worker as WKB and each worker keeps its locator (``geo.locate_parts``); tasks read and write their own
 part, so only counts come back to the client. A task whose worker dies is rescheduled by Dask; one that
 raises is tried again up to ``locate_task_retries`` times, which is safe since a part's output is
 written under a temporary name and renamed.
@@ -11,14 +11,12 @@ written under a temporary name and renamed.
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from core.errors import Unavailable
+from core.dask_jobs import dask_client, in_order
 from geo.locate import Hierarchy
 from geo.locate_parts import HierarchyWire
 from geo.settings import get_settings
@@ -33,39 +31,6 @@ PartTask = Callable[..., dict[str, int]]
 def use_cluster(points: int, scheduler: str | None) -> bool:
     """Whether a job of ``points`` goes to Dask: always with a scheduler named, else when it is large."""
     return bool(scheduler) or points >= get_settings().locate_cluster_min_points
-
-
-@contextmanager
-def dask_client(scheduler: str | None, announce: Callable[[str], None]) -> Iterator[Client]:
-    """A client of the named scheduler, or of a ``LocalCluster`` of one single-threaded worker process
-    per core (the kernel is numpy and GEOS: processes, not threads, use the cores), closed afterwards."""
-    from distributed import Client, LocalCluster
-
-    cluster = None
-    if scheduler:
-        try:
-            client = Client(scheduler, timeout=f"{get_settings().dask_connect_timeout_s}s")
-        except (OSError, TimeoutError, ValueError) as exc:
-            raise Unavailable(
-                f"连不上 Dask 调度器 cannot reach the Dask scheduler at {scheduler!r}: {exc}",
-                title="调度器不可用 Scheduler unavailable",
-            ) from None
-    else:
-        cluster = LocalCluster(
-            n_workers=os.cpu_count() or 1, threads_per_worker=1, processes=True, dashboard_address=":8787"
-        )
-        client = Client(cluster)
-    try:
-        workers = len(client.scheduler_info(n_workers=-1)["workers"])
-        announce(
-            f"Dask 调度器 scheduler {client.scheduler.address} · 工作进程 workers {workers} · "
-            f"仪表盘 dashboard {client.dashboard_link}"
-        )
-        yield client
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
 
 
 def run_parts(
@@ -86,8 +51,6 @@ def run_parts(
             if progress:
                 progress(weight)
         return results
-    from distributed import as_completed
-
     shared = client.scatter(wire, broadcast=True, hash=False)
     job = uuid.uuid4().hex[:8]
     retries = get_settings().locate_task_retries
@@ -95,14 +58,7 @@ def run_parts(
         client.submit(task, part, shared, key=f"locate-{job}-{i}", retries=retries, pure=False, **options)
         for i, part in enumerate(parts)
     ]
-    order = {f.key: i for i, f in enumerate(futures)}
-    found: dict[int, dict[str, int]] = {}
-    for future in as_completed(futures):
-        i = order[future.key]
-        found[i] = future.result()
-        if progress:
-            progress(weights[i])
-    return [found[i] for i in range(len(parts))]
+    return in_order(futures, weights, progress)
 
 
 def locate_parts(
