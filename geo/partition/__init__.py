@@ -18,13 +18,15 @@ Pure computation: frames in, frames out, no database.
    every grid that cannot be in band says why (``report``). Buildings too big for one
    grid may be split by their units first (``geo.units``).
 
+A boundary of several features with ids (streets, communities) is drawn feature by feature (``features``).
 Grids drawn before are re-split by changing only what drifted out of band (``resplit``).
 """
 
 from geo.partition.adjacency import ROAD_NEAR_M, near_road_length
 from geo.partition.balance import BALANCE_PRICE
 from geo.partition.bisection import ANGLES
-from geo.partition.draw import COARSE_CELLS, draw_grids
+from geo.partition.draw import COARSE_CELLS
+from geo.partition.features import draw_grids
 from geo.partition.model import Partition, PartitionError
 from geo.partition.prepare import building_names, buildings_outside, derived_boundary, tessellation
 from geo.partition.report import polsby_popper

@@ -1,4 +1,5 @@
-"""Grids drawn afresh: bisection, then balancing and smoothing; coarse inputs try nearby counts of grids."""
+"""Grids drawn afresh in one parent: bisection, then balancing and smoothing; coarse inputs try nearby counts
+of grids."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import math
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 
 from geo.partition.balance import refine, smooth
 from geo.partition.barriers import crossings, joined, regions
@@ -54,16 +54,10 @@ def _fit(grid_of: np.ndarray, hh: np.ndarray, target: float, lo: float, hi: floa
     return float(np.mean((gh >= lo) & (gh <= hi))), -float(np.mean(np.abs(gh - target)))
 
 
-def _free(
-    c: Cells, target: int, tolerance: float, zone: np.ndarray | None
-) -> tuple[np.ndarray, tuple[float, float]]:
-    """Grids drawn over all cells (or each ``zone``, a feature of the boundary, on its own), as many as the
-    households make; for coarse inputs in one zone also the nearby counts that can be in band on average,
-    keeping the best fit."""
+def _free(c: Cells, target: int, tolerance: float) -> tuple[np.ndarray, tuple[float, float]]:
+    """Grids drawn over all cells, as many as the households make; for coarse inputs also the nearby counts
+    that can be in band on average, keeping the best fit."""
     lo, hi = band(target, tolerance)
-    if zone is not None:
-        grid_of = _draw(c, _per_region(c, zone, target, tolerance), target, tolerance)
-        return grid_of, _fit(grid_of, c.hh, target, lo, hi)
     total = c.hh.sum()
     k = max(1, int(round(total / target)))
     everything = np.arange(len(c.cells))
@@ -110,7 +104,7 @@ def _walled(
     return grid_of, fit
 
 
-def draw_grids(
+def draw_one(
     buildings: gpd.GeoDataFrame,
     boundary: gpd.GeoSeries | gpd.GeoDataFrame,
     roads: gpd.GeoSeries | gpd.GeoDataFrame | None = None,
@@ -122,7 +116,8 @@ def draw_grids(
     units_field: str | None = None,
     barriers: gpd.GeoSeries | gpd.GeoDataFrame | None = None,
 ) -> Partition:
-    """Grids of ``target`` ± ``tolerance`` households that exactly tile ``boundary`` (see the package notes).
+    """Grids of ``target`` ± ``tolerance`` households that exactly tile ``boundary``, drawn as one parent
+    (``geo.partition.features.draw_grids`` draws a boundary of several features with ids feature by feature).
 
     With ``units_field`` (units per building), a building above the band's upper bound is split by its
     units (``geo.units``): grids hold whole units, ``Partition.units`` says which, and the building's
@@ -159,41 +154,18 @@ def _draw_grids(
     id_prefix: str,
     barriers: gpd.GeoSeries | gpd.GeoDataFrame | None,
 ) -> Partition:
-    zoned = isinstance(boundary, gpd.GeoDataFrame) and "id" in boundary.columns and len(boundary) > 1
-    walls = boundary.geometry.boundary if zoned else None
-    c = prepare(buildings, boundary, roads, households_field, walls=walls, barriers=barriers)
-    zone = _zone_of(c, boundary) if zoned else None
-    if zone is not None:
-        c = apart(c, zone)
+    c = prepare(buildings, boundary, roads, households_field, barriers=barriers)
     lo, hi = band(target, tolerance)
-    grid_of, fit = _free(c, target, tolerance, zone)
+    grid_of, fit = _free(c, target, tolerance)
     region = regions(c, lo, hi) if c.across.any() else None
-    if region is not None and len(np.unique(region)) > (1 if zone is None else len(np.unique(zone))):
+    if region is not None and len(np.unique(region)) > 1:
         # Barriers are kept unless the band is met better by crossing them (coarse towers can need it).
         walled, walled_fit = _walled(c, region, target, tolerance, fit[0])
         if walled_fit[0] >= fit[0]:
             grid_of, fit = walled, walled_fit
     parts = [np.flatnonzero(grid_of == i) for i in range(grid_of.max() + 1)]
     parts = [parts[i] for i in _reading_order(c, parts)]
-    if zone is None:
-        ids = [f"{id_prefix}{n:02d}" for n in range(1, len(parts) + 1)]
-    else:  # a feature's id and a number: a community's code and the grid's number in it
-        owner = [str(boundary["id"].iloc[zone[p[0]]]) for p in parts]
-        ids = [f"{o}{owner[: i + 1].count(o):02d}" for i, o in enumerate(owner)]
+    ids = [f"{id_prefix}{n:02d}" for n in range(1, len(parts) + 1)]
     result = finish(c, parts, ids, target, tolerance)
     result.report["barrier_crossings"] = crossings(grid_of, c) if c.across.any() else 0
     return result
-
-
-def _zone_of(c: Cells, boundary: gpd.GeoDataFrame) -> np.ndarray:
-    """Each cell's feature of the boundary (position), by a point inside the cell (the nearest if none)."""
-    features = boundary.to_crs(c.epsg).geometry.values
-    anchors = shapely.points(c.xy)
-    tree = shapely.STRtree(features)
-    zone = np.full(len(c.cells), -1)
-    ci, fi = tree.query(anchors, predicate="within")
-    zone[ci] = fi
-    lost = np.flatnonzero(zone < 0)
-    if len(lost):
-        zone[lost] = tree.query_nearest(anchors[lost])[1][: len(lost)]
-    return zone
