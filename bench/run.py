@@ -16,6 +16,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
+import coverage_bench  # noqa: E402
 import export_bench  # noqa: E402
 import heat_bench  # noqa: E402
 import intake_bench  # noqa: E402
@@ -32,6 +33,7 @@ SECTIONS = {
     "intake": intake_bench,
     "heat": heat_bench,
     "patrol": patrol_bench,
+    "coverage": coverage_bench,
     "exports": export_bench,
     "scale": scale_bench,
 }
