@@ -32,7 +32,6 @@ from datetime import datetime
 from sqlalchemy import Connection
 
 from core.errors import Invalid
-from store import residents as register
 from store import scores as stored
 
 WEIGHTS = {"response_rate": 0.1, "completion_rate": 0.4, "satisfaction_rate": 0.5}
@@ -108,6 +107,8 @@ def scores(
     counts = stored.unit_counts(conn, unit, since=since, until=until, now=now, scope=scope)
     out = [_ranked_row(unit, c) for c in counts]
     if unit == "worker":
+        from store import residents as register  # the register's SQL (and geopandas) only for workers
+
         behind = Counter(
             r["worker_id"] for r in register.overdue_rows(conn, None, min(until, now), grid=None, worker=None)
         )
