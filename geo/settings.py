@@ -98,6 +98,11 @@ class Settings:
     )
     # A task that fails (not a worker that dies: the scheduler reschedules those anyway) is tried again.
     locate_task_retries: int = field(default_factory=lambda: int(_float("WANGGE_LOCATE_TASK_RETRIES", 2)))
+    # Grid drawing of a boundary of several features: at or above this many buildings the features are drawn
+    # on a Dask cluster (a LocalCluster sized to the machine when no scheduler is named), one task each.
+    draw_cluster_min_buildings: int = field(
+        default_factory=lambda: int(_float("WANGGE_DRAW_CLUSTER_MIN_BUILDINGS", 20_000))
+    )
     # API guard rails.
     max_page_size: int = 5000
     max_request_bytes: int = 1_000_000

@@ -197,9 +197,13 @@ def _assigned(buildings, result, left_out):
 @click.option(
     "--units-field", help="单元数字段 Units per building: a building above the band is split by its units."
 )
-def grids_draw(buildings_file, boundary_file, boundary_layer, units_field, **shared) -> None:
-    from geo.partition import draw_grids
-
+@click.option(
+    "--scheduler",
+    envvar="DASK_SCHEDULER_ADDRESS",
+    help="Dask 调度器 Scheduler address (tcp://host:8786) for a boundary of several features, one task each; "
+    "without it a large city runs on a local cluster, a small one in this process.",
+)
+def grids_draw(buildings_file, boundary_file, boundary_layer, units_field, scheduler, **shared) -> None:
     run = Shared(**shared)
     if run.on_database and units_field:
         fail("--units-field works on files: in the database a building row belongs to one grid", 2)
@@ -207,7 +211,13 @@ def grids_draw(buildings_file, boundary_file, boundary_layer, units_field, **sha
         return
     parent = (boundary_file, boundary_layer, "streets")
     r = _run_partition(
-        "划分 drawing", draw_grids, buildings_file, parent, run, barriers=True, units_field=units_field
+        "划分 drawing",
+        _city_drawer(scheduler),
+        buildings_file,
+        parent,
+        run,
+        barriers=True,
+        units_field=units_field,
     )
     click.echo(
         f"已划分 {r['n_grids']} 个网格 / {r['n_grids']} grids: in band {r['in_band_share']:.0%}, "
@@ -222,6 +232,28 @@ def grids_draw(buildings_file, boundary_file, boundary_layer, units_field, **sha
             f"  楼栋 building {u['building']} 单元 units {u['unit_from']}–{u['unit_to']} → {u['grid_id']} "
             f"({u['households']} 户 households)"
         )
+
+
+def _city_drawer(scheduler: str | None) -> Callable:
+    """``draw_grids`` with each feature of the boundary a task, here or on Dask, with a progress bar."""
+
+    def draw(buildings, boundary, roads, **options):
+        from tqdm import tqdm
+
+        from core.bulk_draw import draw_city
+
+        with tqdm(total=len(buildings), unit="栋 bldg", desc="划分 drawing", disable=None) as bar:
+            return draw_city(
+                buildings,
+                boundary,
+                roads,
+                scheduler=scheduler,
+                announce=lambda line: click.echo(line, err=True),
+                progress=bar.update,
+                **options,
+            )
+
+    return draw
 
 
 def _previewed(kind: str, run: Shared, files: dict[str, Path | None]) -> bool:
