@@ -4,6 +4,8 @@ tables with times in Beijing time, and one way to fail."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import NoReturn
 
@@ -55,3 +57,20 @@ def _cell(v: object) -> str:
     if isinstance(v, datetime):
         return beijing_text(v)
     return str(v)
+
+
+@contextmanager
+def stage_bar(total: int, unit: str = "stage") -> Iterator[Callable[[str], None]]:
+    """A bar of ``total`` stages on a terminal (nothing when the output is not one); yields "this stage begins"."""
+    from tqdm import tqdm
+
+    with tqdm(total=total, unit=unit, disable=None, leave=False) as bar:
+        started = False
+
+        def step(label: str) -> None:
+            nonlocal started
+            bar.n += 1 if started else 0  # moved silently: the description below draws it once
+            bar.set_description(label)
+            started = True
+
+        yield step

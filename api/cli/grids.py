@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from api.cli.common import fail
+from api.cli.common import fail, stage_bar
 from core.vocabulary import beijing_text
 from store.engine import get_engine
 
@@ -110,13 +110,14 @@ def _run_partition(
     parent: tuple[Path | None, str | None, str],
     run: Shared,
     barriers: bool = False,
+    step: Callable[[str], None] | None = None,
     **extra: object,
 ) -> dict:
     """Read the files, run ``partition(buildings, parent, roads)`` (the boundary to draw in, or the grids to
     re-split: ``parent`` is its file, layer and default layer name; no file: a boundary derived from the
     data), write grids and assignments; exit 2 on bad input. Reading is inside, so a bad file fails as the
     drawing does, after the band's check. ``barriers``: the roads input's major roads, railways and water
-    are passed as barriers."""
+    are passed as barriers. ``step`` hears each stage (reading, ``action``, writing) as it begins."""
     from boundaries.load import ShapeRefused, write_frame
     from boundaries.osm import read_barriers
 
@@ -125,14 +126,18 @@ def _run_partition(
             f"--target must be positive and --tolerance between 0 and 1 (got {run.target}, {run.tolerance})",
             2,
         )
+    step = step or (lambda _label: None)
     try:
+        step("读取 reading")
         buildings, parent_frame, roads, left_out = _inputs(buildings_file, parent, run)
         if barriers and run.roads_file:
             extra["barriers"] = read_barriers(run.roads_file, run.roads_layer)
+        step(action)
         result = partition(buildings, parent_frame, roads, **run.band, **extra)
     except (ValueError, OSError) as exc:  # PartitionError, ReadError, OsmError and GDAL's errors among them
         fail(f"{action} failed: {exc}", 2)
     try:
+        step("写出 writing")
         write_frame(result.grids, run.out, "grids", drawn=True)
         if run.assignments:
             write_frame(_assigned(buildings, result, left_out), run.assignments, "buildings")
@@ -275,9 +280,19 @@ def _db_preview(kind: str, run: Shared) -> None:
         with get_engine().begin() as conn:
             communities = scope_communities(conn, community=run.community, street=run.street)
             actor = f"cli:{os.environ.get('USER', 'unknown')}"
-            result = make_preview(
-                conn, kind, communities, target=run.target, tolerance=run.tolerance, actor=actor
-            )
+            # One community at a time: a street's twelve take many seconds.
+            with stage_bar(len(communities), unit="community") as step:
+                result = make_preview(
+                    conn,
+                    kind,
+                    communities,
+                    target=run.target,
+                    tolerance=run.tolerance,
+                    actor=actor,
+                    progress=lambda c: step(
+                        f"{'划分 drawing' if kind == 'draw' else '调整 re-splitting'} {c}"
+                    ),
+                )
     except ServiceError as exc:
         fail(f"{kind} failed: {exc.detail}", 1 if exc.status == 404 else 2)
     s = result["report"]["summary"]
@@ -314,7 +329,8 @@ def grids_resplit(buildings_file, grids_file, grids_layer, mapping, **shared) ->
     if _previewed("resplit", run, {"--buildings": buildings_file, "--grids": grids_file}):
         return
     parent = (grids_file, grids_layer, "grids")
-    r = _run_partition("调整 re-split", resplit_grids, buildings_file, parent, run)
+    with stage_bar(3) as step:
+        r = _run_partition("调整 re-split", resplit_grids, buildings_file, parent, run, step=step)
     if mapping:
         pd.DataFrame(r["mapping"]).to_csv(mapping, index=False)
     click.echo(

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import click
 
-from api.cli.common import CRS_CHOICE, LAYER_CHOICE, fail
+from api.cli.common import CRS_CHOICE, LAYER_CHOICE, fail, stage_bar
 from api.cli.exports import CASE_TABLES, export_cases
 from core.vocabulary import LAYERS as LAYER_NAMES
 from store.engine import get_engine, session_scope
@@ -100,7 +98,7 @@ def import_cmd(
             fail(f"{layer} has no column {ours!r}; columns: {', '.join(spec.columns)}", 2)
         fields[ours] = theirs
     try:
-        with session_scope() as session, _stages(2) as step:
+        with session_scope() as session, stage_bar(2) as step:
             result = import_file(
                 session,
                 layer,
@@ -124,23 +122,6 @@ def import_cmd(
         f"已导入 {result.imported} 条 {spec.label} / imported {result.imported} {layer} "
         f"(from {result.source_crs})"
     )
-
-
-@contextmanager
-def _stages(total: int) -> Iterator[Callable[[str], None]]:
-    """A bar of ``total`` stages on a terminal (nothing when the output is not one); yields "this stage begins"."""
-    from tqdm import tqdm
-
-    with tqdm(total=total, unit="stage", disable=None, leave=False) as bar:
-        started = False
-
-        def step(label: str) -> None:
-            nonlocal started
-            bar.set_description(label)
-            bar.update(1 if started else 0)
-            started = True
-
-        yield step
 
 
 @click.command(
