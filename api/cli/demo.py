@@ -59,8 +59,8 @@ def demo_cmd(out_dir, seed, scale, load, n_incidents, track_days) -> None:
     ) as bar:
 
         def step(label: str) -> None:
+            bar.n += 1  # the stage before is done; the description draws the bar once
             bar.set_description(label)
-            bar.update(1)
 
         layers = _demo(out_dir, seed, scale, load, step)
         if load and n_incidents:
