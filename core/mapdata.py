@@ -13,13 +13,9 @@ import pandas as pd
 from sqlalchemy import Connection
 
 from core.access import Principal, coverage_view, require_redraw, street_in_area, visible_incidents
-from core.coverage import street_coverage, street_for
 from core.errors import Invalid, NotFound, ServiceError
-from core.grids import get_preview
-from core.patrols import plan, routes_geojson
 from core.periods import PATROL_DAYS, PATROL_MAX_DAYS, Period, period
 from core.scores import scores
-from core.tracks import recent_tracks
 from core.vocabulary import ASSIGNEE_LABELS, CHANNELS, MAP_KINDS, MEASURES, STATUSES, TIERS
 from geo.heat import HeatCells
 from store import maps as store
@@ -183,6 +179,12 @@ def coverage_page(
     conn: Connection, params: Mapping[str, str], principal: Principal | None, now: datetime, max_tracks: int
 ) -> CoveragePage:
     """The coverage page's data (default: the last 7 days); ``max_tracks`` most recent logs are drawn."""
+    # Here, not at the top: coverage, tracks and routes bring the road network (SciPy, NetworkX, PyMatching),
+    # a second or two that the heat, grid and board pages would otherwise pay at start.
+    from core.coverage import street_coverage, street_for
+    from core.patrols import plan, routes_geojson
+    from core.tracks import recent_tracks
+
     asked = period(
         params.get("from"), params.get("to"), now=now, default_days=PATROL_DAYS, max_days=PATROL_MAX_DAYS
     )
@@ -238,6 +240,8 @@ class ResplitPage:
 
 def resplit_page(conn: Connection, preview_id: str | None, principal: Principal | None) -> ResplitPage:
     """A preview's before and after; for a caller, only a preview they could apply (as the API says)."""
+    from core.grids import get_preview  # the grid drawing's modules, only for this page
+
     if not preview_id:
         raise Invalid("the re-split map needs preview=ID (from POST /api/v1/grids/resplit or draw)")
     try:
