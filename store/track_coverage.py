@@ -9,7 +9,7 @@ demo load measure many logs in one pass; an upload measures its one.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 
 import geopandas as gpd
@@ -27,6 +27,7 @@ PASSED_M = 30.0
 WORKER, OFFICIAL = "grid_worker", "official"
 _JOINT_LOCK = 15_0011  # one joint check at a time, so two logs uploaded at once still meet each other
 _BASES: dict[tuple[str, str], Basis] = {}  # a street's network is built once per process and basis
+CHUNK = 2_000  # logs measured at a time: a city's year of logs need not be in memory at once
 _RUN = re.compile(r"\[(\d+),\s*(\d+)\)")
 
 
@@ -202,21 +203,30 @@ def _joint_rows(new: list, old: list) -> list[dict]:
     return rows
 
 
-def cover_tracks(conn: Connection, ids: Sequence[int]) -> None:
-    """Measure stored logs on every street they touch and check them for joint walks (upload, backfill)."""
-    if not ids:
-        return
-    tracks = {t[0]: t for t in tracks_by_id(conn, ids)}
-    for street_id, mine in _streets_of(conn, ids).items():
-        b = street_basis(street_id, street_inputs(conn, street_id), WITHIN_M, PASSED_M)
-        if b is not None:
-            measure(conn, street_id, b, [tracks[i] for i in mine])
-    check_joint(conn, list(tracks.values()))
+def cover_tracks(conn: Connection, ids: Sequence[int], progress: Callable[[int], None] | None = None) -> None:
+    """Measure stored logs on every street they touch and check them for joint walks (upload, backfill), a
+    chunk of logs at a time so that memory stays bounded; ``progress`` hears each chunk's count when done."""
+    inputs: dict[str, tuple[gpd.GeoDataFrame, ...]] = {}
+    for at in range(0, len(ids), CHUNK):
+        part = ids[at : at + CHUNK]
+        tracks = {t[0]: t for t in tracks_by_id(conn, part)}
+        for street_id, mine in _streets_of(conn, part).items():
+            if street_id not in inputs:
+                inputs[street_id] = street_inputs(conn, street_id)
+            b = street_basis(street_id, inputs[street_id], WITHIN_M, PASSED_M)
+            if b is not None:
+                measure(conn, street_id, b, [tracks[i] for i in mine])
+        check_joint(conn, list(tracks.values()))
+        if progress:
+            progress(len(part))
 
 
-def backfill(conn: Connection) -> None:
-    """Measure every stored log (the migration that brought these tables in)."""
-    cover_tracks(conn, conn.execute(text("SELECT id FROM patrol_tracks ORDER BY id")).scalars().all())
+def backfill(conn: Connection, progress: Callable[[int], None] | None = None) -> int:
+    """Measure every stored log (the migration that brought these tables in), oldest first so that each
+    chunk's joint check reads few logs before it; how many there were."""
+    ids = conn.execute(text("SELECT id FROM patrol_tracks ORDER BY started_at, id")).scalars().all()
+    cover_tracks(conn, ids, progress)
+    return len(ids)
 
 
 # -- reading for a period ------------------------------------------------------------------------------

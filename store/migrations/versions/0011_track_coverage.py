@@ -74,9 +74,17 @@ def upgrade() -> None:
             f"CREATE TRIGGER {table}_kept BEFORE UPDATE OR DELETE ON {table} FOR EACH ROW EXECUTE FUNCTION "
             f"wangge_refuse('coverage of a log is written once: never changed or deleted')"
         )
+    from tqdm import tqdm
+
     from store.track_coverage import backfill
 
-    backfill(op.get_bind())
+    # A city's logs take minutes: a bar on a terminal (none when the output is not one).
+    conn = op.get_bind()
+    total = conn.execute(sa.text("SELECT count(*) FROM patrol_tracks")).scalar_one()
+    with tqdm(
+        total=total, desc="测量巡查覆盖 measuring patrol coverage", unit="log", disable=None, leave=False
+    ) as bar:
+        backfill(conn, bar.update)
 
 
 def downgrade() -> None:
