@@ -17,6 +17,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 import coverage_bench  # noqa: E402
+import draw_scale_bench  # noqa: E402
 import export_bench  # noqa: E402
 import heat_bench  # noqa: E402
 import intake_bench  # noqa: E402
@@ -36,6 +37,7 @@ SECTIONS = {
     "coverage": coverage_bench,
     "exports": export_bench,
     "scale": scale_bench,
+    "draw-scale": draw_scale_bench,
 }
 
 
