@@ -151,8 +151,10 @@ def measure(conn: Connection, street_id: str, b: Basis, tracks: list[tuple[int, 
 def check_joint(conn: Connection, tracks: list[tuple[int, str, str, Track]]) -> None:
     """Find when each new worker's log and official's log stayed together, against each other and against
     the logs checked before, and mark the new ones checked in their role."""
-    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _JOINT_LOCK})
     new = [t for t in tracks if t[2] in (WORKER, OFFICIAL)]
+    if not new:
+        return  # a chief's log walks with no one: no need to wait for the lock
+    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _JOINT_LOCK})
     known = set(
         conn.execute(
             text("SELECT track_id FROM track_joint_checked WHERE track_id = ANY(:ids)"),
