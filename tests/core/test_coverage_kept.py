@@ -4,6 +4,7 @@ logs, on periods that cut logs in two, at other distances, log by log as uploads
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
@@ -97,3 +98,40 @@ def test_logs_uploaded_one_by_one_and_a_backfill_equal_the_oracle(workflow_url, 
         _same(c, day + timedelta(hours=1, minutes=10), day + timedelta(hours=9))
     engine.dispose()
     assert sum(w["weeks"][0]["joint_days"] for w in report["workers"]) > 0
+
+
+def test_a_worker_and_an_official_uploading_at_once_still_meet(workflow_url, demo_layers):
+    """Two uploads in flight together: the second waits for the first's joint check to commit, so the
+    pair is checked once, by whichever comes second, and the rule counts their walk."""
+    logs = _day_of_logs(demo_layers)
+    engine = create_engine(workflow_url)
+    with engine.connect() as c:
+        roles = dict(c.execute(text("SELECT id, role FROM people")).all())
+    officials = [(p, pts) for p, pts in logs if roles[p] == "official"]
+    worker, official = next(
+        (w, o)
+        for o in officials
+        for w in logs
+        if roles[w[0]] == "grid_worker" and abs(w[1].t.iloc[0] - o[1].t.iloc[0]) < 1
+    )
+    day = TRACKS_END - timedelta(days=4)
+    first = engine.connect()
+    store_track(first, worker[0], clean(worker[1]), "demo", "wgs84", uploaded_by="t")  # holds the lock
+
+    def second() -> None:
+        with engine.begin() as c:
+            store_track(c, official[0], clean(official[1]), "demo", "wgs84", uploaded_by="t")
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    thread.join(timeout=1.0)
+    assert thread.is_alive()  # waiting for the first upload's lock
+    first.commit()
+    first.close()
+    thread.join(timeout=30)
+    with engine.connect() as c:
+        assert c.execute(text("SELECT count(*) FROM track_joint")).scalar_one() >= 1
+        report = _same(c, day, day + timedelta(days=1))
+    engine.dispose()
+    [mine] = [w for w in report["workers"] if w["id"] == worker[0]]
+    assert mine["weeks"][0]["joint_days"] == 1
