@@ -21,6 +21,7 @@ from geo.coords import utm_epsg
 from geo.partition.draw import draw_one
 from geo.partition.model import Partition, PartitionError, band
 from geo.partition.prepare import building_names, buildings_outside
+from geo.partition.report import polsby_popper
 
 # Roads and barriers within this distance of a feature go with it: beyond it none cuts a block of the feature
 # or runs near one of its grid lines (``ROAD_NEAR_M``, 15 m).
@@ -118,6 +119,8 @@ def draw_feature(
     units_field: str | None = None,
 ) -> FeatureDrawn:
     """One feature's grids, coded by the feature's id and a number (``211103001005`` + ``01``)."""
+    if not len(job.buildings):
+        return _empty(job, target, tolerance)
     result = draw_one(
         job.buildings,
         job.boundary,
@@ -134,6 +137,31 @@ def draw_feature(
     lines = shapely.length(result.grids.geometry.to_crs(epsg).values).sum()
     outline = shapely.length(job.boundary.geometry.to_crs(epsg).values).sum()
     return FeatureDrawn(result, float(max(lines - outline, 0.0) / 2))
+
+
+def _empty(job: FeatureJob, target: int, tolerance: float) -> FeatureDrawn:
+    """A feature without buildings: one grid of no households, its whole outline (nothing to divide)."""
+    lo, hi = band(target, tolerance)
+    centre = shapely.centroid(shapely.box(*job.boundary.to_crs(4326).total_bounds))
+    outline = shapely.union_all(job.boundary.geometry.to_crs(utm_epsg(centre.x, centre.y)).values)
+    grid_id = f"{job.feature_id}01"
+    pp = round(float(polsby_popper(np.array([outline]))[0]), 4)
+    grids = gpd.GeoDataFrame(
+        {"id": [grid_id], "households": [0], "n_buildings": [0], "polsby_popper": [pp], "in_band": [False]},
+        geometry=[outline],
+        crs=utm_epsg(centre.x, centre.y),
+    ).to_crs(job.buildings.crs)
+    report = {
+        "n_grids": 1,
+        "band": [lo, hi],
+        "in_band_share": 0.0,
+        "mean_abs_deviation": 1.0,
+        "polsby_popper_median": pp,
+        "road_share": None,
+        "out_of_band": [{"id": grid_id, "households": 0, "reason": "no buildings in it"}],
+        "barrier_crossings": 0,
+    }
+    return FeatureDrawn(Partition(grids, pd.Series([], dtype=object, name="grid_id"), report), 0.0)
 
 
 def gather(
