@@ -59,7 +59,8 @@ def feature_jobs(
     barriers: gpd.GeoSeries | gpd.GeoDataFrame | None = None,
 ) -> list[FeatureJob]:
     """One job per feature, in the boundary's order: a building goes to the feature holding a point of it
-    (the nearest, within the half metre of slack, if none); buildings outside every feature are refused."""
+    (the nearest, within the half metre of slack, if none), cut to it if it reaches across a feature line;
+    buildings outside every feature are refused."""
     if boundary.crs is None or buildings.crs is None:
         raise PartitionError("input has no CRS; say what its coordinates are")
     outside = buildings_outside(buildings, boundary)
@@ -77,6 +78,7 @@ def feature_jobs(
     lost = np.flatnonzero(owner < 0)
     if len(lost):
         owner[lost] = tree.query_nearest(anchors[lost], all_matches=False)[1]
+    buildings = _cut_to_owner(buildings, boundary, owner)
     near = _near(boundary)
     near_roads, near_barriers = _within(roads, near), _within(barriers, near)
     return [
@@ -89,6 +91,24 @@ def feature_jobs(
         )
         for i in range(len(boundary))
     ]
+
+
+def _cut_to_owner(
+    buildings: gpd.GeoDataFrame, boundary: gpd.GeoDataFrame, owner: np.ndarray
+) -> gpd.GeoDataFrame:
+    """Buildings reaching across a feature line drawn only where they lie in their own feature (its grid holds
+    them whole, by id), so each feature's grids still tile it."""
+    fp = buildings.geometry.to_crs(boundary.crs).values
+    own = boundary.geometry.values[owner]
+    across = np.flatnonzero(~shapely.covers(own, fp) & shapely.intersects(own, fp))
+    if not len(across):
+        return buildings
+    cut = shapely.intersection(own[across], fp[across])
+    polygonal = np.isin(shapely.get_type_id(cut), (3, 6)) & (shapely.area(cut) > 0)
+    across, cut = across[polygonal], cut[polygonal]
+    geometry = buildings.geometry.copy()
+    geometry.iloc[across] = gpd.GeoSeries(cut, crs=boundary.crs).to_crs(buildings.crs).values
+    return buildings.set_geometry(geometry)
 
 
 def _near(boundary: gpd.GeoDataFrame) -> gpd.GeoSeries:
