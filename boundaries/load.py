@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session
 
 from boundaries.checks import CheckResult, Problem, check_features
 from boundaries.layers import LAYERS, LayerSpec
+from boundaries.osm import is_osm
+from boundaries.osm_import import osm_layer
 from boundaries.readers import conform, read_layer
 from geo.polygons import describe_faults, grid_faults
 from store import hierarchy as store
@@ -38,6 +40,7 @@ class ImportReport:
     imported: int
     repairs: list[Problem] = field(default_factory=list)
     source_crs: str | None = None
+    outside: int = 0  # features of an OSM extract outside the stored district, left out
 
 
 def stored_ids(session: Session, spec: LayerSpec) -> set[str]:
@@ -110,12 +113,17 @@ def import_file(
     spec = LAYERS[layer]
     if progress:
         progress("读取 reading")
-    frame = read_layer(path, spec, source_layer=source_layer, fields=fields, crs=crs)
+    outside = 0
+    if is_osm(path):  # buildings or roads, each given the grid or street it lies in
+        frame, outside = osm_layer(session.connection(), layer, path)
+        frame.attrs["source_crs"] = "OpenStreetMap (WGS-84)"
+    else:
+        frame = read_layer(path, spec, source_layer=source_layer, fields=fields, crs=crs)
     if progress:
         progress(f"检查写入 checking and writing {len(frame):,}")
     with session.begin_nested():
         result = check_and_insert(session, spec, frame, repair=repair)
-    return ImportReport(layer, len(result.frame), result.repairs, frame.attrs.get("source_crs"))
+    return ImportReport(layer, len(result.frame), result.repairs, frame.attrs.get("source_crs"), outside)
 
 
 def load_layers(

@@ -54,8 +54,12 @@ def read_roads(path: str | Path) -> gpd.GeoDataFrame:
         raise OsmError(f"{path} has no walkable ways")
     ways = ways.explode(index_parts=False)
     ways = ways[ways.geometry.geom_type == "LineString"]
+    way = pd.Series([f"osm{int(i)}" for i in ways["id"].to_numpy()])
+    part = way.groupby(way).cumcount()
     return gpd.GeoDataFrame(
         {
+            # The way's id, and its part's number where a way came in several lines.
+            "id": np.where(part > 0, way + "-" + part.astype(str), way),
             "name": ways["name"].fillna("").astype(str).to_numpy(),
             "highway": ways["highway"].astype(str).to_numpy(),
         },

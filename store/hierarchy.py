@@ -111,6 +111,21 @@ def load_hierarchy(conn: Connection) -> Hierarchy:
     )
 
 
+def containing(conn: Connection, table: str, lon: Sequence[float], lat: Sequence[float]) -> list[str | None]:
+    """The id of the ``table`` feature (a current grid, or a street) covering each point, the lowest id where
+    two share an edge (as locating does); None outside them all."""
+    if table not in ("grids", "streets"):
+        raise ValueError(f"containing() reads grids or streets, not {table!r}")
+    current = "AND t.valid_to IS NULL" if table == "grids" else ""
+    sql = text(f"""
+        SELECT (SELECT t.id FROM "{table}" t
+                WHERE ST_Covers(t.geom, ST_SetSRID(ST_MakePoint(p.lon, p.lat), 4326)) {current}
+                ORDER BY t.id LIMIT 1)
+        FROM unnest(CAST(:lon AS float8[]), CAST(:lat AS float8[])) WITH ORDINALITY AS p(lon, lat, n)
+        ORDER BY p.n""")  # noqa: S608 (the table is one of two names checked above; points are bound)
+    return list(conn.execute(sql, {"lon": list(map(float, lon)), "lat": list(map(float, lat))}).scalars())
+
+
 def service_bounds(conn: Connection) -> tuple[float, float, float, float] | None:
     """The stored streets' WGS-84 bounds (min lon, min lat, max lon, max lat); None with no street."""
     row = conn.execute(

@@ -116,11 +116,17 @@ def import_cmd(
         if report:
             report.write_text(json.dumps([p.as_dict() for p in exc.problems], ensure_ascii=False, indent=1))
         sys.exit(1)
+    _say_imported(result, spec.label, layer)
+
+
+def _say_imported(result, label: str, layer: str) -> None:
+    """What an import wrote: its repairs, its count, the file's coordinate system, what lay outside."""
     if result.repairs:
         _print_problems(result.repairs, f"已修复 {len(result.repairs)} 个几何 / repaired geometries:")
+    outside = f"; 区外 {result.outside} 条未导入 / {result.outside} outside the district left out"
     click.echo(
-        f"已导入 {result.imported} 条 {spec.label} / imported {result.imported} {layer} "
-        f"(from {result.source_crs})"
+        f"已导入 {result.imported} 条 {label} / imported {result.imported} {layer} "
+        f"(from {result.source_crs}){outside if result.outside else ''}"
     )
 
 
