@@ -54,3 +54,26 @@ def test_every_page_answers_with_awkward_people_and_an_empty_street(world):
     assert body["segments"] == [] and body["grids"] == [] and "no roads" in body["note"]
     full = world.get(f"/api/v1/patrols/coverage?street={world.street_id}", world.district)
     assert full.status_code == 200 and any(g["id"] == grid for g in full.get_json()["grids"])
+
+
+def test_every_page_answers_after_a_resplit_is_applied(world):
+    """Workers of retired grids, new grids without a worker yet: the pages people open after a re-split."""
+    community = "211103001003"
+    preview = world.post("/api/v1/grids/resplit", world.district, {"community": community}).get_json()
+    applied = world.post(f"/api/v1/grids/previews/{preview['preview_id']}/apply", world.district)
+    assert applied.status_code == 200, applied.get_json()
+    assert applied.get_json()["retired"] and applied.get_json()["created"]
+    for path in (
+        "/maps/board",
+        "/maps/grids",
+        "/maps/grids?measure=incidents",
+        "/maps/grids?measure=score",
+        "/maps/heat",
+        f"/maps/coverage?street={world.street_id}",
+        f"/maps/resplit?preview={preview['preview_id']}",
+    ):
+        r = world.get(path, world.district)
+        assert r.status_code == 200, (path, r.get_data(as_text=True)[:300])
+    board = world.get("/maps/board").get_data(as_text=True)
+    names = world.sql("SELECT name FROM grids WHERE id = ANY(:g)", g=applied.get_json()["created"])
+    assert names and all(name in board for (name,) in names)  # every new grid on the public board
