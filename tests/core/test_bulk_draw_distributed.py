@@ -19,6 +19,7 @@ from core.bulk_draw import draw_city, draw_features
 from geo.partition import Partition, draw_grids
 from geo.partition.barriers import major_roads
 from geo.partition.features import FeatureDrawn, FeatureJob, draw_feature, feature_jobs, gather
+from tests.core.dask_processes import separate_cluster
 
 SCALE = 2  # two streets of twelve communities: 24 features, 375 buildings, 114 grids
 
@@ -150,3 +151,30 @@ def test_the_command_on_a_scheduler_writes_what_it_writes_in_process(
         assert grids.geometry.geom_equals_exact(want_grids.geometry, 1e-7).all()
         pd.testing.assert_frame_equal(assigned, want_assigned)
         assert summary == want_summary
+
+
+def test_separately_started_scheduler_and_workers_draw_the_same_city(
+    cli, city, expected, tmp_path, monkeypatch
+):
+    """`dask scheduler` and two `dask worker --nthreads 1` processes, named by DASK_SCHEDULER_ADDRESS: the
+    command's grids and assignments are the in-process drawing's."""
+    d = tmp_path / "city.gpkg"
+    for name in ("communities", "buildings", "roads"):
+        city[name].to_file(d, layer=name)
+    out, assigned = tmp_path / "g.gpkg", tmp_path / "a.gpkg"
+    # Two clusters' processes on a busy shared machine can keep a scheduler from answering within 10 s.
+    monkeypatch.setenv("WANGGE_DASK_CONNECT_TIMEOUT_S", "60")
+    with separate_cluster(2) as address:
+        monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", address)
+        r = cli(
+            None,
+            f"grids draw --buildings {d} --buildings-layer buildings --boundary {d} --boundary-layer communities "
+            f"--roads {d} --roads-layer roads --out {out} --assignments {assigned}",
+        )
+    assert r.exit_code == 0 and address in r.output and "workers 2" in r.output, r.output
+    grids, want = gpd.read_file(out), expected.grids
+    assert list(grids["id"]) == list(want["id"])
+    assert (grids["households"].to_numpy() == want["households"].to_numpy()).all()
+    assert grids.geometry.geom_equals_exact(want.geometry.to_crs(grids.crs), 1e-7).all()
+    rows = gpd.read_file(assigned)
+    assert list(rows["grid_id"]) == list(expected.assignments)

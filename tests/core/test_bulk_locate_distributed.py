@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -26,6 +23,7 @@ from core.bulk_locate import run_parts
 from core.locating import locate_frame
 from geo.locate import INVALID, OK, OUTSIDE, Hierarchy
 from geo.locate_parts import HierarchyWire, locators_built
+from tests.core.dask_processes import free_port, separate_cluster
 
 N_RANDOM = 40_000
 N_EDGE = 2_000
@@ -247,55 +245,12 @@ def slow_part(part, wire, **options) -> dict:
     return locate_part_file(part, wire, **options)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_separately_started_scheduler_and_workers_read_the_database(
     cli, district_url, tmp_path, points, monkeypatch
 ):
     """`dask scheduler` and two `dask worker --nthreads 1` processes, named by DASK_SCHEDULER_ADDRESS; the
     hierarchy comes from the database this time, and the answers equal the in-process command's."""
-    dask = Path(sys.executable).with_name("dask")
-    address = f"tcp://127.0.0.1:{_free_port()}"
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    scheduler = subprocess.Popen(
-        [
-            dask,
-            "scheduler",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            address.rsplit(":", 1)[1],
-            "--dashboard-address",
-            ":0",
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    workers = subprocess.Popen(
-        [
-            dask,
-            "worker",
-            address,
-            "--nworkers",
-            "2",
-            "--nthreads",
-            "1",
-            "--memory-limit",
-            "1GiB",
-            "--no-dashboard",
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        with Client(address, timeout="30s") as client:
-            client.wait_for_workers(2, timeout=60)
+    with separate_cluster(2) as address:
         src = _parquet_dir(points, tmp_path / "in", files=2)
         monkeypatch.setenv("WANGGE_LOCATE_PART_POINTS", PART_POINTS)
         monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", address)
@@ -305,10 +260,6 @@ def test_separately_started_scheduler_and_workers_read_the_database(
         points.to_parquet(tmp_path / "all.parquet", index=False)
         r = cli(district_url, f"locate {tmp_path / 'all.parquet'} --out {tmp_path / 'here.parquet'}")
         assert r.exit_code == 0 and "dashboard" not in r.output, r.output
-    finally:
-        for process in (workers, scheduler):
-            process.terminate()
-            process.wait(20)
     there = pd.concat(
         [pd.read_parquet(p) for p in sorted((tmp_path / "there").rglob("*.parquet"))], ignore_index=True
     )
@@ -331,7 +282,7 @@ def test_what_cannot_go_to_a_cluster_is_refused_with_a_reason(
     points.head(10).to_csv(tmp_path / "p.csv", index=False)
     r = cli(
         None,
-        f"locate {tmp_path / 'p.csv'} --out {tmp_path / 'o.csv'} --hierarchy {district_file} --scheduler tcp://127.0.0.1:{_free_port()}",
+        f"locate {tmp_path / 'p.csv'} --out {tmp_path / 'o.csv'} --hierarchy {district_file} --scheduler tcp://127.0.0.1:{free_port()}",
     )
     assert r.exit_code == 1 and "cannot reach the Dask scheduler" in r.output
     assert not (tmp_path / "o.csv").exists()
