@@ -41,6 +41,17 @@ def period_of(since: str | None, until: str | None, **defaults: float) -> Period
         raise click.BadParameter(exc.detail) from None
 
 
+def report_options(command: Callable) -> Callable:
+    """``--from``, ``--to`` and ``--json``, as the report commands (scores, stats) all read them."""
+    command = click.option(
+        "--json", "as_json", is_flag=True, help="JSON 输出 Print JSON instead of a table."
+    )(command)
+    command = click.option("--to", "until", help="止 Period end, ISO date (default: now).")(command)
+    return click.option(
+        "--from", "since", help="起 Period start, ISO date in Beijing time (default: 90 days before --to)."
+    )(command)
+
+
 def table(rows: list[dict], columns: list[str]) -> None:
     """A plain aligned table: numbers to 3 places, times in Beijing time with the offset."""
     widths = {c: max([len(c)] + [len(_cell(r.get(c))) for r in rows]) for c in columns}

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import click
 
-from api.cli.common import now_option, period_of, table
+from api.cli.common import now_option, period_of, report_options, table
 from core.scores import UNITS
 from core.stats import GROUPINGS
 from store.engine import get_engine
@@ -57,11 +57,7 @@ def incidents_tick(now_raw) -> None:
     show_default=True,
     help="单位 What to rank.",
 )
-@click.option(
-    "--from", "since", help="起 Period start, ISO date in Beijing time (default: 90 days before --to)."
-)
-@click.option("--to", "until", help="止 Period end, ISO date (default: now).")
-@click.option("--json", "as_json", is_flag=True, help="JSON 输出 Print JSON instead of a table.")
+@report_options
 def scores_cmd(unit, since, until, as_json) -> None:
     from core.scores import scores
 
@@ -91,11 +87,7 @@ def scores_cmd(unit, since, until, as_json) -> None:
     show_default=True,
     help="分组 How to group the cases.",
 )
-@click.option(
-    "--from", "since", help="起 Period start, ISO date in Beijing time (default: 90 days before --to)."
-)
-@click.option("--to", "until", help="止 Period end, ISO date (default: now).")
-@click.option("--json", "as_json", is_flag=True, help="JSON 输出 Print JSON instead of a table.")
+@report_options
 def stats_cmd(by, since, until, as_json) -> None:
     from core.stats import COUNTS, HOURS, stats
 
