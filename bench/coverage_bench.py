@@ -98,7 +98,9 @@ def run() -> list[str]:
     start = TRACKS_END - timedelta(days=DAYS)
     with engine.connect() as conn:
         report = street_coverage(conn, STREET, start, TRACKS_END)
-        assert report == coverage_oracle.street_coverage(conn, STREET, start, TRACKS_END)
+        assert coverage_oracle.walked_part(report) == coverage_oracle.street_coverage(
+            conn, STREET, start, TRACKS_END
+        )
         new = _median(lambda: street_coverage(conn, STREET, start, TRACKS_END))
         old = _median(lambda: coverage_oracle.street_coverage(conn, STREET, start, TRACKS_END))
         page_new = _median(lambda: _page(conn))

@@ -20,6 +20,7 @@ from geo.heat import key_label, time_keys
 from geo.patrol import required_edges
 from store import coverage as stored
 from store.hierarchy import street_outline
+from store.residents import visit_counts
 from store.track_coverage import street_basis, street_inputs
 
 UNWALKED_BELOW = 0.1  # an edge less than a tenth walked counts as not walked at all
@@ -192,6 +193,11 @@ def street_coverage(
         stored.street_layer(conn, street_id, "grids"), buildings, w.was_passed, people, w, _weeks(start, end)
     )
     unwalked = _unwalked(w, grids_of_edge)
+    # The household visits each worker recorded in the period join their patrol record.
+    visits = visit_counts(conn, street_id, start, end)
+    for row in worker_out:
+        made = visits.get(row["id"], {"visits": 0, "located": 0})
+        row["visits"], row["visits_located"] = made["visits"], made["located"]
     return {
         **head,
         "roads": {

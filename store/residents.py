@@ -274,6 +274,18 @@ def insert_visits(conn: Connection, visits: list[dict]) -> None:
         conn.execute(text(_VISIT), visits)
 
 
+def visit_counts(conn: Connection, street_id: str, since: datetime, until: datetime) -> dict[str, dict]:
+    """Household visits each person recorded in a street's grids in [since, until), and how many of them
+    carry the GPS point of where they were made (for the street's patrol report)."""
+    sql = text(f"""
+        SELECT v.person_id, count(*) AS visits, count(v.geom) AS located
+        FROM resident_visits v JOIN households h ON h.id = v.household_id {_UP}
+        WHERE c.street_id = :s AND v.visited_at >= :a AND v.visited_at < :b AND v.person_id IS NOT NULL
+        GROUP BY v.person_id""")  # noqa: S608 (our own joins)
+    rows = conn.execute(sql, {"s": street_id, "a": since, "b": until}).mappings()
+    return {r["person_id"]: {"visits": r["visits"], "located": r["located"]} for r in rows}
+
+
 def unregistered_buildings(conn: Connection, community: str | None) -> pd.DataFrame:
     """Buildings of current grids (of one community, or all) that the register holds no household of, with
     their grid's worker and street: where a demo register may be drawn."""

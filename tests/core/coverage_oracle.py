@@ -330,3 +330,10 @@ def street_for(conn: Connection, who: Principal | None, street: str | None) -> s
     if len(streets) != 1:
         raise Invalid("say which street: ?street=ID")
     return streets[0]
+
+
+def walked_part(report: dict) -> dict:
+    """A report without the household visits joined to each worker's row: those come from the register,
+    not from the logs, and this older path never had them. The walks are what the two paths share."""
+    drop = ("visits", "visits_located")
+    return {**report, "workers": [{k: v for k, v in w.items() if k not in drop} for w in report["workers"]]}

@@ -142,3 +142,19 @@ def test_the_catalogue_of_groups_is_kept_from_the_command_line(world, workflow_u
     )
     assert bad.exit_code != 0 and "visit_days" in bad.output
     assert world.sql("SELECT count(*) FROM special_groups WHERE code = 'x y'")[0][0] == 0
+
+
+def test_visits_join_the_workers_patrol_record(world):
+    place = world.places[0]
+    worker = world.user("网格员", "grid_worker", person=place.worker_id)
+    alone = _register(world, "101", ["lonely_elder"], 1)
+    world.clock.advance(hours=1)
+    here = {"household": alone, "note": "上门", "lon": place.lon, "lat": place.lat}
+    assert world.post("/api/v1/residents/visits", worker, here).status_code == 201
+    assert world.post("/api/v1/residents/visits", worker, {"household": alone}).status_code == 201
+    world.clock.advance(hours=1)
+    report = world.get(f"/api/v1/patrols/coverage?street={world.street_id}", world.district)
+    assert report.status_code == 200, report.json
+    rows = {w["id"]: w for w in report.json["workers"]}
+    assert (rows[place.worker_id]["visits"], rows[place.worker_id]["visits_located"]) == (2, 1)
+    assert all(w["visits"] == 0 for wid, w in rows.items() if wid != place.worker_id)
