@@ -49,6 +49,8 @@ class CategorySpec(BaseModel):
     # description and photos to the public only when ``public_text`` says so.
     public: bool = True
     public_text: bool = False
+    # A case of this category is resolved only with an 'after' photo of the work done (issue 17).
+    after_photo_required: bool = False
 
     @model_validator(mode="after")
     def _limits_in_order(self) -> CategorySpec:

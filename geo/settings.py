@@ -106,6 +106,12 @@ class Settings:
     # API guard rails.
     max_page_size: int = 5000
     max_request_bytes: int = 1_000_000
+    # Case photos (issue 17): each at most this many bytes and pixels (larger is refused, a decompression
+    # bomb among them), at most this many per stage of a case; thumbnails this long on their longest side.
+    max_photo_bytes: int = field(default_factory=lambda: int(_float("WANGGE_MAX_PHOTO_BYTES", 10_000_000)))
+    max_photo_pixels: int = 40_000_000
+    max_photos_per_stage: int = 6
+    thumb_px: int = 320
 
     @property
     def households_band(self) -> tuple[float, float]:

@@ -13,14 +13,15 @@ _UPSERT_DEPARTMENT = text("""
 _UPSERT_CATEGORY = text("""
     INSERT INTO categories (code, name_zh, name_en, tier, road_related, departments,
                             response_limit_min, completion_limit_h, active,
-                            public, public_text)
+                            public, public_text, after_photo_required)
     VALUES (:code, :name_zh, :name_en, :tier, :road_related, :departments,
-            :response_limit_min, :completion_limit_h, :active, :public, :public_text)
+            :response_limit_min, :completion_limit_h, :active, :public, :public_text, :after_photo_required)
     ON CONFLICT (code) DO UPDATE SET name_zh = excluded.name_zh, name_en = excluded.name_en,
         tier = excluded.tier, road_related = excluded.road_related, departments = excluded.departments,
         response_limit_min = excluded.response_limit_min,
         completion_limit_h = excluded.completion_limit_h, active = excluded.active,
-        public = excluded.public, public_text = excluded.public_text""")
+        public = excluded.public, public_text = excluded.public_text,
+        after_photo_required = excluded.after_photo_required""")
 
 
 def department_codes(conn: Connection) -> set[str]:

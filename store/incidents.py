@@ -193,7 +193,11 @@ SELECT i.*, ST_X(i.geom) AS lon, ST_Y(i.geom) AS lat,
        (SELECT coalesce(json_agg(json_build_object('department', s.department_code, 'name', d.name_zh,
                         'summoned_at', s.summoned_at, 'due_at', s.due_at, 'reported_at', s.reported_at)
                         ORDER BY s.department_code), '[]')
-          FROM summons s JOIN departments d ON d.code = s.department_code WHERE s.incident_id = i.id) AS summons
+          FROM summons s JOIN departments d ON d.code = s.department_code WHERE s.incident_id = i.id) AS summons,
+       (SELECT coalesce(json_agg(json_build_object('stage', ph.stage, 'sha256', ph.sha256,
+                        'media_type', ph.media_type, 'width', ph.width, 'height', ph.height)
+                        ORDER BY ph.uploaded_at, ph.id), '[]')
+          FROM incident_photos ph WHERE ph.incident_id = i.id) AS photos
 FROM incidents i
 JOIN categories c ON c.code = i.category_code
 LEFT JOIN streets st ON st.id = i.street_id

@@ -26,6 +26,7 @@ from api.http import (
     openapi,
     outbox,
     patrols,
+    photos,
     residents,
     stats,
     volunteers,
@@ -53,6 +54,7 @@ BLUEPRINTS = (
     incidents.bp,
     open311.bp,
     outbox.bp,
+    photos.bp,
     patrols.bp,
     residents.bp,
     residents.maps_bp,  # the staff-only overdue-visits page
@@ -130,6 +132,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     register_error_handlers(app)
     _log_requests(app)
+    app.before_request(photos.allow_photo_bodies)  # before the form is read
     app.before_request(check_request_text)  # no control character in a path, query or form
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)

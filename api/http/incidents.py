@@ -6,7 +6,8 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from api.http.context import connection, now, principal, transaction, workflow
 from api.http.openapi import contract
-from api.http.params import json_body, page_links
+from api.http.params import form_body, json_body, page_links
+from api.http.photos import photo_uploads
 from boundaries.tables import TABLE_TYPES, table_bytes
 from core.access import require_admin, require_district
 from core.catalogue import (
@@ -32,6 +33,7 @@ from core.incidents.views import (
 )
 from core.inputs import CategoriesQuery, IncidentListQuery, ScoresQuery, parse_query
 from core.periods import parse_time, period
+from core.photos import attach, prepare
 from core.scores import WEIGHTS, scores
 from core.vocabulary import beijing_iso
 
@@ -79,15 +81,35 @@ def edit_categories():
 def report():
     # Intake writes with one statement (the incident and its first event together), so it runs in
     # autocommit: no BEGIN and COMMIT round trips on the busiest path of the service.
-    conn = connection(hot=True).execution_options(isolation_level="AUTOCOMMIT")
-    p = principal()
-    body = _json_body()
     key = request.headers.get("Idempotency-Key")
-    incident, created = intake(conn, p, body, idempotency_key=key, **workflow(conn))
+    if request.mimetype == "multipart/form-data":
+        incident, created = _report_with_photos(key)
+    else:
+        conn = connection(hot=True).execution_options(isolation_level="AUTOCOMMIT")
+        p = principal()
+        incident, created = intake(conn, p, _json_body(), idempotency_key=key, **workflow(conn))
     response = jsonify(incident)
     response.status_code = 201 if created else 200
     response.headers["Location"] = f"/api/v1/incidents/{incident['id']}"
     return response
+
+
+def _report_with_photos(key: str | None) -> tuple[dict, bool]:
+    """Intake from a form with ``photo`` files: every photo is checked first, then the case and its
+    'before' photos are written in one transaction (a replay adds no photos)."""
+    connection(hot=True)  # the intake's pool, as for a JSON report
+    p = principal()
+    body = form_body(request.form)
+    settings = current_app.config["SETTINGS"]
+    files = photo_uploads()
+    prepared = prepare(files, settings) if files else []
+    with transaction() as conn:
+        incident, created = intake(conn, p, body, idempotency_key=key, **workflow(conn))
+        if created and prepared:
+            incident["photos"] = attach(
+                conn, p, incident["id"], "before", prepared, now=now(), settings=settings
+            )
+    return incident, created
 
 
 @bp.get("/incidents")

@@ -19,6 +19,7 @@ from spectree.models import SecureType, SecuritySchemeData
 
 from boundaries.tables import TABLE_TYPES
 from core.errors import ServerFault
+from core.incidents.intake import IncidentIn
 from core.incidents.workflow import ACTIONS
 from core.inputs import ID_PATTERN
 from core.vocabulary import SPATIAL_LAYERS
@@ -129,6 +130,39 @@ PATH_PARAMETERS: dict[str, dict] = {
     "incident_id": {"type": "integer", "format": "int64", "minimum": 1},
     **dict.fromkeys(("grid_id", "feature_id", "preview_id"), {"type": "string", "pattern": ID_PATTERN}),
     "fmt": {"type": "string", "enum": list(TABLE_TYPES)},
+    "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+}
+# Bodies spectree cannot write (it knows JSON only): photos as multipart/form-data, and photos as answers.
+PHOTO_FORM = {
+    "type": "object",
+    "properties": {
+        "stage": {"type": "string", "enum": ["before", "after"]},
+        "photo": {"type": "array", "items": {"type": "string", "format": "binary"}, "maxItems": 6},
+    },
+    "required": ["stage", "photo"],
+}
+PHOTO_FILES = PHOTO_FORM["properties"]["photo"]
+
+
+def _intake_form() -> dict:
+    """The intake's fields as a form (``reporter.name``, ``reporter.phone``), with ``photo`` files."""
+    fields = IncidentIn.model_json_schema()
+    properties = {k: v for k, v in fields["properties"].items() if "$ref" not in v and k != "reporter"}
+    properties |= {"reporter.name": {"type": "string"}, "reporter.phone": {"type": "string"}}
+    properties["photo"] = PHOTO_FILES
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": fields["required"],
+        "additionalProperties": False,
+    }
+
+
+# Routes whose body may (intake) or must (photos) be a form.
+MULTIPART_BODIES = {"/api/v1/incidents/{incident_id}/photos": PHOTO_FORM, "/api/v1/incidents": _intake_form()}
+IMAGES = {
+    media: {"schema": {"type": "string", "format": "binary"}}
+    for media in ("image/jpeg", "image/png", "image/webp")
 }
 
 
@@ -137,6 +171,9 @@ def _problems_typed(doc: dict) -> dict:
     success without a model has any JSON body. Path parameters get their enums and patterns."""
     doc = copy.deepcopy(doc)
     for path, operations in doc["paths"].items():
+        if path in MULTIPART_BODIES:
+            body = operations["post"].setdefault("requestBody", {"required": True, "content": {}})
+            body["content"]["multipart/form-data"] = {"schema": MULTIPART_BODIES[path]}
         for operation in operations.values():
             for parameter in operation.get("parameters", []):
                 if parameter["in"] == "path" and parameter["name"] in PATH_PARAMETERS:
@@ -147,6 +184,8 @@ def _problems_typed(doc: dict) -> dict:
                     answer["content"] = {PROBLEM: content["application/json"]}
                 elif not content and path.endswith(".{fmt}"):  # a table to download
                     answer["content"] = {media: {"schema": {}} for media in TABLE_TYPES.values()}
+                elif not content and path.startswith("/api/v1/photos/"):
+                    answer["content"] = IMAGES
                 elif not content:
                     answer["content"] = {"application/json": {"schema": {}}}
     return doc

@@ -11,6 +11,7 @@ import math
 from urllib.parse import urlencode
 
 from flask import request
+from werkzeug.datastructures import MultiDict
 
 from core.errors import Invalid, NotFound, TooLarge
 from core.inputs import MAX_JSON_DEPTH, check_text_everywhere, json_depth
@@ -67,6 +68,23 @@ def json_body(max_bytes: int, *, example: str = "") -> dict:
     if json_depth(body) > MAX_JSON_DEPTH:
         raise Invalid(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
     check_text_everywhere(body)
+    return body
+
+
+def form_body(form: MultiDict) -> dict:
+    """A form's fields as the JSON body they stand for: ``lon`` and ``lat`` as numbers, ``reporter.name``
+    and ``reporter.phone`` as the ``reporter`` object, ``photo_urls`` repeated as a list."""
+    body: dict = {}
+    for key in form:
+        value = form.get(key, "")
+        if key in ("lon", "lat"):
+            body[key] = finite_number(key, value)
+        elif key.startswith("reporter."):
+            body.setdefault("reporter", {})[key.removeprefix("reporter.")] = value
+        elif key == "photo_urls":
+            body[key] = form.getlist(key)
+        else:
+            body[key] = value
     return body
 
 

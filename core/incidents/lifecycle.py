@@ -37,6 +37,7 @@ from geo.coords import CoordSystem
 from geo.settings import Settings
 from store import incidents as store
 from store import outbox
+from store import photos as photo_store
 from store.hierarchy import person_exists, person_in_area
 
 
@@ -203,7 +204,19 @@ def _step_return(conn: Connection, inc: dict, data: ActionIn, ctx: StepContext) 
 
 def _step_resolve(conn: Connection, inc: dict, data: ActionIn, ctx: StepContext) -> Step:
     _no_unreported_summons(conn, inc)
+    _require_after_photo(conn, inc)
     return {"resolved_at": ctx.now}, None
+
+
+def _require_after_photo(conn: Connection, inc: dict) -> None:
+    """A category may require an after-photo before its cases are resolved."""
+    if photo_store.after_photo_required(conn, inc["category_code"]) and not photo_store.has_after_photo(
+        conn, inc["id"]
+    ):
+        raise Unprocessable(
+            f"类别 {inc['category_code']} 办结须上传处置后照片 category {inc['category_code']} requires an "
+            f"'after' photo before resolving: POST /api/v1/incidents/{inc['id']}/photos with stage=after"
+        )
 
 
 def _step_close(conn: Connection, inc: dict, data: ActionIn, ctx: StepContext) -> Step:

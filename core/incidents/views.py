@@ -71,6 +71,7 @@ def shape(row: dict, p: Principal | None) -> dict:
         "merged_into": row["merged_into"],
         "reporter": {"name": row["reporter_name"], "phone": phone if phone_visible(p) else mask_phone(phone)},
         "photo_urls": row["photo_urls"] or [],
+        "photos": photo_entries(row.get("photos") or []),
         "rating": row["rating"],
         "rated_at": beijing_iso(row["rated_at"]),
         "rated_by": row["rated_by"],
@@ -146,6 +147,21 @@ def incident_view(conn: Connection, incident_id: int, p: Principal | None) -> di
     if row is None:
         raise NotFound(f"no incident {incident_id} that you can see")
     return shape(row, p)
+
+
+def photo_entries(rows: list[dict]) -> list[dict]:
+    """A case's photos as the incident view lists them."""
+    return [
+        {
+            "stage": r["stage"],
+            "url": f"/api/v1/photos/{r['sha256']}",
+            "thumb_url": f"/api/v1/photos/{r['sha256']}/thumb",
+            "media_type": r["media_type"],
+            "width": r["width"],
+            "height": r["height"],
+        }
+        for r in rows
+    ]
 
 
 def list_incidents(conn: Connection, p: Principal | None, query: IncidentQuery) -> list[dict]:
