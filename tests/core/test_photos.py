@@ -185,3 +185,16 @@ def test_resolve_waits_for_an_after_photo_where_the_category_requires_one(photo_
     assert w.step(worker, inc["id"], "resolve").get_json()["status"] == "resolved"
     late = add_photos(w, worker, inc["id"], "after", (jpeg((0, 91, 0)), "晚了.jpg"))
     assert late.status_code == 409
+
+
+def test_at_most_six_photos_per_stage_of_a_case(photo_world: World):
+    w, place = photo_world, photo_world.places[0]
+    citizen = w.user("张三", "citizen", phone="13812345678")
+    inc = w.report(citizen, place, "A01").get_json()
+    seven = [(jpeg((n * 35, 250 - n * 35, 90), size=(64, 64)), f"{n}.jpg") for n in range(7)]
+    assert add_photos(w, citizen, inc["id"], "before", *seven).status_code == 413
+    assert add_photos(w, citizen, inc["id"], "before", *seven[:4]).status_code == 201
+    over = add_photos(w, citizen, inc["id"], "before", *seven[4:])
+    assert over.status_code == 409 and "4 before photos" in over.get_json()["detail"]
+    assert add_photos(w, citizen, inc["id"], "before", *seven[4:6]).status_code == 201
+    assert photo_rows(w) == 6
