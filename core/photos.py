@@ -187,11 +187,12 @@ def photo_file(
     conn: Connection, p: Principal | None, sha256: str, settings: Settings, *, thumb: bool
 ) -> tuple[Path, str]:
     """A photo's file and media type, for staff who see one of its cases, their reporter, or anyone when a
-    case of it is of a public category; 404 otherwise (existence is not leaked)."""
+    case of it is of a category whose text and photos are public (``public_text``, as Open311 shows them);
+    404 otherwise (existence is not leaked)."""
     if not SHA256.fullmatch(sha256):
         raise NotFound(f"没有这张照片 no photo {sha256[:80]!r}: a photo is named by 64 lowercase hex digits")
     media = store.visible_photo(conn, sha256, visible_incidents(p)) if p is not None else None
-    media = media or store.visible_photo(conn, sha256, PUBLIC)
+    media = media or store.visible_photo(conn, sha256, PUBLIC, shown_text=True)
     if media is None:
         raise NotFound(f"没有这张照片 no photo {sha256} that you can see")
     root = settings.var_dir

@@ -91,12 +91,14 @@ def after_photo_required(conn: Connection, category_code: str) -> bool:
     )
 
 
-def visible_photo(conn: Connection, sha256: str, visible: Visible) -> str | None:
-    """The media type of a photo on some case ``visible`` admits; None when there is none."""
+def visible_photo(conn: Connection, sha256: str, visible: Visible, *, shown_text: bool = False) -> str | None:
+    """The media type of a photo on some case ``visible`` admits (with ``shown_text``, only a case whose
+    category shows its text and photos to the public); None when there is none."""
     where, params = visibility_sql(visible)
+    text_rule = "AND EXISTS (SELECT 1 FROM categories c WHERE c.code = i.category_code AND c.public_text)"
     return conn.execute(
         text(f"""
         SELECT ph.media_type FROM incident_photos ph JOIN incidents i ON i.id = ph.incident_id
-        WHERE ph.sha256 = :sha AND {where} LIMIT 1"""),  # noqa: S608 (our SQL; values bound)
+        WHERE ph.sha256 = :sha AND {where} {text_rule if shown_text else ""} LIMIT 1"""),  # noqa: S608
         {"sha": sha256, **params},
     ).scalar()

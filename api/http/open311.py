@@ -178,8 +178,16 @@ def _request(i: dict) -> dict:
         "zipcode": None,
         "lat": i["location"]["lat"],
         "long": i["location"]["lon"],
-        "media_url": i["photo_urls"][0] if i["photo_urls"] else None,
+        "media_url": _media_url(i),
     }
+
+
+def _media_url(i: dict) -> str | None:
+    """The spec's one picture: a link the reporter gave, else the first photo uploaded, as an address."""
+    if i["photo_urls"]:
+        return i["photo_urls"][0]
+    photos = i.get("photos") or []
+    return request.url_root.rstrip("/") + photos[0]["url"] if photos else None
 
 
 def _listed(name: str) -> tuple[str, ...]:

@@ -109,14 +109,15 @@ PUBLIC_FIELDS = (
 
 
 def public_shape(row: dict) -> dict:
-    """A report as the public may read it; ``description`` and ``photo_urls`` are None or [] unless the
-    category's text is public."""
+    """A report as the public may read it; ``description``, ``photo_urls`` and ``photos`` are None or []
+    unless the category's text is public."""
     full = shape(row, None)
     out = {k: full[k] for k in PUBLIC_FIELDS}
     out["location"] = {"lon": full["location"]["lon"], "lat": full["location"]["lat"]}
     text_public = bool(row["category_public_text"])
     out["description"] = full["description"] if text_public else None
     out["photo_urls"] = full["photo_urls"] if text_public else []
+    out["photos"] = full["photos"] if text_public else []
     return out
 
 

@@ -1,6 +1,6 @@
 """Case photos (issue 17): a resident reports with a photo, the grid worker adds one of the work done; the
 files are checked from their bytes, cleaned of GPS, stored once by content, and shown only to who may see
-the case (anyone for a public category)."""
+the case (anyone only where the category shows its text and photos to the public, as Open311 does)."""
 
 from __future__ import annotations
 
@@ -162,8 +162,17 @@ def test_a_private_case_photo_is_seen_by_staff_and_its_reporter_only(photo_world
         assert w.get(photo, reporter).status_code == 200
         assert w.get(photo, worker).status_code == 200
         assert w.get(photo, w.district).status_code == 200
-    assert w.get(public["photos"][0]["url"]).status_code == 200
-    assert w.get(public["photos"][0]["thumb_url"], other).status_code == 200
+    # A01 (litter) is a public category whose text and photos are not: its photo is for staff and reporter.
+    assert w.get(public["photos"][0]["url"]).status_code == 404
+    assert w.get(public["photos"][0]["thumb_url"], other).status_code == 404
+    assert w.get(public["photos"][0]["url"], reporter).status_code == 200
+    shown = report_with_photo(w, reporter, place, "A03", (jpeg((4, 5, 6)), "井盖.jpg")).get_json()
+    assert w.get(shown["photos"][0]["url"]).status_code == 200  # A03 shows its text and photos
+    assert w.get(shown["photos"][0]["thumb_url"], other).status_code == 200
+    # Open311 gives the shown case's photo as its media_url, and none for the other.
+    listed = {r["service_request_id"]: r for r in w.get("/open311/v2/requests.json").get_json()}
+    assert listed[str(shown["id"])]["media_url"].endswith(shown["photos"][0]["url"])
+    assert listed[str(public["id"])]["media_url"] is None and str(private["id"]) not in listed
     assert w.get("/api/v1/photos/" + "0" * 64).status_code == 404
     assert w.get("/api/v1/photos/not-a-hash").status_code == 404
 
