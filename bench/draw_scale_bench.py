@@ -15,8 +15,8 @@ import os
 import time
 
 import geopandas as gpd
-from distributed import Client, LocalCluster
-from scale_bench import MemorySampler, _cpu_seconds
+from distributed import Client
+from scale_bench import WORKERS, MemorySampler, _cpu_seconds, bench_cluster
 
 from boundaries.demo import make_district
 from core.bulk_draw import draw_features
@@ -25,7 +25,6 @@ from geo.partition.barriers import major_roads
 from geo.partition.features import feature_jobs, gather
 
 SCALE = int(os.environ.get("BENCH_DRAW_SCALE", 12))
-WORKERS = 2
 
 
 def run() -> list[str]:
@@ -34,16 +33,7 @@ def run() -> list[str]:
     buildings, roads = layers["buildings"], layers["roads"]
     barriers = major_roads(roads)
     t0 = time.perf_counter()
-    with (
-        LocalCluster(
-            n_workers=WORKERS,
-            threads_per_worker=1,
-            processes=True,
-            memory_limit="4GiB",
-            dashboard_address=":0",
-        ) as cluster,
-        Client(cluster) as client,
-    ):
+    with bench_cluster() as (_cluster, client):
         client.run(_warm)
         start = time.perf_counter() - t0
         rows = []

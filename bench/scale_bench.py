@@ -17,6 +17,8 @@ import resource
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -128,8 +130,9 @@ class MemorySampler:
         self.thread.join()
 
 
-def _distributed(hierarchy: Hierarchy, src: Path, out: Path) -> dict[str, float]:
-    """The command's code on a fresh 2-worker cluster; CPU and peak memory of every process."""
+@contextmanager
+def bench_cluster() -> Iterator[tuple[LocalCluster, Client]]:
+    """The benches' cluster: ``WORKERS`` single-threaded worker processes, 4 GiB each, a dashboard."""
     with (
         LocalCluster(
             n_workers=WORKERS,
@@ -140,6 +143,12 @@ def _distributed(hierarchy: Hierarchy, src: Path, out: Path) -> dict[str, float]
         ) as cluster,
         Client(cluster) as client,
     ):
+        yield cluster, client
+
+
+def _distributed(hierarchy: Hierarchy, src: Path, out: Path) -> dict[str, float]:
+    """The command's code on a fresh 2-worker cluster; CPU and peak memory of every process."""
+    with bench_cluster() as (_cluster, client):
         workers = list(client.run(os.getpid).values())
         nannies = list(client.run(os.getpid, nanny=True).values())
         before = sum(client.run(_cpu_seconds).values()) + sum(client.run(_cpu_seconds, nanny=True).values())

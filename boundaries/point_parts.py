@@ -22,7 +22,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from boundaries.points import PointsError
+from boundaries.points import PointsError, lon_lat_columns
 from geo.locate import RESULT_COLUMNS
 from geo.locate_parts import HierarchyWire, locate_part
 
@@ -110,11 +110,6 @@ def _csv_pieces(path: Path, part_points: int) -> list[tuple[tuple[int, ...], tup
     return [((), (a, b), int(round((b - a) / per_line))) for a, b in zip(starts, ends, strict=True)]
 
 
-def estimate_points(parts: list[Part]) -> int:
-    """Rows in all parts (exact for Parquet, from the line length for CSV)."""
-    return sum(p.rows for p in parts)
-
-
 def read_part(part: Part, lon_field: str, lat_field: str) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     """A part's rows and coordinates, read as ``read_points`` reads a whole file."""
     if part.source.lower().endswith(".csv"):
@@ -123,13 +118,13 @@ def read_part(part: Part, lon_field: str, lat_field: str) -> tuple[pd.DataFrame,
             f.seek(part.byte_range[0])
             data = f.read(part.byte_range[1] - part.byte_range[0])
         frame = pd.read_csv(io.BytesIO(data), header=None, names=columns)
-        return frame, *_lon_lat(frame, part.source, lon_field, lat_field)
+        return frame, *lon_lat_columns(frame, part.source, lon_field, lat_field)
     pf = pq.ParquetFile(part.source)
     table = pf.read_row_groups(list(part.row_groups)) if part.row_groups else pf.schema_arrow.empty_table()
     geo = json.loads((table.schema.metadata or {}).get(b"geo", b"null"))
     frame = table.to_pandas().reset_index(drop=True)
     if geo is None:
-        return frame, *_lon_lat(frame, part.source, lon_field, lat_field)
+        return frame, *lon_lat_columns(frame, part.source, lon_field, lat_field)
     column = geo["primary_column"]
     crs = geo["columns"][column].get("crs", "OGC:CRS84")
     frame = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries.from_wkb(frame[column], crs=crs), crs=crs)
@@ -139,20 +134,6 @@ def read_part(part: Part, lon_field: str, lat_field: str) -> tuple[pd.DataFrame,
     if frame.crs is not None and not frame.crs.is_geographic:
         frame = frame.to_crs(4326)
     return frame, frame.geometry.x.to_numpy(), frame.geometry.y.to_numpy()
-
-
-def _lon_lat(
-    frame: pd.DataFrame, source: str, lon_field: str, lat_field: str
-) -> tuple[np.ndarray, np.ndarray]:
-    missing = [c for c in (lon_field, lat_field) if c not in frame.columns]
-    if missing:
-        raise PointsError(
-            f"{source} has no column {', '.join(missing)} (columns: {', '.join(map(str, frame.columns))}); "
-            "use --lon-field/--lat-field"
-        )
-    lon = pd.to_numeric(frame[lon_field], errors="coerce").to_numpy(dtype=float)
-    lat = pd.to_numeric(frame[lat_field], errors="coerce").to_numpy(dtype=float)
-    return lon, lat
 
 
 def locate_part_file(

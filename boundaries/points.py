@@ -19,6 +19,21 @@ class PointsError(Invalid):
     """The points file cannot be read as points, or the output written in the format asked."""
 
 
+def lon_lat_columns(
+    frame: pd.DataFrame, source: str, lon_field: str, lat_field: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """A table's coordinate columns as numbers (NaN where a cell is not one); a missing column is named."""
+    missing = [c for c in (lon_field, lat_field) if c not in frame.columns]
+    if missing:
+        raise PointsError(
+            f"{source} has no column {', '.join(missing)} (columns: {', '.join(map(str, frame.columns))}); "
+            "use --lon-field/--lat-field"
+        )
+    lon = pd.to_numeric(frame[lon_field], errors="coerce").to_numpy(dtype=float)
+    lat = pd.to_numeric(frame[lat_field], errors="coerce").to_numpy(dtype=float)
+    return lon, lat
+
+
 def read_points(path: Path, lon_field: str, lat_field: str) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     """The file's rows and their coordinates; CSV by columns, GeoJSON/GeoParquet by point geometry."""
     suffix = path.suffix.lower()
@@ -27,15 +42,7 @@ def read_points(path: Path, lon_field: str, lat_field: str) -> tuple[pd.DataFram
     plain_parquet = suffix == ".parquet" and b"geo" not in (_parquet_schema(path).metadata or {})
     if suffix == ".csv" or plain_parquet:  # plain Parquet: coordinates in columns, as in a CSV
         frame = pd.read_parquet(path) if plain_parquet else pd.read_csv(path)
-        missing = [c for c in (lon_field, lat_field) if c not in frame.columns]
-        if missing:
-            raise PointsError(
-                f"{path} has no column {', '.join(missing)} (columns: {', '.join(frame.columns)}); "
-                "use --lon-field/--lat-field"
-            )
-        lon = pd.to_numeric(frame[lon_field], errors="coerce").to_numpy(dtype=float)
-        lat = pd.to_numeric(frame[lat_field], errors="coerce").to_numpy(dtype=float)
-        return frame, lon, lat
+        return frame, *lon_lat_columns(frame, str(path), lon_field, lat_field)
     if suffix == ".parquet":
         frame = gpd.read_parquet(path)
     elif suffix in (".geojson", ".json", ".gpkg"):

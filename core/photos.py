@@ -22,6 +22,7 @@ from sqlalchemy import Connection
 from core.access import Principal, incident_roles, visible_incidents
 from core.errors import Conflict, Forbidden, Invalid, NotFound, TooLarge, Unprocessable
 from core.incidents.views import fetch, photo_entries
+from core.vocabulary import FINISHED
 from geo.settings import Settings
 from store import photos as store
 from store.incidents import PUBLIC
@@ -31,7 +32,6 @@ FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 GPS_IFD = 0x8825  # the EXIF tag holding the GPS block
 SHA256 = re.compile(r"[0-9a-f]{64}")
 # An after-photo shows the work done: uploaded up to resolving, not once the case is resolved or closed.
-CLOSED = ("resolved", "verified", "closed", "merged")
 
 
 @dataclass(frozen=True)
@@ -122,7 +122,7 @@ def require_uploader(p: Principal, inc: dict, stage: str) -> None:
         raise Forbidden("'before' photos are added by the case's reporter 现场照片由报事人上传")
     if stage == "after" and not roles & {"assignee", "dispatcher"}:
         raise Forbidden("'after' photos are added by the case's assignee or dispatcher 处置照片由承办人上传")
-    if inc["status"] in CLOSED:
+    if inc["status"] in FINISHED:
         raise Conflict(
             f"案件已{inc['status']} the case is {inc['status']}: photos are added before resolving"
         )

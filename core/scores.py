@@ -26,7 +26,6 @@ visits, and a worker's register may be large or empty.
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import datetime
 
 from sqlalchemy import Connection
@@ -109,9 +108,7 @@ def scores(
     if unit == "worker":
         from store import residents as register  # the register's SQL (and geopandas) only for workers
 
-        behind = Counter(
-            r["worker_id"] for r in register.overdue_rows(conn, None, min(until, now), grid=None, worker=None)
-        )
+        behind = register.overdue_counts(conn, min(until, now))
         for row in out:
             row["overdue_visits"] = behind.get(row["id"], 0)
     out.sort(key=lambda row: (row["score"] is None, -(row["score"] or 0.0), row["id"]))

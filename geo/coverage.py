@@ -167,7 +167,8 @@ def hits(on: Measured, metric: np.ndarray, owners: Sequence[Any], within_m: floa
         return {}
     xy, which = vertices(metric, SAMPLE_M)
     names = list(dict.fromkeys(owners))
-    code = np.array([names.index(o) for o in owners] if len(names) < 64 else _codes(owners, names))[which]
+    at = {n: i for i, n in enumerate(names)}
+    code = np.array([at[o] for o in owners])[which]
     order = np.argsort(code, kind="stable")
     groups = np.split(xy[order], np.searchsorted(code[order], np.arange(1, len(names))))
     return {
@@ -175,11 +176,6 @@ def hits(on: Measured, metric: np.ndarray, owners: Sequence[Any], within_m: floa
         for who, mine in zip(names, groups, strict=True)
         if len(mine)
     }
-
-
-def _codes(owners: Sequence[Any], names: list[Any]) -> list[int]:
-    at = {n: i for i, n in enumerate(names)}
-    return [at[o] for o in owners]
 
 
 def passed_by(b: Basis, metric: np.ndarray, owners: Sequence[Any]) -> dict[Any, set[int]]:

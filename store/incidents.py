@@ -447,10 +447,10 @@ def move_point(conn: Connection, incident_id: int, x: float, y: float, candidate
 def overdue_ids(conn: Connection, now: datetime, limit: int) -> list[int]:
     """Open incidents past their deadline below tier D, locked; SKIP LOCKED lets two sweeps share them."""
     ids = conn.execute(
-        text("""
+        text(f"""
         SELECT id FROM incidents
-        WHERE status NOT IN ('resolved', 'verified', 'closed', 'merged') AND due_at < :now AND tier <> 'D'
-        ORDER BY due_at LIMIT :limit FOR UPDATE SKIP LOCKED"""),
+        WHERE status NOT IN ({_FINISHED_SQL}) AND due_at < :now AND tier <> 'D'
+        ORDER BY due_at LIMIT :limit FOR UPDATE SKIP LOCKED"""),  # noqa: S608 (a constant list)
         {"now": now, "limit": limit},
     ).scalars()
     return list(ids)

@@ -22,19 +22,19 @@ msg AS (
 
 
 def enqueue(conn: Connection, incident_id: int | None, messages: list[dict], now: datetime) -> None:
-    """Queue messages in the caller's transaction: they exist exactly when the event does."""
-    for m in messages:
-        conn.execute(
-            text("""
-            INSERT INTO outbox (created_at, incident_id, kind, channel, recipient, body, next_attempt_at)
-            VALUES (:now, :i, :kind, :channel, :recipient, CAST(:body AS jsonb), :now)"""),
-            {
-                "now": now,
-                "i": incident_id,
-                **{k: m[k] for k in MESSAGE_FIELDS[:3]},
-                "body": json.dumps(m["body"]),
-            },
-        )
+    """Queue messages in the caller's transaction, in one statement: they exist exactly when the event does."""
+    if not messages:
+        return
+    rows = [
+        {"now": now, "i": incident_id, **{k: m[k] for k in MESSAGE_FIELDS[:3]}, "body": json.dumps(m["body"])}
+        for m in messages
+    ]
+    conn.execute(
+        text("""
+        INSERT INTO outbox (created_at, incident_id, kind, channel, recipient, body, next_attempt_at)
+        VALUES (:now, :i, :kind, :channel, :recipient, CAST(:body AS jsonb), :now)"""),
+        rows,
+    )
 
 
 def nearly_due(conn: Connection, now: datetime, until: datetime) -> list[dict]:

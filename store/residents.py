@@ -306,6 +306,18 @@ def overdue_rows(
 ) -> list[dict]:
     """Households whose plan's visit is past due at ``now``: the shortest interval among their members'
     groups, counted from the last visit before ``now`` (or, never visited, from when they were tagged)."""
+    sql, params = _overdue_sql(area, now, grid, worker)
+    return [dict(r) for r in conn.execute(text(sql), params).mappings()]
+
+
+def overdue_counts(conn: Connection, now: datetime) -> dict[str, int]:
+    """How many households each grid worker has overdue at ``now`` (counted in SQL, for the scores)."""
+    sql, params = _overdue_sql(None, now, None, None)
+    counted = f"SELECT worker_id, count(*) FROM ({sql}) o WHERE worker_id IS NOT NULL GROUP BY worker_id"  # noqa: S608
+    return dict(conn.execute(text(counted), params).all())
+
+
+def _overdue_sql(area: Area, now: datetime, grid: str | None, worker: str | None) -> tuple[str, dict]:
     params: dict[str, Any] = {"now": now, "grid": grid, "worker": worker}
     sql = f"""
         WITH plan AS (
@@ -332,7 +344,7 @@ def overdue_rows(
           AND (CAST(:grid AS text) IS NULL OR b.grid_id = :grid)
           AND (CAST(:worker AS text) IS NULL OR w.id = :worker)
         ORDER BY d.due_at, h.id"""  # noqa: S608 (the area's column from _AREA_COLUMNS)
-    return [dict(r) for r in conn.execute(text(sql), params).mappings()]
+    return sql, params
 
 
 def area_grids(conn: Connection, area: Area) -> gpd.GeoDataFrame:

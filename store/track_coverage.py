@@ -104,15 +104,7 @@ def _line_rows(b: Basis, kind: str, on: Measured, owner_hits: dict, person_of: d
 
 def measure(conn: Connection, street_id: str, b: Basis, tracks: list[tuple[int, str, str, Track]]) -> int:
     """Measure the logs not yet measured on this street and basis, and write their rows; how many were."""
-    done = set(
-        conn.execute(
-            text(
-                "SELECT track_id FROM track_coverage_runs WHERE street_id = :s AND basis = :b "
-                "AND track_id = ANY(:ids)"
-            ),
-            {"s": street_id, "b": b.key, "ids": [t[0] for t in tracks]},
-        ).scalars()
-    )
+    done = measured_ids(conn, street_id, b.key, [t[0] for t in tracks])
     todo = [t for t in tracks if t[0] not in done]
     if not todo:
         return 0

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from api.cli.common import fail
+from api.cli.common import fail, stage_bar
 from core.vocabulary import beijing
 from store.engine import get_engine, session_scope
 
@@ -48,20 +48,12 @@ def demo_cmd(out_dir, seed, scale, load, n_incidents, track_days) -> None:
         fail(f"--incidents must be 0 or more, got {n_incidents}", 2)
     if not 0 <= track_days <= 31:
         fail(f"--track-days must be 0 to 31, got {track_days}", 2)
-    from tqdm import tqdm
-
     from boundaries.layers import LAYERS
 
     # Stages of the demo (on a terminal only): the district, each layer, the incidents, the patrol logs.
     stages = 1 + bool(out_dir) + (len(LAYERS) + 2 * bool(n_incidents) + 3 * bool(track_days)) * load
-    with tqdm(
-        total=stages, desc="生成辖区 drawing the district", unit="stage", disable=None, leave=False
-    ) as bar:
-
-        def step(label: str) -> None:
-            bar.n += 1  # the stage before is done; the description draws the bar once
-            bar.set_description(label)
-
+    with stage_bar(stages) as step:
+        step("生成辖区 drawing the district")
         layers = _demo(out_dir, seed, scale, load, step)
         if load and n_incidents:
             _demo_history(layers, seed, n_incidents, step)

@@ -10,8 +10,8 @@ import click
 
 from api.cli.common import now_option, period_of, report_options, table
 from core.scores import UNITS
-from core.stats import GROUPINGS
 from store.engine import get_engine
+from store.stats import GROUPINGS
 
 
 @click.group("incidents", help="事件 Incidents: the clock's sweep.")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from api.cli.common import now_option, table
+from api.cli.common import now_option, report_options, table
 from store.engine import get_engine
 
 SHEETS = (".csv", ".xlsx")
@@ -244,10 +244,8 @@ def teams_cmd(street, as_json) -> None:
 
 
 @residents_group.command("hours", help="志愿服务时长 Hours given per volunteer and team in a period.")
-@click.option("--from", "since", help="起 From (default: 90 days ago).")
-@click.option("--to", "until", help="止 To (default: now).")
 @click.option("--street", help="街道 One street.")
-@click.option("--json", "as_json", is_flag=True, help="JSON instead of tables.")
+@report_options
 def hours_cmd(since, until, street, as_json) -> None:
     from core.inputs import HoursQuery, parse
     from core.vocabulary import beijing_iso

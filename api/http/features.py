@@ -13,7 +13,8 @@ from flask import Blueprint, Response, current_app, json, request
 
 from api.http.context import connection, principal
 from api.http.layers import as_features, parse_bbox
-from core.errors import Forbidden, Invalid, NotFound
+from api.http.params import whole_number
+from core.errors import Forbidden, NotFound
 from core.incidents.views import IncidentQuery, count_incidents, incident_view, list_incidents
 from core.periods import parse_time
 from core.vocabulary import LAYER_LABELS, SPATIAL_LAYERS, beijing_iso
@@ -63,8 +64,12 @@ def conformance():
     return _json({"conformsTo": [CORE, GEOJSON]})
 
 
-def _collection(name: str) -> dict:
-    box = layer_extent(connection(), name) if name != INCIDENTS else layer_extent(connection(), "streets")
+def _extent_layer(name: str) -> str:
+    """Incidents lie in the streets: theirs is the streets' extent."""
+    return "streets" if name == INCIDENTS else name
+
+
+def _collection(name: str, box: tuple[float, float, float, float] | None) -> dict:
     return {
         "id": name,
         "title": LAYER_LABELS.get(name, "事件 incidents"),
@@ -87,9 +92,10 @@ def _staff() -> bool:
 @bp.get("/collections")
 def collections():
     names = [*PUBLIC, *([INCIDENTS] if _staff() else [])]
+    extents = {n: layer_extent(connection(), n) for n in PUBLIC}  # each layer's once (incidents: streets')
     return _json(
         {
-            "collections": [_collection(n) for n in names],
+            "collections": [_collection(n, extents[_extent_layer(n)]) for n in names],
             "links": [{"rel": "self", "type": "application/json", "href": _url("/collections")}],
         }
     )
@@ -108,19 +114,13 @@ def _known(name: str) -> str:
 
 @bp.get("/collections/<name>")
 def collection(name: str):
-    return _json(_collection(_known(name)))
+    name = _known(name)
+    return _json(_collection(name, layer_extent(connection(), _extent_layer(name))))
 
 
 def _page() -> tuple[int, int]:
-    def whole(key: str, default: int, hi: int) -> int:
-        raw = request.args.get(key)
-        if raw is None:
-            return default
-        if not raw.isdigit() or int(raw) > hi:
-            raise Invalid(f"{key} {raw!r} must be a whole number from 0 to {hi}")
-        return int(raw)
-
-    return max(whole("limit", DEFAULT_LIMIT, MAX_LIMIT), 1), whole("offset", 0, 10**9)
+    limit = whole_number("limit", request.args.get("limit"), DEFAULT_LIMIT, 0, MAX_LIMIT)
+    return max(limit, 1), whole_number("offset", request.args.get("offset"), 0, 0, 10**9)
 
 
 def _interval(raw: str | None):

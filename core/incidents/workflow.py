@@ -113,13 +113,8 @@ def level_assignee(tier: str, located: dict) -> tuple[str, str | None]:
 
 
 def deadlines(
-    now: datetime, response_limit_min: int, completion_limit_h: int, settings: Settings | None = None
+    now: datetime, response_limit_min: int, completion_limit_h: int, settings: Settings
 ) -> tuple[datetime, datetime]:
     """(response due, completion due): the response on the clock (a missing manhole cover on a Sunday waits
     for nobody), the completion in working time when the office counts working days (``core.workdays``)."""
-    completion = (
-        now + timedelta(hours=completion_limit_h)
-        if settings is None
-        else completion_due(now, completion_limit_h, settings)
-    )
-    return now + timedelta(minutes=response_limit_min), completion
+    return now + timedelta(minutes=response_limit_min), completion_due(now, completion_limit_h, settings)

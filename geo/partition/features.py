@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo.coords import utm_epsg
+from geo.locate import metric_epsg_for_bounds
 from geo.partition.draw import draw_one
 from geo.partition.model import Partition, PartitionError, band
 from geo.partition.prepare import building_names, buildings_outside
@@ -111,10 +111,14 @@ def _cut_to_owner(
     return buildings.set_geometry(geometry)
 
 
+def _utm(frame: gpd.GeoDataFrame) -> int:
+    """The UTM zone of the middle of a frame's bounds, where its lengths are measured."""
+    return metric_epsg_for_bounds(frame.to_crs(4326).total_bounds)
+
+
 def _near(boundary: gpd.GeoDataFrame) -> gpd.GeoSeries:
     """Each feature widened by ``FEATURE_MARGIN_M`` (in metres, in the boundary's own coordinates)."""
-    centre = shapely.centroid(shapely.box(*boundary.to_crs(4326).total_bounds))
-    epsg = utm_epsg(centre.x, centre.y) if boundary.crs.is_geographic else boundary.crs.to_epsg()
+    epsg = _utm(boundary) if boundary.crs.is_geographic else boundary.crs.to_epsg()
     return boundary.geometry.to_crs(epsg).buffer(FEATURE_MARGIN_M).to_crs(boundary.crs)
 
 
@@ -152,8 +156,7 @@ def draw_feature(
         units_field=units_field,
         barriers=job.barriers,
     )
-    centre = shapely.centroid(shapely.box(*job.boundary.to_crs(4326).total_bounds))
-    epsg = utm_epsg(centre.x, centre.y)
+    epsg = _utm(job.boundary)
     lines = shapely.length(result.grids.geometry.to_crs(epsg).values).sum()
     outline = shapely.length(job.boundary.geometry.to_crs(epsg).values).sum()
     return FeatureDrawn(result, float(max(lines - outline, 0.0) / 2))
@@ -162,14 +165,14 @@ def draw_feature(
 def _empty(job: FeatureJob, target: int, tolerance: float) -> FeatureDrawn:
     """A feature without buildings: one grid of no households, its whole outline (nothing to divide)."""
     lo, hi = band(target, tolerance)
-    centre = shapely.centroid(shapely.box(*job.boundary.to_crs(4326).total_bounds))
-    outline = shapely.union_all(job.boundary.geometry.to_crs(utm_epsg(centre.x, centre.y)).values)
+    epsg = _utm(job.boundary)
+    outline = shapely.union_all(job.boundary.geometry.to_crs(epsg).values)
     grid_id = f"{job.feature_id}01"
     pp = round(float(polsby_popper(np.array([outline]))[0]), 4)
     grids = gpd.GeoDataFrame(
         {"id": [grid_id], "households": [0], "n_buildings": [0], "polsby_popper": [pp], "in_band": [False]},
         geometry=[outline],
-        crs=utm_epsg(centre.x, centre.y),
+        crs=epsg,
     ).to_crs(job.buildings.crs)
     report = {
         "n_grids": 1,

@@ -11,7 +11,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from distributed import Client
+from distributed import Client, LocalCluster
+
+
+@contextmanager
+def two_workers() -> Iterator[tuple[LocalCluster, Client]]:
+    """Two single-threaded worker processes with little memory, as the issue's cluster has."""
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, memory_limit="1GiB", dashboard_address=":0"
+        ) as local,
+        Client(local) as client,
+    ):
+        yield local, client
 
 
 def free_port() -> int:

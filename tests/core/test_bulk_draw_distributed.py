@@ -12,28 +12,21 @@ import time
 import geopandas as gpd
 import pandas as pd
 import pytest
-from distributed import Client, LocalCluster
 
 from boundaries.demo import make_district
 from core.bulk_draw import draw_city, draw_features
 from geo.partition import Partition, draw_grids
 from geo.partition.barriers import major_roads
 from geo.partition.features import FeatureDrawn, FeatureJob, draw_feature, feature_jobs, gather
-from tests.core.dask_processes import separate_cluster
+from tests.core.dask_processes import separate_cluster, two_workers
 
 SCALE = 2  # two streets of twelve communities: 24 features, 375 buildings, 114 grids
 
 
 @pytest.fixture(scope="module")
 def cluster():
-    """Two single-threaded worker processes, as the issue's cluster has."""
-    with (
-        LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, memory_limit="1GiB", dashboard_address=":0"
-        ) as local,
-        Client(local) as client,
-    ):
-        yield local, client
+    with two_workers() as pair:
+        yield pair
 
 
 @pytest.fixture(scope="module")

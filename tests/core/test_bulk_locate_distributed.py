@@ -15,7 +15,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from distributed import Client, LocalCluster
 
 from boundaries.demo import write_district
 from boundaries.point_parts import assemble, locate_part_file, plan_parts
@@ -23,7 +22,7 @@ from core.bulk_locate import run_parts
 from core.locating import locate_frame
 from geo.locate import INVALID, OK, OUTSIDE, Hierarchy
 from geo.locate_parts import HierarchyWire, locators_built
-from tests.core.dask_processes import free_port, separate_cluster
+from tests.core.dask_processes import free_port, separate_cluster, two_workers
 
 N_RANDOM = 40_000
 N_EDGE = 2_000
@@ -32,14 +31,8 @@ PART_POINTS = "8000"  # small parts, so two workers share many tasks
 
 @pytest.fixture(scope="module")
 def cluster():
-    """Two single-threaded worker processes with little memory, as the issue's cluster has."""
-    with (
-        LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, memory_limit="1GiB", dashboard_address=":0"
-        ) as local,
-        Client(local) as client,
-    ):
-        yield local, client
+    with two_workers() as pair:
+        yield pair
 
 
 @pytest.fixture(scope="module")
